@@ -1,0 +1,131 @@
+//! Renderers of [`Diagnostic`]: the terminal (ariadne) and JSON lines in rustc's shape.
+//!
+//! Contract: both take the diagnostics and the [`SourceMap`] and return a `String`; neither writes to
+//! a stream. Offsets are bytes (ariadne is configured with `IndexType::Byte`); colour is the caller's
+//! choice, never guessed here.
+
+use ariadne::{Config, IndexType, Label as ALabel, Report, ReportKind};
+use serde_json::{Value, json};
+
+use super::{Diagnostic, Severity};
+use crate::source::{SourceMap, Span};
+
+/// Renders one diagnostic for a terminal.
+pub fn human(diag: &Diagnostic, sources: &SourceMap, color: bool) -> String {
+    let kind = match diag.severity {
+        Severity::Error => ReportKind::Error,
+        Severity::Warning => ReportKind::Warning,
+    };
+    let config = Config::default()
+        .with_index_type(IndexType::Byte)
+        .with_color(color);
+    let mut out = Vec::new();
+    match diag.primary_span() {
+        Some(span) => {
+            let name = |s: Span| sources.get(s.file).name.clone();
+            let mut builder = Report::build(kind, (name(span), span.range()))
+                .with_config(config)
+                .with_code(diag.code)
+                .with_message(&diag.message);
+            for (i, label) in diag.labels.iter().enumerate() {
+                let mut l = ALabel::new((name(label.span), label.span.range()))
+                    .with_order(i as i32)
+                    .with_priority(if label.primary { 1 } else { 0 });
+                if !label.message.is_empty() {
+                    l = l.with_message(&label.message);
+                }
+                if color {
+                    l = l.with_color(if label.primary {
+                        ariadne::Color::Red
+                    } else {
+                        ariadne::Color::Blue
+                    });
+                }
+                builder = builder.with_label(l);
+            }
+            for note in &diag.notes {
+                builder = builder.with_note(note);
+            }
+            for help in &diag.help {
+                builder = builder.with_help(help);
+            }
+            let cache = ariadne::sources(
+                sources
+                    .files()
+                    .map(|(_, f)| (f.name.clone(), f.text.clone())),
+            );
+            if builder.finish().write(cache, &mut out).is_err() {
+                out.clear();
+                out.extend_from_slice(plain(diag).as_bytes());
+            }
+        }
+        None => out.extend_from_slice(plain(diag).as_bytes()),
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// A diagnostic without source context (used when it has no label).
+fn plain(diag: &Diagnostic) -> String {
+    let mut s = format!("{}[{}]: {}\n", diag.severity.as_str(), diag.code, diag.message);
+    for note in &diag.notes {
+        s.push_str(&format!("  = note: {note}\n"));
+    }
+    for help in &diag.help {
+        s.push_str(&format!("  = help: {help}\n"));
+    }
+    s
+}
+
+/// Renders one diagnostic as a JSON object in the shape of rustc's `--error-format=json`.
+pub fn json(diag: &Diagnostic, sources: &SourceMap) -> Value {
+    let spans: Vec<Value> = diag
+        .labels
+        .iter()
+        .map(|l| {
+            let file = sources.get(l.span.file);
+            let (line_start, column_start) = file.line_col(l.span.start);
+            let (line_end, column_end) = file.line_col(l.span.end);
+            let text: Vec<Value> = (line_start..=line_end)
+                .map(|line| {
+                    let t = file.line_text(line);
+                    let len = t.chars().count() + 1;
+                    json!({
+                        "text": t,
+                        "highlight_start": if line == line_start { column_start } else { 1 },
+                        "highlight_end": if line == line_end { column_end } else { len },
+                    })
+                })
+                .collect();
+            json!({
+                "file_name": file.name,
+                "byte_start": l.span.start,
+                "byte_end": l.span.end,
+                "line_start": line_start,
+                "line_end": line_end,
+                "column_start": column_start,
+                "column_end": column_end,
+                "is_primary": l.primary,
+                "text": text,
+                "label": if l.message.is_empty() { Value::Null } else { json!(l.message) },
+            })
+        })
+        .collect();
+    let child = |level: &str, message: &String| {
+        json!({"message": message, "code": null, "level": level, "spans": [], "children": [], "rendered": null})
+    };
+    let children: Vec<Value> = diag
+        .notes
+        .iter()
+        .map(|n| child("note", n))
+        .chain(diag.help.iter().map(|h| child("help", h)))
+        .collect();
+    json!({
+        "$message_type": "diagnostic",
+        "message": diag.message,
+        "code": {"code": diag.code.as_str(), "explanation": diag.code.explanation()},
+        "level": diag.severity.as_str(),
+        "spans": spans,
+        "children": children,
+        "rendered": human(diag, sources, false),
+    })
+}

@@ -1,0 +1,356 @@
+//! The builder the grammar's actions call: it allocates nodes in the [`Ast`] arenas, records spans,
+//! attaches doc comments and turns recovered parse errors into diagnostics.
+//!
+//! Contract: every method is total; malformed pieces (a number that does not fit, an unknown type
+//! name) become diagnostics plus a placeholder node, never a panic.
+
+use lalrpop_util::{ErrorRecovery, ParseError};
+
+use super::ast::*;
+use super::token::{DocLine, Tok};
+use crate::diag::{Code, Diagnostic};
+use crate::source::{FileId, Span};
+
+/// Where the parser recovered, which decides the wording of the diagnostic.
+#[derive(Debug, Clone, Copy)]
+pub enum Recovery {
+    Item,
+    Stmt,
+}
+
+/// Integers must be exact as `f64`, the run-time representation.
+pub const MAX_INT: i64 = 1 << 53;
+
+pub struct Builder<'a> {
+    pub ast: &'a mut Ast,
+    pub file: FileId,
+    pub text: &'a str,
+    pub docs: Vec<DocLine>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl<'a> Builder<'a> {
+    fn span(&self, l: usize, r: usize) -> Span {
+        Span::new(self.file, l, r)
+    }
+
+    fn expr(&mut self, e: Expr, l: usize, r: usize) -> ExprId {
+        let id = self.ast.exprs.insert(e);
+        self.ast.expr_spans.insert(id, Span::new(self.file, l, r));
+        id
+    }
+
+    fn stmt(&mut self, s: Stmt, l: usize, r: usize) -> StmtId {
+        let id = self.ast.stmts.insert(s);
+        self.ast.stmt_spans.insert(id, Span::new(self.file, l, r));
+        id
+    }
+
+    /// The `///` lines directly above offset `l` (only whitespace between them and `l`).
+    fn doc_before(&self, l: usize) -> Option<String> {
+        let mut lines = Vec::new();
+        let mut cursor = l;
+        for d in self.docs.iter().rev().filter(|d| d.end <= l) {
+            if !self.text[d.end..cursor].trim().is_empty() {
+                break;
+            }
+            lines.push(d.text.clone());
+            cursor = d.start;
+        }
+        if lines.is_empty() {
+            return None;
+        }
+        lines.reverse();
+        Some(lines.join("\n"))
+    }
+
+    pub fn ident(&mut self, s: &str, l: usize, r: usize) -> Ident {
+        Ident {
+            name: s.to_string(),
+            span: self.span(l, r),
+        }
+    }
+
+    pub fn type_expr(&mut self, series: bool, name: Ident, l: usize, r: usize) -> TypeExpr {
+        let base = match name.name.as_str() {
+            "int" => Some(BaseType::Int),
+            "float" => Some(BaseType::Float),
+            "bool" => Some(BaseType::Bool),
+            other => {
+                let mut d = Diagnostic::new(Code::E0100, format!("unknown type `{other}`"))
+                    .primary(name.span, "not a type")
+                    .help("the types are `int`, `float` and `bool`, optionally preceded by `series`");
+                if let Some(s) = crate::diag::suggest(other, ["int", "float", "bool"]) {
+                    d = d.help(format!("did you mean `{s}`?"));
+                }
+                self.diagnostics.push(d);
+                None
+            }
+        };
+        TypeExpr {
+            series,
+            base,
+            span: self.span(l, r),
+        }
+    }
+
+    pub fn strategy(&mut self, name: Ident, body: Block, l: usize, r: usize) {
+        let doc = self.doc_before(l);
+        let span = self.span(l, r);
+        self.ast.items.push((
+            self.file,
+            Item::Strategy(StrategyDef {
+                name,
+                body,
+                doc,
+                span,
+            }),
+        ));
+    }
+
+    pub fn function(
+        &mut self,
+        name: Ident,
+        params: Vec<FnParam>,
+        ret: Option<TypeExpr>,
+        body: Block,
+        l: usize,
+        r: usize,
+    ) {
+        let doc = self.doc_before(l);
+        let span = self.span(l, r);
+        self.ast.items.push((
+            self.file,
+            Item::Fn(FnDef {
+                name,
+                params,
+                ret,
+                body,
+                doc,
+                span,
+            }),
+        ));
+    }
+
+    pub fn block(&mut self, stmts: Vec<StmtId>, l: usize, r: usize) -> Block {
+        Block {
+            stmts,
+            span: self.span(l, r),
+        }
+    }
+
+    pub fn param(&mut self, name: Ident, ty: TypeExpr, default: ExprId, l: usize, r: usize) -> StmtId {
+        let doc = self.doc_before(l);
+        self.stmt(
+            Stmt::Param {
+                name,
+                ty,
+                default,
+                doc,
+            },
+            l,
+            r,
+        )
+    }
+
+    pub fn let_(&mut self, name: Ident, ty: Option<TypeExpr>, value: ExprId, l: usize, r: usize) -> StmtId {
+        let doc = self.doc_before(l);
+        self.stmt(
+            Stmt::Let {
+                name,
+                ty,
+                value,
+                doc,
+            },
+            l,
+            r,
+        )
+    }
+
+    pub fn mut_(&mut self, name: Ident, ty: Option<TypeExpr>, value: ExprId, l: usize, r: usize) -> StmtId {
+        self.stmt(Stmt::Mut { name, ty, value }, l, r)
+    }
+
+    pub fn assign(&mut self, name: Ident, value: ExprId, l: usize, r: usize) -> StmtId {
+        self.stmt(Stmt::Assign { name, value }, l, r)
+    }
+
+    pub fn for_(&mut self, var: Ident, lo: ExprId, hi: ExprId, body: Block, l: usize, r: usize) -> StmtId {
+        self.stmt(Stmt::For { var, lo, hi, body }, l, r)
+    }
+
+    pub fn expr_stmt(&mut self, e: ExprId, l: usize, r: usize) -> StmtId {
+        self.stmt(Stmt::Expr(e), l, r)
+    }
+
+    pub fn binary(&mut self, op: BinOp, a: ExprId, c: ExprId, l: usize, r: usize) -> ExprId {
+        self.expr(Expr::Binary(op, a, c), l, r)
+    }
+
+    pub fn unary(&mut self, op: UnOp, e: ExprId, l: usize, r: usize) -> ExprId {
+        self.expr(Expr::Unary(op, e), l, r)
+    }
+
+    pub fn index(&mut self, base: ExprId, i: ExprId, l: usize, r: usize) -> ExprId {
+        self.expr(Expr::Index(base, i), l, r)
+    }
+
+    pub fn int(&mut self, s: &str, l: usize, r: usize) -> ExprId {
+        let digits: String = s.chars().filter(|c| *c != '_').collect();
+        match digits.parse::<i64>() {
+            Ok(v) if v <= MAX_INT => self.expr(Expr::Int(v), l, r),
+            _ => {
+                let span = self.span(l, r);
+                self.diagnostics.push(
+                    Diagnostic::new(Code::E0004, "integer literal out of range")
+                        .primary(span, "larger than 2^53")
+                        .note("btl integers are exact up to 2^53 = 9007199254740992")
+                        .help("write it as a float literal if an approximation is fine: 1e18"),
+                );
+                self.expr(Expr::Error, l, r)
+            }
+        }
+    }
+
+    pub fn float(&mut self, s: &str, l: usize, r: usize) -> ExprId {
+        let digits: String = s.chars().filter(|c| *c != '_').collect();
+        match digits.parse::<f64>() {
+            Ok(v) if v.is_finite() => self.expr(Expr::Float(v), l, r),
+            _ => {
+                let span = self.span(l, r);
+                self.diagnostics.push(
+                    Diagnostic::new(Code::E0004, "float literal out of range")
+                        .primary(span, "not a finite number")
+                        .help("float literals must be finite, below about 1.8e308"),
+                );
+                self.expr(Expr::Error, l, r)
+            }
+        }
+    }
+
+    pub fn string(&mut self, s: &str, l: usize, r: usize) -> ExprId {
+        self.expr(Expr::Str(s.to_string()), l, r)
+    }
+
+    pub fn boolean(&mut self, v: bool, l: usize, r: usize) -> ExprId {
+        self.expr(Expr::Bool(v), l, r)
+    }
+
+    pub fn name(&mut self, n: Ident, l: usize, r: usize) -> ExprId {
+        self.expr(Expr::Name(n), l, r)
+    }
+
+    pub fn call(&mut self, n: Ident, args: Vec<ExprId>, l: usize, r: usize) -> ExprId {
+        self.expr(Expr::Call(n, args), l, r)
+    }
+
+    pub fn paren(&mut self, e: ExprId, l: usize, r: usize) -> ExprId {
+        self.expr(Expr::Paren(e), l, r)
+    }
+
+    pub fn if_(&mut self, c: ExprId, t: Block, e: Option<Block>, l: usize, r: usize) -> ExprId {
+        self.expr(Expr::If(c, t, e), l, r)
+    }
+
+    pub fn else_if(&mut self, c: ExprId, t: Block, nested: ExprId, l: usize, r: usize) -> ExprId {
+        let span = self.ast.expr_span(nested);
+        let stmt = self.stmt(Stmt::Expr(nested), span.start as usize, span.end as usize);
+        let block = Block {
+            stmts: vec![stmt],
+            span,
+        };
+        self.expr(Expr::If(c, t, Some(block)), l, r)
+    }
+
+    pub fn recover_stmt(&mut self, e: ErrorRecovery<usize, Tok<'_>, ()>) -> StmtId {
+        let (l, r) = recovery_range(&e);
+        self.recover(Recovery::Stmt, e);
+        self.stmt(Stmt::Error, l, r)
+    }
+
+    pub fn recover(&mut self, kind: Recovery, e: ErrorRecovery<usize, Tok<'_>, ()>) {
+        self.parse_error(kind, e.error);
+    }
+
+    /// Converts a parse error to a diagnostic (errors at lexer error tokens were already reported).
+    pub fn parse_error(&mut self, kind: Recovery, e: ParseError<usize, Tok<'_>, ()>) {
+        let what = match kind {
+            Recovery::Item => "a `strategy` or `fn`",
+            Recovery::Stmt => "a statement",
+        };
+        let d = match e {
+            ParseError::UnrecognizedToken {
+                token: (_, Tok::Error, _),
+                ..
+            }
+            | ParseError::InvalidToken { .. }
+            | ParseError::User { .. } => return,
+            ParseError::UnrecognizedToken {
+                token: (l, tok, r),
+                expected,
+            } => Diagnostic::new(Code::E0003, format!("unexpected {}", tok.describe()))
+                .primary(self.span(l, r), expected_phrase(&expected, what))
+                .help(help_for(tok)),
+            ParseError::ExtraToken { token: (l, tok, r) } => {
+                Diagnostic::new(Code::E0003, format!("unexpected {}", tok.describe()))
+                    .primary(self.span(l, r), format!("expected {what}"))
+                    .help(help_for(tok))
+            }
+            ParseError::UnrecognizedEof { location, expected } => {
+                let end = self.text.len();
+                let at = location.min(end);
+                Diagnostic::new(Code::E0003, "unexpected end of file")
+                    .primary(self.span(at, end), expected_phrase(&expected, what))
+                    .help("a `{` may be missing its `}`")
+            }
+        };
+        self.diagnostics.push(d);
+    }
+}
+
+fn recovery_range(e: &ErrorRecovery<usize, Tok<'_>, ()>) -> (usize, usize) {
+    let from_error = match &e.error {
+        ParseError::UnrecognizedToken { token: (l, _, r), .. } | ParseError::ExtraToken { token: (l, _, r) } => {
+            (*l, *r)
+        }
+        ParseError::UnrecognizedEof { location, .. } | ParseError::InvalidToken { location } => {
+            (*location, *location)
+        }
+        ParseError::User { .. } => (0, 0),
+    };
+    let l = e.dropped_tokens.first().map(|t| t.0).unwrap_or(from_error.0).min(from_error.0);
+    let r = e.dropped_tokens.last().map(|t| t.2).unwrap_or(from_error.1).max(from_error.1);
+    (l, r)
+}
+
+fn expected_phrase(expected: &[String], what: &str) -> String {
+    let mut names: Vec<String> = expected
+        .iter()
+        .map(|e| match e.as_str() {
+            "Ident" => "a name".to_string(),
+            "IntLit" | "FloatLit" => "a number".to_string(),
+            "StrLit" => "a string".to_string(),
+            "NL" => "end of line".to_string(),
+            "BadChar" => String::new(),
+            other => format!("`{}`", other.trim_matches('"')),
+        })
+        .filter(|s| !s.is_empty())
+        .collect();
+    names.dedup();
+    match names.len() {
+        0 => format!("expected {what}"),
+        1..=6 => format!("expected {}", names.join(", ")),
+        _ => format!("expected {what} or an expression here"),
+    }
+}
+
+fn help_for(tok: Tok<'_>) -> String {
+    match tok {
+        Tok::Assign => "`=` defines or assigns; compare with `==`".into(),
+        Tok::Newline => "the line ends early: the expression is incomplete".into(),
+        Tok::Else => "`else` must follow the `}` of an `if` block".into(),
+        Tok::RBrace => "an opening `{` or an expression may be missing".into(),
+        Tok::Ident(_) => "two expressions in a row: an operator or a line break may be missing".into(),
+        _ => "check the syntax near here against docs/language.md".into(),
+    }
+}

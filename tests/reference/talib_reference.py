@@ -1,0 +1,126 @@
+#!/usr/bin/env python3
+"""Reference indicator values from TA-Lib for btl's indicator tests.
+
+Reads tests/data/ohlcv_500.csv and writes tests/reference/talib_500.csv with
+columns ``bar`` (0-based bar index) and one column per indicator output.
+Values are written with ``repr(float)`` (shortest string that round-trips to
+the same f64); warm-up values (TA-Lib's NaN) are written as ``nan``.
+
+All TA-Lib functions are called with TA-Lib's defaults for anything not
+listed (in particular the default "unstable period" of 0 and the default
+compatibility mode, where EMA is seeded with the SMA of its first `period`
+values).
+
+``rma_14`` and ``change_1`` are NOT TA-Lib functions (TA-Lib has no plain
+Wilder-smoothing or 1-bar-difference function); they are computed in pure
+Python below and documented next to their code.
+
+Usage (from the repo root):
+    tests/reference/.venv/bin/python tests/reference/talib_reference.py
+"""
+
+import csv
+import math
+import os
+
+import numpy as np
+import talib
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+DATA = os.path.normpath(os.path.join(HERE, "..", "data", "ohlcv_500.csv"))
+OUT = os.path.join(HERE, "talib_500.csv")
+
+
+def load(path):
+    cols = {"open": [], "high": [], "low": [], "close": [], "volume": []}
+    with open(path, newline="") as f:
+        for row in csv.DictReader(f):
+            for k in cols:
+                cols[k].append(float(row[k]))
+    return {k: np.asarray(v, dtype=np.float64) for k, v in cols.items()}
+
+
+def rma(values, n):
+    """Wilder's smoothing (RMA / SMMA), pure Python; not in TA-Lib.
+
+    Seed: at bar n-1 the value is the simple mean of the first n values.
+    Afterwards r[t] = (r[t-1] * (n - 1) + x[t]) / n. Bars before n-1 are NaN.
+    """
+    out = [math.nan] * len(values)
+    if len(values) < n:
+        return out
+    r = sum(float(v) for v in values[:n]) / n
+    out[n - 1] = r
+    for t in range(n, len(values)):
+        r = (r * (n - 1) + float(values[t])) / n
+        out[t] = r
+    return out
+
+
+def change(values, k=1):
+    """x[t] - x[t-k], pure Python; not a TA-Lib function (TA-Lib's MOM is the
+    same thing, but change_1 is spelled out independently here). NaN for
+    t < k."""
+    return [math.nan if t < k else float(values[t]) - float(values[t - k])
+            for t in range(len(values))]
+
+
+def main():
+    d = load(DATA)
+    o, h, l, c = d["open"], d["high"], d["low"], d["close"]
+    n = len(c)
+    SMA = talib.MA_Type.SMA
+
+    macd, macdsig, macdhist = talib.MACD(c, fastperiod=12, slowperiod=26, signalperiod=9)
+    bbu, bbm, bbl = talib.BBANDS(c, timeperiod=20, nbdevup=2, nbdevdn=2, matype=SMA)
+    sk, sd = talib.STOCH(h, l, c, fastk_period=14, slowk_period=3, slowk_matype=SMA,
+                         slowd_period=3, slowd_matype=SMA)
+
+    columns = [
+        ("sma_10", talib.SMA(c, timeperiod=10)),
+        ("sma_30", talib.SMA(c, timeperiod=30)),
+        ("ema_10", talib.EMA(c, timeperiod=10)),
+        ("ema_30", talib.EMA(c, timeperiod=30)),
+        ("wma_10", talib.WMA(c, timeperiod=10)),
+        ("max_20", talib.MAX(c, timeperiod=20)),
+        ("min_20", talib.MIN(c, timeperiod=20)),
+        # TA-Lib STDDEV is the population standard deviation (divides by n)
+        ("stddev_20", talib.STDDEV(c, timeperiod=20, nbdev=1)),
+        ("rsi_14", talib.RSI(c, timeperiod=14)),
+        ("macd_12_26_9", macd),
+        ("macdsignal_12_26_9", macdsig),
+        ("macdhist_12_26_9", macdhist),
+        ("bb_upper_20_2", bbu),
+        ("bb_middle_20_2", bbm),
+        ("bb_lower_20_2", bbl),
+        ("trange", talib.TRANGE(h, l, c)),
+        ("atr_14", talib.ATR(h, l, c, timeperiod=14)),
+        ("stoch_k_14_3_3", sk),
+        ("stoch_d_14_3_3", sd),
+        ("roc_10", talib.ROC(c, timeperiod=10)),
+        ("mom_10", talib.MOM(c, timeperiod=10)),
+        # --- not TA-Lib: pure Python, see rma() / change() above ---
+        ("rma_14", rma(c, 14)),
+        ("change_1", change(c, 1)),
+    ]
+    for name, vals in columns:
+        assert len(vals) == n, name
+
+    with open(OUT, "w", newline="\n") as f:
+        f.write(",".join(["bar"] + [name for name, _ in columns]) + "\n")
+        for t in range(n):
+            cells = [str(t)]
+            for _, vals in columns:
+                v = float(vals[t])  # np.float64 -> float so repr() is plain
+                cells.append("nan" if math.isnan(v) else repr(v))
+            f.write(",".join(cells) + "\n")
+
+    # Summary: first non-NaN bar per column (= the indicator's lookback).
+    print(f"wrote {OUT} ({n} rows)")
+    for name, vals in columns:
+        first = next((t for t in range(n) if not math.isnan(float(vals[t]))), None)
+        print(f"  {name:20s} first valid bar {first}")
+
+
+if __name__ == "__main__":
+    main()
