@@ -1,4 +1,191 @@
-//! btl: a small language for trading-strategy backtests with statically inferred lookback.
+//! btl: a small language for trading-strategy backtests whose lookback and warm-up are
+//! compile-time facts.
+//!
+//! The library's front door. [`compile`] runs the pure pipeline
+//! `text → tokens → AST → checked tables → elaborated program (+ lookback, warm-up)` and returns a
+//! [`Compilation`] holding every stage's result and all diagnostics; it does no IO and never panics.
+//! The CLI (`main.rs`) reads files, calls it and renders.
+
 pub mod diag;
+pub mod generate;
+pub mod mem;
+pub mod sema;
 pub mod source;
+pub mod stdlib;
 pub mod syntax;
+pub mod value;
+
+use std::collections::HashMap;
+
+use diag::{Code, Diagnostic};
+use sema::check::{Checked, Ty};
+use sema::elab::Program;
+use source::{FileId, SourceFile, SourceMap};
+use syntax::ast::{Ast, Expr};
+
+/// Everything known about one program.
+#[derive(Debug, Clone)]
+pub struct Compilation {
+    pub sources: SourceMap,
+    /// The user's file (the stdlib files come before it).
+    pub user: FileId,
+    pub ast: Ast,
+    pub checked: Checked,
+    /// The elaborated strategy, when the file has one.
+    pub program: Option<Program>,
+    /// Every diagnostic, sorted by position.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Compilation {
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics.iter().any(|d| d.is_error())
+    }
+}
+
+/// A `--param NAME=VALUE` argument, split; E0302 when there is no `=`.
+pub fn parse_param_arg(arg: &str) -> Result<(String, String), Diagnostic> {
+    match arg.split_once('=') {
+        Some((n, v)) if !n.trim().is_empty() => Ok((n.trim().to_string(), v.trim().to_string())),
+        _ => Err(Diagnostic::new(
+            Code::E0302,
+            format!("`--param {arg}` is not of the form NAME=VALUE"),
+        )
+        .help("write `--param fast=5`")),
+    }
+}
+
+/// Compiles a program (see the crate documentation). `overrides` are `--param` values.
+pub fn compile(file_name: &str, text: &str, overrides: &[(String, String)]) -> Compilation {
+    let mut sources = SourceMap::new();
+    let mut ast = Ast::default();
+    let mut diagnostics = Vec::new();
+    for (name, text) in stdlib::FILES {
+        let id = sources.add(SourceFile::new(*name, *text, true));
+        diagnostics.extend(syntax::parse(&mut ast, id, text));
+    }
+    let user = sources.add(SourceFile::new(file_name, text, false));
+    diagnostics.extend(syntax::parse(&mut ast, user, text));
+    let (checked, check_diags) = sema::check::check(&ast, &sources, user);
+    diagnostics.extend(check_diags);
+    let program = match checked.strategy {
+        Some(_) => {
+            let (values, param_diags) = bind_params(&ast, &checked, overrides);
+            diagnostics.extend(param_diags);
+            let (program, elab_diags) = sema::elab::elaborate(&ast, &sources, &checked, &values);
+            diagnostics.extend(elab_diags);
+            Some(program)
+        }
+        None => {
+            let at = source::Span::new(user, 0, 0);
+            diagnostics.push(
+                Diagnostic::new(Code::E0112, "no strategy in the file")
+                    .primary(at, "expected a `strategy` block")
+                    .help("add `strategy name { ... }` with the rules to run"),
+            );
+            None
+        }
+    };
+    diag::normalize(&mut diagnostics);
+    Compilation {
+        sources,
+        user,
+        ast,
+        checked,
+        program,
+        diagnostics,
+    }
+}
+
+/// The value of every strategy param: its default, or its `--param` override.
+fn bind_params(
+    ast: &Ast,
+    checked: &Checked,
+    overrides: &[(String, String)],
+) -> (HashMap<sema::check::LocalId, f64>, Vec<Diagnostic>) {
+    let mut diags = Vec::new();
+    let mut values = HashMap::new();
+    for &id in &checked.params {
+        let local = &checked.locals[id];
+        let default = local.decl.and_then(|s| match ast.stmt(s) {
+            syntax::ast::Stmt::Param { default, .. } => const_value(ast, *default),
+            _ => None,
+        });
+        values.insert(id, default.unwrap_or(value::NA));
+    }
+    for (name, raw) in overrides {
+        let Some(&id) = checked
+            .params
+            .iter()
+            .find(|&&id| checked.locals[id].name == *name)
+        else {
+            let names: Vec<&str> = checked
+                .params
+                .iter()
+                .map(|&id| checked.locals[id].name.as_str())
+                .collect();
+            let mut d = Diagnostic::new(Code::E0300, format!("unknown param `{name}`"));
+            if let Some(s) = diag::suggest(name, names.iter().copied()) {
+                d = d.help(format!("did you mean `{s}`?"));
+            }
+            d = d.note(if names.is_empty() {
+                "the strategy declares no params".to_string()
+            } else {
+                format!("the strategy's params are: {}", names.join(", "))
+            });
+            diags.push(d);
+            continue;
+        };
+        let local = &checked.locals[id];
+        let parsed = match local.ty {
+            Ty::Int => raw
+                .replace('_', "")
+                .parse::<i64>()
+                .ok()
+                .filter(|v| v.unsigned_abs() <= 1 << 53)
+                .map(|v| v as f64),
+            Ty::Float => raw.parse::<f64>().ok().filter(|v| v.is_finite()),
+            Ty::Bool => match raw.as_str() {
+                "true" => Some(1.0),
+                "false" => Some(0.0),
+                _ => None,
+            },
+            _ => None,
+        };
+        match parsed {
+            Some(v) => {
+                values.insert(id, v);
+            }
+            None => {
+                let example = match local.ty {
+                    Ty::Int => "an integer such as 20",
+                    Ty::Float => "a number such as 0.5",
+                    _ => "`true` or `false`",
+                };
+                diags.push(
+                    Diagnostic::new(
+                        Code::E0301,
+                        format!("`--param {name}={raw}`: expected {}", local.ty.name()),
+                    )
+                    .primary(
+                        local.span,
+                        format!("`{name}` is declared {} here", local.ty.name()),
+                    )
+                    .help(format!("give {example}")),
+                );
+            }
+        }
+    }
+    (values, diags)
+}
+
+/// The value of a literal param default (`10`, `-0.5`, `true`).
+fn const_value(ast: &Ast, e: syntax::ast::ExprId) -> Option<f64> {
+    match ast.expr(ast.unparen(e)) {
+        Expr::Int(v) => Some(*v as f64),
+        Expr::Float(v) => Some(*v),
+        Expr::Bool(b) => Some(value::bool_val(*b)),
+        Expr::Unary(syntax::ast::UnOp::Neg, inner) => const_value(ast, *inner).map(|v| -v),
+        _ => None,
+    }
+}

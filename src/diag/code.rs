@@ -44,6 +44,8 @@ pub enum Code {
     E0112,
     /// An `if` used as a value without an `else`.
     E0113,
+    /// The program is too large once every function call is expanded.
+    E0114,
     /// A history index whose upper bound cannot be proven at compile time.
     E0200,
     /// A history index that is or may be negative (look-ahead).
@@ -83,6 +85,7 @@ impl Code {
         Code::E0111,
         Code::E0112,
         Code::E0113,
+        Code::E0114,
         Code::E0200,
         Code::E0201,
         Code::E0202,
@@ -114,6 +117,7 @@ impl Code {
             Code::E0111 => "E0111",
             Code::E0112 => "E0112",
             Code::E0113 => "E0113",
+            Code::E0114 => "E0114",
             Code::E0200 => "E0200",
             Code::E0201 => "E0201",
             Code::E0202 => "E0202",
@@ -154,6 +158,7 @@ impl Code {
             Code::E0111 => include_str!("../../docs/codes/E0111.md"),
             Code::E0112 => include_str!("../../docs/codes/E0112.md"),
             Code::E0113 => include_str!("../../docs/codes/E0113.md"),
+            Code::E0114 => include_str!("../../docs/codes/E0114.md"),
             Code::E0200 => include_str!("../../docs/codes/E0200.md"),
             Code::E0201 => include_str!("../../docs/codes/E0201.md"),
             Code::E0202 => include_str!("../../docs/codes/E0202.md"),

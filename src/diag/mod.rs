@@ -108,7 +108,9 @@ pub fn normalize(diags: &mut Vec<Diagnostic>) {
         let s = d.primary_span();
         (s.is_none(), s.map(|s| (s.file, s.start, s.end)), d.code)
     });
-    diags.dedup_by(|a, b| a.code == b.code && a.primary_span() == b.primary_span() && a.message == b.message);
+    diags.dedup_by(|a, b| {
+        a.code == b.code && a.primary_span() == b.primary_span() && a.message == b.message
+    });
 }
 
 /// Edit distance, for "did you mean" suggestions.

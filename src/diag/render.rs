@@ -66,7 +66,12 @@ pub fn human(diag: &Diagnostic, sources: &SourceMap, color: bool) -> String {
 
 /// A diagnostic without source context (used when it has no label).
 fn plain(diag: &Diagnostic) -> String {
-    let mut s = format!("{}[{}]: {}\n", diag.severity.as_str(), diag.code, diag.message);
+    let mut s = format!(
+        "{}[{}]: {}\n",
+        diag.severity.as_str(),
+        diag.code,
+        diag.message
+    );
     for note in &diag.notes {
         s.push_str(&format!("  = note: {note}\n"));
     }
@@ -110,9 +115,7 @@ pub fn json(diag: &Diagnostic, sources: &SourceMap) -> Value {
             })
         })
         .collect();
-    let child = |level: &str, message: &String| {
-        json!({"message": message, "code": null, "level": level, "spans": [], "children": [], "rendered": null})
-    };
+    let child = |level: &str, message: &String| json!({"message": message, "code": null, "level": level, "spans": [], "children": [], "rendered": null});
     let children: Vec<Value> = diag
         .notes
         .iter()

@@ -79,7 +79,9 @@ impl<'a> Builder<'a> {
             other => {
                 let mut d = Diagnostic::new(Code::E0100, format!("unknown type `{other}`"))
                     .primary(name.span, "not a type")
-                    .help("the types are `int`, `float` and `bool`, optionally preceded by `series`");
+                    .help(
+                        "the types are `int`, `float` and `bool`, optionally preceded by `series`",
+                    );
                 if let Some(s) = crate::diag::suggest(other, ["int", "float", "bool"]) {
                     d = d.help(format!("did you mean `{s}`?"));
                 }
@@ -139,7 +141,14 @@ impl<'a> Builder<'a> {
         }
     }
 
-    pub fn param(&mut self, name: Ident, ty: TypeExpr, default: ExprId, l: usize, r: usize) -> StmtId {
+    pub fn param(
+        &mut self,
+        name: Ident,
+        ty: TypeExpr,
+        default: ExprId,
+        l: usize,
+        r: usize,
+    ) -> StmtId {
         let doc = self.doc_before(l);
         self.stmt(
             Stmt::Param {
@@ -153,7 +162,14 @@ impl<'a> Builder<'a> {
         )
     }
 
-    pub fn let_(&mut self, name: Ident, ty: Option<TypeExpr>, value: ExprId, l: usize, r: usize) -> StmtId {
+    pub fn let_(
+        &mut self,
+        name: Ident,
+        ty: Option<TypeExpr>,
+        value: ExprId,
+        l: usize,
+        r: usize,
+    ) -> StmtId {
         let doc = self.doc_before(l);
         self.stmt(
             Stmt::Let {
@@ -167,7 +183,14 @@ impl<'a> Builder<'a> {
         )
     }
 
-    pub fn mut_(&mut self, name: Ident, ty: Option<TypeExpr>, value: ExprId, l: usize, r: usize) -> StmtId {
+    pub fn mut_(
+        &mut self,
+        name: Ident,
+        ty: Option<TypeExpr>,
+        value: ExprId,
+        l: usize,
+        r: usize,
+    ) -> StmtId {
         self.stmt(Stmt::Mut { name, ty, value }, l, r)
     }
 
@@ -175,7 +198,15 @@ impl<'a> Builder<'a> {
         self.stmt(Stmt::Assign { name, value }, l, r)
     }
 
-    pub fn for_(&mut self, var: Ident, lo: ExprId, hi: ExprId, body: Block, l: usize, r: usize) -> StmtId {
+    pub fn for_(
+        &mut self,
+        var: Ident,
+        lo: ExprId,
+        hi: ExprId,
+        body: Block,
+        l: usize,
+        r: usize,
+    ) -> StmtId {
         self.stmt(Stmt::For { var, lo, hi, body }, l, r)
     }
 
@@ -310,16 +341,27 @@ impl<'a> Builder<'a> {
 
 fn recovery_range(e: &ErrorRecovery<usize, Tok<'_>, ()>) -> (usize, usize) {
     let from_error = match &e.error {
-        ParseError::UnrecognizedToken { token: (l, _, r), .. } | ParseError::ExtraToken { token: (l, _, r) } => {
-            (*l, *r)
+        ParseError::UnrecognizedToken {
+            token: (l, _, r), ..
         }
+        | ParseError::ExtraToken { token: (l, _, r) } => (*l, *r),
         ParseError::UnrecognizedEof { location, .. } | ParseError::InvalidToken { location } => {
             (*location, *location)
         }
         ParseError::User { .. } => (0, 0),
     };
-    let l = e.dropped_tokens.first().map(|t| t.0).unwrap_or(from_error.0).min(from_error.0);
-    let r = e.dropped_tokens.last().map(|t| t.2).unwrap_or(from_error.1).max(from_error.1);
+    let l = e
+        .dropped_tokens
+        .first()
+        .map(|t| t.0)
+        .unwrap_or(from_error.0)
+        .min(from_error.0);
+    let r = e
+        .dropped_tokens
+        .last()
+        .map(|t| t.2)
+        .unwrap_or(from_error.1)
+        .max(from_error.1);
     (l, r)
 }
 
@@ -350,7 +392,9 @@ fn help_for(tok: Tok<'_>) -> String {
         Tok::Newline => "the line ends early: the expression is incomplete".into(),
         Tok::Else => "`else` must follow the `}` of an `if` block".into(),
         Tok::RBrace => "an opening `{` or an expression may be missing".into(),
-        Tok::Ident(_) => "two expressions in a row: an operator or a line break may be missing".into(),
+        Tok::Ident(_) => {
+            "two expressions in a row: an operator or a line break may be missing".into()
+        }
         _ => "check the syntax near here against docs/language.md".into(),
     }
 }

@@ -273,9 +273,12 @@ pub fn lex(file: FileId, text: &str) -> Lexed<'_> {
             Err(()) => {
                 let ch = lexer.slice().chars().next().unwrap_or('?');
                 diagnostics.push(
-                    Diagnostic::new(Code::E0001, format!("unexpected character `{}`", ch.escape_debug()))
-                        .primary(span, "no token starts with this character")
-                        .help(hint_for(ch)),
+                    Diagnostic::new(
+                        Code::E0001,
+                        format!("unexpected character `{}`", ch.escape_debug()),
+                    )
+                    .primary(span, "no token starts with this character")
+                    .help(hint_for(ch)),
                 );
                 // One error token per run of bad characters keeps the parser's recovery simple.
                 if !matches!(raw.last(), Some((_, Tok::Error, end)) if *end == range.start) {
@@ -318,7 +321,10 @@ fn filter_newlines(raw: Vec<(usize, Tok<'_>, usize)>) -> Vec<(usize, Tok<'_>, us
         }
         if tok == Tok::Newline {
             let prev = out.last().map(|t| t.1);
-            let next = raw[i + 1..].iter().map(|t| t.1).find(|t| *t != Tok::Newline);
+            let next = raw[i + 1..]
+                .iter()
+                .map(|t| t.1)
+                .find(|t| *t != Tok::Newline);
             let keep = depth == 0
                 && prev.is_some_and(|p| !p.continues_after())
                 && next.is_some_and(|n| !n.continues_before());

@@ -1,0 +1,1 @@
+//! Seeded generators of test inputs (filled in by the generator work).

@@ -1,0 +1,127 @@
+//! The memory report of `btl mem`: one row per series, the total and the strategy's warm-up.
+//!
+//! Contract: pure; built from a [`Program`] and the [`SourceMap`]. The bytes reported are exactly
+//! what the run allocates for ring buffers (8 bytes per value, capacity = lookback + 1).
+
+use serde::Serialize;
+
+use crate::sema::elab::{NEVER, Program, SeriesKind};
+use crate::source::SourceMap;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MemRow {
+    pub name: String,
+    pub file: String,
+    pub line: usize,
+    pub lookback: u32,
+    /// `None` when the series is never guaranteed to be present.
+    pub warmup: Option<u64>,
+    pub capacity: u32,
+    pub bytes: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MemReport {
+    pub series: Vec<MemRow>,
+    pub total_bytes: u64,
+    pub warmup: Option<u64>,
+}
+
+fn warm(w: u64) -> Option<u64> {
+    (w != NEVER).then_some(w)
+}
+
+pub fn report(p: &Program, sources: &SourceMap) -> MemReport {
+    let series = p
+        .order
+        .iter()
+        .map(|&s| {
+            let info = &p.series[s];
+            let (file, line) = match info.kind {
+                SeriesKind::Input(_) => ("<input>".to_string(), 0),
+                _ => {
+                    let f = sources.get(info.span.file);
+                    (f.name.clone(), f.line_col(info.span.start).0)
+                }
+            };
+            MemRow {
+                name: info.name.clone(),
+                file,
+                line,
+                lookback: p.lookback.get(s).copied().unwrap_or(0),
+                warmup: warm(p.warmup.get(s).copied().unwrap_or(0)),
+                capacity: p.capacity(s),
+                bytes: p.bytes(s),
+            }
+        })
+        .collect();
+    MemReport {
+        series,
+        total_bytes: p.total_bytes(),
+        warmup: warm(p.strategy_warmup),
+    }
+}
+
+/// The report as an aligned text table.
+pub fn table(r: &MemReport, strategy: &str) -> String {
+    let headers = [
+        "series",
+        "defined at",
+        "lookback",
+        "warm-up",
+        "capacity",
+        "bytes",
+    ];
+    let rows: Vec<[String; 6]> = r
+        .series
+        .iter()
+        .map(|row| {
+            [
+                row.name.clone(),
+                if row.line == 0 {
+                    row.file.clone()
+                } else {
+                    format!("{}:{}", row.file, row.line)
+                },
+                row.lookback.to_string(),
+                row.warmup.map_or("never".to_string(), |w| w.to_string()),
+                row.capacity.to_string(),
+                row.bytes.to_string(),
+            ]
+        })
+        .collect();
+    let mut widths = headers.map(|h| h.chars().count());
+    for row in &rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    let line = |cells: &[String], out: &mut String| {
+        for (i, (cell, w)) in cells.iter().zip(widths).enumerate() {
+            let pad = w - cell.chars().count();
+            if i < 2 {
+                out.push_str(cell);
+                out.push_str(&" ".repeat(pad));
+            } else {
+                out.push_str(&" ".repeat(pad));
+                out.push_str(cell);
+            }
+            out.push_str(if i + 1 < cells.len() { "  " } else { "\n" });
+        }
+    };
+    line(&headers.map(String::from), &mut out);
+    for row in &rows {
+        line(row, &mut out);
+    }
+    out.push_str(&format!(
+        "total: {} series, {} bytes\nstrategy `{strategy}` warm-up: {}\n",
+        r.series.len(),
+        r.total_bytes,
+        r.warmup.map_or(
+            "never (its actions read a value that is never present)".to_string(),
+            |w| format!("bar {w} (actions start on this bar, counted from 0)")
+        )
+    ));
+    out
+}

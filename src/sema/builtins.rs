@@ -1,0 +1,209 @@
+//! The names the language provides: input series, strategy state and built-in functions.
+//!
+//! Contract: a static table, no state. Signatures are checked by `sema::check`; values are
+//! computed by `crate::value` so that constant folding and the engines agree bit for bit.
+
+/// A built-in series, read from the data feed or the broker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Input {
+    Open,
+    High,
+    Low,
+    Close,
+    Volume,
+    Time,
+    BarIndex,
+    Position,
+    Cash,
+    Equity,
+    EntryPrice,
+}
+
+impl Input {
+    pub const ALL: &'static [Input] = &[
+        Input::Open,
+        Input::High,
+        Input::Low,
+        Input::Close,
+        Input::Volume,
+        Input::Time,
+        Input::BarIndex,
+        Input::Position,
+        Input::Cash,
+        Input::Equity,
+        Input::EntryPrice,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Input::Open => "open",
+            Input::High => "high",
+            Input::Low => "low",
+            Input::Close => "close",
+            Input::Volume => "volume",
+            Input::Time => "time",
+            Input::BarIndex => "bar_index",
+            Input::Position => "position",
+            Input::Cash => "cash",
+            Input::Equity => "equity",
+            Input::EntryPrice => "entry_price",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Input> {
+        Input::ALL.iter().copied().find(|i| i.name() == name)
+    }
+
+    /// Whether the value is an `int` (otherwise `float`).
+    pub fn is_int(self) -> bool {
+        matches!(self, Input::Time | Input::BarIndex)
+    }
+
+    pub fn doc(self) -> &'static str {
+        match self {
+            Input::Open => "the bar's opening price",
+            Input::High => "the bar's highest price",
+            Input::Low => "the bar's lowest price",
+            Input::Close => "the bar's closing price",
+            Input::Volume => "the bar's traded volume (0 when the data have no volume column)",
+            Input::Time => "the bar's time, in milliseconds since 1970-01-01 UTC",
+            Input::BarIndex => "the bar's number, counted from 0",
+            Input::Position => "the signed quantity held (positive long, negative short, 0 flat)",
+            Input::Cash => "the broker's cash",
+            Input::Equity => "cash plus the position valued at the close",
+            Input::EntryPrice => "the average entry price of the open position; na when flat",
+        }
+    }
+}
+
+/// A built-in function.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Builtin {
+    Abs,
+    Min,
+    Max,
+    Sqrt,
+    Log,
+    Exp,
+    Pow,
+    Floor,
+    Ceil,
+    Round,
+    Na,
+    Nz,
+    Valid,
+    Buy,
+    Sell,
+    ClosePosition,
+    Plot,
+}
+
+impl Builtin {
+    pub const ALL: &'static [Builtin] = &[
+        Builtin::Abs,
+        Builtin::Min,
+        Builtin::Max,
+        Builtin::Sqrt,
+        Builtin::Log,
+        Builtin::Exp,
+        Builtin::Pow,
+        Builtin::Floor,
+        Builtin::Ceil,
+        Builtin::Round,
+        Builtin::Na,
+        Builtin::Nz,
+        Builtin::Valid,
+        Builtin::Buy,
+        Builtin::Sell,
+        Builtin::ClosePosition,
+        Builtin::Plot,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Builtin::Abs => "abs",
+            Builtin::Min => "min",
+            Builtin::Max => "max",
+            Builtin::Sqrt => "sqrt",
+            Builtin::Log => "log",
+            Builtin::Exp => "exp",
+            Builtin::Pow => "pow",
+            Builtin::Floor => "floor",
+            Builtin::Ceil => "ceil",
+            Builtin::Round => "round",
+            Builtin::Na => "na",
+            Builtin::Nz => "nz",
+            Builtin::Valid => "valid",
+            Builtin::Buy => "buy",
+            Builtin::Sell => "sell",
+            Builtin::ClosePosition => "close_position",
+            Builtin::Plot => "plot",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Builtin> {
+        Builtin::ALL.iter().copied().find(|b| b.name() == name)
+    }
+
+    /// Accepted argument counts (inclusive).
+    pub fn arity(self) -> (usize, usize) {
+        match self {
+            Builtin::Min | Builtin::Max | Builtin::Pow => (2, 2),
+            Builtin::Nz | Builtin::Plot => (1, 2),
+            Builtin::ClosePosition => (0, 0),
+            _ => (1, 1),
+        }
+    }
+
+    /// Actions change the broker's state or the run's output: strategy body only.
+    pub fn is_action(self) -> bool {
+        matches!(
+            self,
+            Builtin::Buy | Builtin::Sell | Builtin::ClosePosition | Builtin::Plot
+        )
+    }
+
+    pub fn signature(self) -> &'static str {
+        match self {
+            Builtin::Abs => "abs(x: int|float) -> int|float",
+            Builtin::Min => "min(a: int|float, b: int|float) -> int|float",
+            Builtin::Max => "max(a: int|float, b: int|float) -> int|float",
+            Builtin::Sqrt => "sqrt(x: float) -> float",
+            Builtin::Log => "log(x: float) -> float",
+            Builtin::Exp => "exp(x: float) -> float",
+            Builtin::Pow => "pow(x: float, y: float) -> float",
+            Builtin::Floor => "floor(x: float) -> int",
+            Builtin::Ceil => "ceil(x: float) -> int",
+            Builtin::Round => "round(x: float) -> int",
+            Builtin::Na => "na(x) -> bool",
+            Builtin::Nz => "nz(x, default = 0) -> type of x",
+            Builtin::Valid => "valid(x) -> int",
+            Builtin::Buy => "buy(qty: float)",
+            Builtin::Sell => "sell(qty: float)",
+            Builtin::ClosePosition => "close_position()",
+            Builtin::Plot => "plot(x, name: string)",
+        }
+    }
+
+    pub fn doc(self) -> &'static str {
+        match self {
+            Builtin::Abs => "absolute value",
+            Builtin::Min => "the smaller of two values; an int when both are ints",
+            Builtin::Max => "the larger of two values; an int when both are ints",
+            Builtin::Sqrt => "square root (na for negative x)",
+            Builtin::Log => "natural logarithm (na for x <= 0)",
+            Builtin::Exp => "e to the power x",
+            Builtin::Pow => "x to the power y",
+            Builtin::Floor => "the largest int not above x",
+            Builtin::Ceil => "the smallest int not below x",
+            Builtin::Round => "x rounded to the nearest int, halves away from zero",
+            Builtin::Na => "true when x is missing",
+            Builtin::Nz => "x, or the default (0) when x is missing",
+            Builtin::Valid => "1 when x is present, 0 when it is missing",
+            Builtin::Buy => "a market order to buy qty at the next bar's open",
+            Builtin::Sell => "a market order to sell qty at the next bar's open",
+            Builtin::ClosePosition => "a market order that brings the position back to zero",
+            Builtin::Plot => "records x in the run's output under a name",
+        }
+    }
+}

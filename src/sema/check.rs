@@ -1,0 +1,1216 @@
+//! Name resolution and type checking.
+//!
+//! Contract: [`check`] takes the whole [`Ast`] (stdlib prelude and user program) and returns a
+//! [`Checked`] side-table set plus diagnostics. It never fails: unknown names and bad types get an
+//! `Error` type that suppresses cascades, so one mistake gives one diagnostic. It decides types
+//! (int, float, bool), compile-time-ness ("konst": literals, params, scalar fn params and
+//! arithmetic of those), which name each identifier means, which function each call calls,
+//! and rejects what is wrong without knowing parameter values (recursion, actions in functions,
+//! state in loops, history of `mut` locals, a series reading its own present). Index bounds
+//! need parameter values and are checked later, in `sema::elab`.
+
+use std::collections::HashMap;
+
+use slotmap::{SecondaryMap, SlotMap, new_key_type};
+
+use super::builtins::{Builtin, Input};
+use crate::diag::{Code, Diagnostic, suggest};
+use crate::source::{FileId, SourceMap, Span};
+use crate::syntax::ast::*;
+
+new_key_type! {
+    pub struct LocalId;
+}
+
+/// A value type. `Na` is the type of the literal `na`, compatible with every value type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Ty {
+    Int,
+    Float,
+    Bool,
+    Na,
+    Str,
+    Void,
+    Error,
+}
+
+impl Ty {
+    pub fn from_base(b: BaseType) -> Ty {
+        match b {
+            BaseType::Int => Ty::Int,
+            BaseType::Float => Ty::Float,
+            BaseType::Bool => Ty::Bool,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Ty::Int => "int",
+            Ty::Float => "float",
+            Ty::Bool => "bool",
+            Ty::Na => "na",
+            Ty::Str => "string",
+            Ty::Void => "no value",
+            Ty::Error => "{error}",
+        }
+    }
+
+    fn is_numeric(self) -> bool {
+        matches!(self, Ty::Int | Ty::Float | Ty::Na)
+    }
+
+    /// Whether a value of type `self` may be stored where `want` is expected.
+    pub fn fits(self, want: Ty) -> bool {
+        self == want
+            || matches!(self, Ty::Na | Ty::Error)
+            || want == Ty::Error
+            || (self == Ty::Int && want == Ty::Float)
+    }
+
+    /// The common type of two branches or operands.
+    fn join(a: Ty, b: Ty) -> Option<Ty> {
+        match (a, b) {
+            (Ty::Error, _) | (_, Ty::Error) => Some(Ty::Error),
+            (Ty::Na, t) | (t, Ty::Na) => Some(t),
+            (Ty::Int, Ty::Float) | (Ty::Float, Ty::Int) => Some(Ty::Float),
+            (a, b) if a == b => Some(a),
+            _ => None,
+        }
+    }
+}
+
+/// The type of an expression and whether its value is known at compile time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExprTy {
+    pub ty: Ty,
+    pub konst: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LocalKind {
+    StrategyParam,
+    /// A function parameter; `series` says whether it accepts varying values.
+    FnParam {
+        series: bool,
+    },
+    Let,
+    Mut,
+    LoopVar,
+}
+
+#[derive(Debug, Clone)]
+pub struct Local {
+    pub name: String,
+    pub kind: LocalKind,
+    pub ty: Ty,
+    pub konst: bool,
+    pub span: Span,
+    /// The declaring statement (none for function parameters).
+    pub decl: Option<StmtId>,
+    pub doc: Option<String>,
+    /// A `let` that reads its own past.
+    pub self_ref: bool,
+}
+
+/// What a name expression refers to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Res {
+    Local(LocalId),
+    Input(Input),
+    Na,
+    Error,
+}
+
+/// What a call expression calls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Callee {
+    User(usize),
+    Builtin(Builtin),
+    Error,
+}
+
+#[derive(Debug, Clone)]
+pub struct FnInfo {
+    /// Index into `Ast::items`.
+    pub item: usize,
+    pub name: String,
+    pub file: FileId,
+    pub params: Vec<LocalId>,
+    pub ret: Ty,
+    /// Has `let`s or history reads (directly or through calls): each call site needs state.
+    pub stateful: bool,
+    /// The result does not depend on series inputs.
+    pub konst: bool,
+    /// Checked already (or being checked, while `in_progress`).
+    done: bool,
+    in_progress: bool,
+}
+
+/// The side tables produced by [`check`].
+#[derive(Debug, Clone, Default)]
+pub struct Checked {
+    pub fns: Vec<FnInfo>,
+    pub fn_by_name: HashMap<String, usize>,
+    /// Index into `Ast::items` of the user's strategy.
+    pub strategy: Option<usize>,
+    pub locals: SlotMap<LocalId, Local>,
+    pub names: SecondaryMap<ExprId, Res>,
+    pub calls: SecondaryMap<ExprId, Callee>,
+    pub types: SecondaryMap<ExprId, ExprTy>,
+    /// Declaring statements (param, let, mut, for) to the local they declare.
+    pub decls: SecondaryMap<StmtId, LocalId>,
+    /// Assignment statements to the `mut` local they assign.
+    pub assigns: SecondaryMap<StmtId, LocalId>,
+    /// The strategy's params, in source order.
+    pub params: Vec<LocalId>,
+    /// Calls that would recurse (not expanded by elaboration).
+    pub recursive_calls: SecondaryMap<ExprId, ()>,
+}
+
+impl Checked {
+    pub fn ty(&self, e: ExprId) -> ExprTy {
+        self.types.get(e).copied().unwrap_or(ExprTy {
+            ty: Ty::Error,
+            konst: false,
+        })
+    }
+}
+
+/// Checks every item (see the module contract). `user` is the file of the user's program.
+pub fn check(ast: &Ast, sources: &SourceMap, user: FileId) -> (Checked, Vec<Diagnostic>) {
+    let mut c = Checker {
+        ast,
+        out: Checked::default(),
+        diags: Vec::new(),
+    };
+    c.collect_items(sources, user);
+    for i in 0..c.out.fns.len() {
+        c.check_fn(i);
+    }
+    if let Some(s) = c.out.strategy {
+        c.check_strategy(s);
+    }
+    (c.out, c.diags)
+}
+
+struct Checker<'a> {
+    ast: &'a Ast,
+    out: Checked,
+    diags: Vec<Diagnostic>,
+}
+
+/// Per-body state: scopes, where we are.
+struct Ctx {
+    scopes: Vec<HashMap<String, LocalId>>,
+    in_fn: bool,
+    loop_depth: usize,
+    /// The `let` whose value is being checked, for self-reference rules.
+    defining: Option<LocalId>,
+    /// Depth of history-index bases being checked (a self read inside `x[..]` is a past read).
+    under_index: usize,
+    stateful: bool,
+}
+
+impl Ctx {
+    fn lookup(&self, name: &str) -> Option<LocalId> {
+        self.scopes.iter().rev().find_map(|s| s.get(name).copied())
+    }
+}
+
+impl<'a> Checker<'a> {
+    fn err(&mut self, d: Diagnostic) {
+        self.diags.push(d);
+    }
+
+    fn collect_items(&mut self, sources: &SourceMap, user: FileId) {
+        let mut strategies = Vec::new();
+        for (i, (file, item)) in self.ast.items.iter().enumerate() {
+            match item {
+                Item::Strategy(s) => {
+                    if *file == user {
+                        strategies.push((i, s.name.span));
+                    }
+                }
+                Item::Fn(f) => {
+                    let name = f.name.name.clone();
+                    if Builtin::from_name(&name).is_some() || Input::from_name(&name).is_some() {
+                        self.err(
+                            Diagnostic::new(Code::E0101, format!("`{name}` is a built-in name"))
+                                .primary(f.name.span, "cannot define a function with this name")
+                                .help("choose another name for the function"),
+                        );
+                        continue;
+                    }
+                    let idx = self.out.fns.len();
+                    if let Some(&prev) = self.out.fn_by_name.get(&name) {
+                        let prev_file = self.out.fns[prev].file;
+                        let shadows_stdlib =
+                            sources.get(prev_file).is_stdlib && !sources.get(*file).is_stdlib;
+                        if !shadows_stdlib {
+                            let prev_span = match &self.ast.items[self.out.fns[prev].item].1 {
+                                Item::Fn(p) => p.name.span,
+                                Item::Strategy(s) => s.name.span,
+                            };
+                            self.err(
+                                Diagnostic::new(
+                                    Code::E0101,
+                                    format!("function `{name}` is defined twice"),
+                                )
+                                .primary(f.name.span, "second definition")
+                                .secondary(prev_span, "first definition")
+                                .help("rename or remove one of them"),
+                            );
+                        }
+                    }
+                    self.out.fns.push(FnInfo {
+                        item: i,
+                        name: name.clone(),
+                        file: *file,
+                        params: Vec::new(),
+                        ret: Ty::Error,
+                        stateful: false,
+                        konst: false,
+                        done: false,
+                        in_progress: false,
+                    });
+                    // Later definitions win: user files come after the stdlib.
+                    let keep_prev = self.out.fn_by_name.get(&name).is_some_and(|&p| {
+                        !sources.get(self.out.fns[p].file).is_stdlib && sources.get(*file).is_stdlib
+                    });
+                    if !keep_prev {
+                        self.out.fn_by_name.insert(name, idx);
+                    }
+                }
+            }
+        }
+        match strategies.as_slice() {
+            [] => {}
+            [(i, _)] => self.out.strategy = Some(*i),
+            [(i, _), rest @ ..] => {
+                self.out.strategy = Some(*i);
+                for (_, span) in rest {
+                    self.err(
+                        Diagnostic::new(Code::E0112, "more than one strategy in the file")
+                            .primary(*span, "a second strategy")
+                            .help("put each strategy in a file of its own"),
+                    );
+                }
+            }
+        }
+    }
+
+    fn new_local(
+        &mut self,
+        ctx: &mut Ctx,
+        name: &Ident,
+        kind: LocalKind,
+        ty: Ty,
+        konst: bool,
+        decl: Option<StmtId>,
+    ) -> LocalId {
+        if let Some(&prev) = ctx.scopes.last().and_then(|s| s.get(&name.name)) {
+            let prev_span = self.out.locals[prev].span;
+            self.err(
+                Diagnostic::new(Code::E0101, format!("`{}` is defined twice", name.name))
+                    .primary(name.span, "defined again here")
+                    .secondary(prev_span, "first defined here")
+                    .help("use another name, or assign to a `mut` local"),
+            );
+        }
+        let id = self.out.locals.insert(Local {
+            name: name.name.clone(),
+            kind,
+            ty,
+            konst,
+            span: name.span,
+            decl,
+            doc: None,
+            self_ref: false,
+        });
+        if let Some(s) = ctx.scopes.last_mut() {
+            s.insert(name.name.clone(), id);
+        }
+        id
+    }
+
+    fn check_fn(&mut self, idx: usize) {
+        if self.out.fns[idx].done {
+            return;
+        }
+        self.out.fns[idx].done = true;
+        self.out.fns[idx].in_progress = true;
+        let Item::Fn(f) = &self.ast.items[self.out.fns[idx].item].1 else {
+            return;
+        };
+        let mut ctx = Ctx {
+            scopes: vec![HashMap::new()],
+            in_fn: true,
+            loop_depth: 0,
+            defining: None,
+            under_index: 0,
+            stateful: false,
+        };
+        let mut params = Vec::new();
+        for p in &f.params {
+            let ty = p.ty.base.map(Ty::from_base).unwrap_or(Ty::Error);
+            let id = self.new_local(
+                &mut ctx,
+                &p.name,
+                LocalKind::FnParam {
+                    series: p.ty.series,
+                },
+                ty,
+                !p.ty.series,
+                None,
+            );
+            params.push(id);
+        }
+        self.out.fns[idx].params = params;
+        if let Some(ret) = f.ret {
+            // Known before the body, so recursive calls type-check against it.
+            self.out.fns[idx].ret = ret.base.map(Ty::from_base).unwrap_or(Ty::Error);
+        }
+        let value = self.check_block(&mut ctx, &f.body, true);
+        let declared = f
+            .ret
+            .map(|r| r.base.map(Ty::from_base).unwrap_or(Ty::Error));
+        let ret = match (declared, value) {
+            (Some(want), Some(got)) => {
+                if !got.ty.fits(want) {
+                    let span = self
+                        .ast
+                        .block_value(&f.body)
+                        .map(|e| self.ast.expr_span(e))
+                        .unwrap_or(f.body.span);
+                    self.err(
+                        Diagnostic::new(
+                            Code::E0104,
+                            format!(
+                                "`{}` returns {} but is declared to return {}",
+                                f.name.name,
+                                got.ty.name(),
+                                want.name()
+                            ),
+                        )
+                        .primary(span, format!("this is {}", got.ty.name()))
+                        .secondary(
+                            f.ret.map(|r| r.span).unwrap_or(f.name.span),
+                            "declared here",
+                        )
+                        .help("change the declared type or the returned expression"),
+                    );
+                }
+                want
+            }
+            (Some(want), None) => {
+                self.err(
+                    Diagnostic::new(
+                        Code::E0104,
+                        format!(
+                            "`{}` is declared to return {} but its body has no value",
+                            f.name.name,
+                            want.name()
+                        ),
+                    )
+                    .primary(f.body.span, "no value at the end of this block")
+                    .help("end the body with an expression: its value is the result"),
+                );
+                want
+            }
+            (None, Some(got)) => {
+                if got.ty == Ty::Na {
+                    Ty::Float
+                } else {
+                    got.ty
+                }
+            }
+            (None, None) => Ty::Void,
+        };
+        let info = &mut self.out.fns[idx];
+        info.ret = ret;
+        info.stateful = ctx.stateful;
+        info.konst = value.is_some_and(|v| v.konst);
+        info.in_progress = false;
+    }
+
+    fn check_strategy(&mut self, item: usize) {
+        let Item::Strategy(s) = &self.ast.items[item].1 else {
+            return;
+        };
+        let mut ctx = Ctx {
+            scopes: vec![HashMap::new()],
+            in_fn: false,
+            loop_depth: 0,
+            defining: None,
+            under_index: 0,
+            stateful: false,
+        };
+        self.check_block(&mut ctx, &s.body, false);
+    }
+
+    /// Checks a block in a new scope; returns the type of its value when `want_value`.
+    fn check_block(&mut self, ctx: &mut Ctx, block: &Block, want_value: bool) -> Option<ExprTy> {
+        ctx.scopes.push(HashMap::new());
+        let mut value = None;
+        let n = block.stmts.len();
+        for (i, &s) in block.stmts.iter().enumerate() {
+            let last = i + 1 == n;
+            value = self.check_stmt(ctx, s, want_value && last);
+        }
+        ctx.scopes.pop();
+        if want_value { value } else { None }
+    }
+
+    fn check_stmt(&mut self, ctx: &mut Ctx, sid: StmtId, want_value: bool) -> Option<ExprTy> {
+        let span = self.ast.stmt_span(sid);
+        match self.ast.stmt(sid) {
+            Stmt::Param {
+                name,
+                ty,
+                default,
+                doc,
+            } => {
+                let top = !ctx.in_fn && ctx.scopes.len() == 2 && ctx.loop_depth == 0;
+                if !top {
+                    self.err(
+                        Diagnostic::new(Code::E0109, "`param` outside the strategy's top level")
+                            .primary(span, "not allowed here")
+                            .help("declare params directly in the `strategy` block; functions take arguments instead"),
+                    );
+                }
+                if ty.series {
+                    self.err(
+                        Diagnostic::new(Code::E0104, "a param cannot be a series")
+                            .primary(ty.span, "params are fixed for the whole run")
+                            .help("drop `series`: write `param n: int = 10`"),
+                    );
+                }
+                let want = ty.base.map(Ty::from_base).unwrap_or(Ty::Error);
+                let got = self.check_expr(ctx, *default, true);
+                self.expect_fits(got.ty, want, *default, "the param's default");
+                if !is_literal(self.ast, *default) && got.ty != Ty::Error {
+                    self.err(
+                        Diagnostic::new(Code::E0105, "a param's default must be a literal")
+                            .primary(self.ast.expr_span(*default), "not a literal")
+                            .help("use a literal such as `10`, `-0.5` or `true`"),
+                    );
+                }
+                let id = self.new_local(ctx, name, LocalKind::StrategyParam, want, true, Some(sid));
+                self.out.locals[id].doc = doc.clone();
+                self.out.decls.insert(sid, id);
+                if top {
+                    self.out.params.push(id);
+                }
+                None
+            }
+            Stmt::Let {
+                name,
+                ty,
+                value,
+                doc,
+            } => {
+                ctx.stateful = true;
+                if ctx.loop_depth > 0 {
+                    self.err(
+                        Diagnostic::new(Code::E0110, "`let` inside a `for` loop")
+                            .primary(span, "a series cannot be defined in a loop")
+                            .help("declare a `mut` local before the loop and assign to it inside"),
+                    );
+                }
+                let annotated = ty.map(|t| t.base.map(Ty::from_base).unwrap_or(Ty::Error));
+                // Declared first so the value may read its own past; its type is a wildcard
+                // until the value is known.
+                let id = self.new_local(
+                    ctx,
+                    name,
+                    LocalKind::Let,
+                    annotated.unwrap_or(Ty::Na),
+                    false,
+                    Some(sid),
+                );
+                self.out.locals[id].doc = doc.clone();
+                self.out.decls.insert(sid, id);
+                let outer = ctx.defining.replace(id);
+                let got = self.check_expr(ctx, *value, true);
+                ctx.defining = outer;
+                let ty = match annotated {
+                    Some(want) => {
+                        self.expect_fits(got.ty, want, *value, "the annotated type");
+                        want
+                    }
+                    None if got.ty == Ty::Na => Ty::Float,
+                    None => got.ty,
+                };
+                if matches!(ty, Ty::Void | Ty::Str) {
+                    self.err(
+                        Diagnostic::new(Code::E0104, format!("a series cannot hold {}", ty.name()))
+                            .primary(
+                                self.ast.expr_span(*value),
+                                "this has no numeric or bool value",
+                            )
+                            .help("a `let` needs an int, float or bool value"),
+                    );
+                }
+                let local = &mut self.out.locals[id];
+                local.ty = ty;
+                local.konst = got.konst && !local.self_ref;
+                None
+            }
+            Stmt::Mut { name, ty, value } => {
+                let got = self.check_expr(ctx, *value, true);
+                let want = match ty {
+                    Some(t) => {
+                        let want = t.base.map(Ty::from_base).unwrap_or(Ty::Error);
+                        self.expect_fits(got.ty, want, *value, "the annotated type");
+                        want
+                    }
+                    None if got.ty == Ty::Na => Ty::Float,
+                    None => got.ty,
+                };
+                let id = self.new_local(ctx, name, LocalKind::Mut, want, false, Some(sid));
+                self.out.decls.insert(sid, id);
+                None
+            }
+            Stmt::Assign { name, value } => {
+                let got = self.check_expr(ctx, *value, true);
+                match ctx.lookup(&name.name) {
+                    Some(id) if self.out.locals[id].kind == LocalKind::Mut => {
+                        self.out.assigns.insert(sid, id);
+                        let want = self.out.locals[id].ty;
+                        self.expect_fits(got.ty, want, *value, &format!("`{}`", name.name));
+                    }
+                    Some(id) => {
+                        let l = &self.out.locals[id];
+                        let what = match l.kind {
+                            LocalKind::Let => "a `let` series",
+                            LocalKind::StrategyParam => "a param",
+                            LocalKind::FnParam { .. } => "a function parameter",
+                            LocalKind::LoopVar => "a loop variable",
+                            LocalKind::Mut => "a mut local",
+                        };
+                        let d = Diagnostic::new(
+                            Code::E0107,
+                            format!("cannot assign to `{}`", name.name),
+                        )
+                        .primary(name.span, format!("`{}` is {what}", name.name))
+                        .secondary(l.span, "defined here")
+                        .help(format!(
+                            "declare it with `mut {} = ...` to assign to it within a bar",
+                            name.name
+                        ));
+                        self.err(d);
+                    }
+                    None => self.unknown_name(ctx, name),
+                }
+                None
+            }
+            Stmt::For { var, lo, hi, body } => {
+                for bound in [*lo, *hi] {
+                    let t = self.check_expr(ctx, bound, true);
+                    if t.ty != Ty::Error && (!t.konst || !matches!(t.ty, Ty::Int)) {
+                        let why = if t.ty != Ty::Int {
+                            format!("this is {}", t.ty.name())
+                        } else {
+                            "this varies from bar to bar".to_string()
+                        };
+                        self.err(
+                            Diagnostic::new(Code::E0106, "loop bound is not a compile-time integer")
+                                .primary(self.ast.expr_span(bound), why)
+                                .note("every loop must have a number of iterations known before the run")
+                                .help("use an int literal, a param, or arithmetic of those: `for i in 0..n`"),
+                        );
+                    }
+                }
+                ctx.scopes.push(HashMap::new());
+                let id = self.new_local(ctx, var, LocalKind::LoopVar, Ty::Int, false, Some(sid));
+                self.out.decls.insert(sid, id);
+                ctx.loop_depth += 1;
+                self.check_block(ctx, body, false);
+                ctx.loop_depth -= 1;
+                ctx.scopes.pop();
+                None
+            }
+            Stmt::Expr(e) => {
+                let t = self.check_expr(ctx, *e, want_value);
+                want_value.then_some(t)
+            }
+            Stmt::Error => None,
+        }
+    }
+
+    fn expect_fits(&mut self, got: Ty, want: Ty, at: ExprId, what: &str) {
+        if !got.fits(want) {
+            let help = match (got, want) {
+                (Ty::Float, Ty::Int) => "convert with floor(), ceil() or round()".to_string(),
+                (Ty::Bool, _) => "a bool is not a number: use `if c { 1 } else { 0 }`".to_string(),
+                (_, Ty::Bool) => "compare to get a bool: `x > 0`".to_string(),
+                _ => format!("give a value of type {}", want.name()),
+            };
+            self.err(
+                Diagnostic::new(
+                    Code::E0104,
+                    format!(
+                        "type mismatch: expected {}, found {}",
+                        want.name(),
+                        got.name()
+                    ),
+                )
+                .primary(self.ast.expr_span(at), format!("this is {}", got.name()))
+                .note(format!("{what} is {}", want.name()))
+                .help(help),
+            );
+        }
+    }
+
+    fn unknown_name(&mut self, ctx: &Ctx, name: &Ident) {
+        let mut candidates: Vec<String> =
+            ctx.scopes.iter().flat_map(|s| s.keys().cloned()).collect();
+        candidates.extend(Input::ALL.iter().map(|i| i.name().to_string()));
+        candidates.push("na".into());
+        let mut d = Diagnostic::new(Code::E0100, format!("unknown name `{}`", name.name))
+            .primary(name.span, "not defined");
+        match suggest(&name.name, candidates.iter().map(|s| s.as_str())) {
+            Some(s) => d = d.help(format!("did you mean `{s}`?")),
+            None => d = d.help("define it with `let` before this line, or declare it as a `param`"),
+        }
+        if self.out.fn_by_name.contains_key(&name.name) || Builtin::from_name(&name.name).is_some()
+        {
+            d = d.note(format!(
+                "`{}` is a function: call it with arguments",
+                name.name
+            ));
+        }
+        self.err(d);
+    }
+
+    fn set(&mut self, e: ExprId, ty: Ty, konst: bool) -> ExprTy {
+        let t = ExprTy { ty, konst };
+        self.out.types.insert(e, t);
+        t
+    }
+
+    /// Checks an expression; `want_value` is false for statements (an `if` without `else`).
+    fn check_expr(&mut self, ctx: &mut Ctx, e: ExprId, want_value: bool) -> ExprTy {
+        let span = self.ast.expr_span(e);
+        match self.ast.expr(e) {
+            Expr::Int(_) => self.set(e, Ty::Int, true),
+            Expr::Float(_) => self.set(e, Ty::Float, true),
+            Expr::Bool(_) => self.set(e, Ty::Bool, true),
+            Expr::Str(_) => self.set(e, Ty::Str, true),
+            Expr::Error => self.set(e, Ty::Error, true),
+            Expr::Paren(inner) => {
+                let t = self.check_expr(ctx, *inner, true);
+                self.set(e, t.ty, t.konst)
+            }
+            Expr::Name(name) => self.check_name(ctx, e, name),
+            Expr::Unary(op, a) => {
+                let t = self.check_expr(ctx, *a, true);
+                let ty = match (op, t.ty) {
+                    (_, Ty::Error) => Ty::Error,
+                    (UnOp::Neg, Ty::Int) => Ty::Int,
+                    (UnOp::Neg, Ty::Float | Ty::Na) => Ty::Float,
+                    (UnOp::Not, Ty::Bool | Ty::Na) => Ty::Bool,
+                    (UnOp::Neg, other) => {
+                        self.operand_error(*a, other, "`-` needs a number");
+                        Ty::Error
+                    }
+                    (UnOp::Not, other) => {
+                        self.operand_error(*a, other, "`not` needs a bool");
+                        Ty::Error
+                    }
+                };
+                self.set(e, ty, t.konst)
+            }
+            Expr::Binary(op, a, b) => {
+                let ta = self.check_expr(ctx, *a, true);
+                let tb = self.check_expr(ctx, *b, true);
+                let ty = self.binary_type(*op, (*a, ta.ty), (*b, tb.ty));
+                self.set(e, ty, ta.konst && tb.konst)
+            }
+            Expr::Index(base, index) => {
+                ctx.stateful = true;
+                if ctx.loop_depth > 0 && !self.is_named_series(ctx, *base) {
+                    self.err(
+                        Diagnostic::new(
+                            Code::E0110,
+                            "history of a computed expression inside a `for` loop",
+                        )
+                        .primary(
+                            self.ast.expr_span(*base),
+                            "this would need a series of its own, one per iteration",
+                        )
+                        .help("define the expression with `let` before the loop and index that"),
+                    );
+                }
+                ctx.under_index += 1;
+                let tb = self.check_expr(ctx, *base, true);
+                ctx.under_index -= 1;
+                let ti = self.check_expr(ctx, *index, true);
+                if !ti.ty.fits(Ty::Int) {
+                    self.err(
+                        Diagnostic::new(
+                            Code::E0104,
+                            format!("history index must be an int, found {}", ti.ty.name()),
+                        )
+                        .primary(
+                            self.ast.expr_span(*index),
+                            format!("this is {}", ti.ty.name()),
+                        )
+                        .help(
+                            "convert with floor(), ceil() or round(), and bound it with min(e, K)",
+                        ),
+                    );
+                }
+                if matches!(tb.ty, Ty::Void | Ty::Str) {
+                    self.operand_error(*base, tb.ty, "only values have a history");
+                }
+                self.set(e, tb.ty, false)
+            }
+            Expr::If(cond, then, els) => {
+                let tc = self.check_expr(ctx, *cond, true);
+                if !tc.ty.fits(Ty::Bool) {
+                    self.err(
+                        Diagnostic::new(
+                            Code::E0104,
+                            format!("condition must be a bool, found {}", tc.ty.name()),
+                        )
+                        .primary(
+                            self.ast.expr_span(*cond),
+                            format!("this is {}", tc.ty.name()),
+                        )
+                        .help("compare to get a bool: `x > 0`, `x != 0`"),
+                    );
+                }
+                let tt = self.check_block(ctx, then, want_value);
+                let te = els
+                    .as_ref()
+                    .and_then(|b| self.check_block(ctx, b, want_value));
+                if !want_value {
+                    return self.set(e, Ty::Void, false);
+                }
+                if els.is_none() {
+                    self.err(
+                        Diagnostic::new(Code::E0113, "`if` without `else` used as a value")
+                            .primary(span, "this has no value when the condition is false")
+                            .help("add an `else` branch: `if c { a } else { na }`"),
+                    );
+                    return self.set(e, Ty::Error, false);
+                }
+                let (Some(tt), Some(te)) = (tt, te) else {
+                    let which = if tt.is_none() {
+                        then.span
+                    } else {
+                        els.as_ref().map(|b| b.span).unwrap_or(span)
+                    };
+                    self.err(
+                        Diagnostic::new(Code::E0104, "`if` branch has no value")
+                            .primary(which, "this block does not end with an expression")
+                            .help("end both branches with an expression"),
+                    );
+                    return self.set(e, Ty::Error, false);
+                };
+                let ty = match Ty::join(tt.ty, te.ty) {
+                    Some(t) => t,
+                    None => {
+                        self.err(
+                            Diagnostic::new(Code::E0104, format!("`if` branches have different types: {} and {}", tt.ty.name(), te.ty.name()))
+                                .primary(els.as_ref().map(|b| b.span).unwrap_or(span), format!("this is {}", te.ty.name()))
+                                .secondary(then.span, format!("this is {}", tt.ty.name()))
+                                .help("both branches must give the same type (an int is accepted as a float)"),
+                        );
+                        Ty::Error
+                    }
+                };
+                self.set(e, ty, tc.konst && tt.konst && te.konst)
+            }
+            Expr::Call(name, args) => self.check_call(ctx, e, name, args),
+        }
+    }
+
+    fn is_named_series(&self, ctx: &Ctx, e: ExprId) -> bool {
+        match self.ast.expr(self.ast.unparen(e)) {
+            Expr::Name(n) => match ctx.lookup(&n.name) {
+                Some(id) => matches!(
+                    self.out.locals[id].kind,
+                    LocalKind::Let | LocalKind::FnParam { series: true }
+                ),
+                None => Input::from_name(&n.name).is_some(),
+            },
+            _ => false,
+        }
+    }
+
+    fn operand_error(&mut self, at: ExprId, got: Ty, what: &str) {
+        if got == Ty::Error {
+            return;
+        }
+        self.err(
+            Diagnostic::new(
+                Code::E0104,
+                format!("type mismatch: {what}, found {}", got.name()),
+            )
+            .primary(self.ast.expr_span(at), format!("this is {}", got.name()))
+            .help(match got {
+                Ty::Bool => "a bool is not a number: use `if c { 1 } else { 0 }`",
+                Ty::Void => "actions have no value",
+                _ => "check the operand's type",
+            }),
+        );
+    }
+
+    fn binary_type(&mut self, op: BinOp, (a, ta): (ExprId, Ty), (b, tb): (ExprId, Ty)) -> Ty {
+        if ta == Ty::Error || tb == Ty::Error {
+            return Ty::Error;
+        }
+        if op.is_logical() {
+            for (x, t) in [(a, ta), (b, tb)] {
+                if !t.fits(Ty::Bool) {
+                    self.operand_error(x, t, &format!("`{}` needs bools", op.as_str()));
+                    return Ty::Error;
+                }
+            }
+            return Ty::Bool;
+        }
+        if matches!(op, BinOp::Eq | BinOp::Ne) && ta.fits(Ty::Bool) && tb.fits(Ty::Bool) {
+            return Ty::Bool;
+        }
+        for (x, t) in [(a, ta), (b, tb)] {
+            if !t.is_numeric() {
+                self.operand_error(x, t, &format!("`{}` needs numbers", op.as_str()));
+                return Ty::Error;
+            }
+        }
+        match op {
+            _ if op.is_comparison() => Ty::Bool,
+            BinOp::Div => Ty::Float,
+            _ => match Ty::join(ta, tb) {
+                Some(Ty::Na) => Ty::Float,
+                Some(t) => t,
+                None => Ty::Error,
+            },
+        }
+    }
+
+    fn check_name(&mut self, ctx: &mut Ctx, e: ExprId, name: &Ident) -> ExprTy {
+        if let Some(id) = ctx.lookup(&name.name) {
+            self.out.names.insert(e, Res::Local(id));
+            let local = &self.out.locals[id];
+            let (ty, konst, kind) = (local.ty, local.konst, local.kind);
+            if ctx.defining == Some(id) {
+                if ctx.under_index == 0 {
+                    self.err(
+                        Diagnostic::new(Code::E0202, format!("`{}` reads its own present value", name.name))
+                            .primary(name.span, "the value being defined")
+                            .help(format!("read its past instead: `nz({}[1])` is the previous bar's value, 0 on the first bar", name.name)),
+                    );
+                } else {
+                    self.out.locals[id].self_ref = true;
+                }
+                return self.set(e, ty, false);
+            }
+            if ctx.under_index > 0 && matches!(kind, LocalKind::Mut | LocalKind::LoopVar) {
+                let what = if kind == LocalKind::Mut {
+                    "a `mut` local"
+                } else {
+                    "a loop variable"
+                };
+                self.err(
+                    Diagnostic::new(Code::E0111, format!("`{}` has no history", name.name))
+                        .primary(name.span, format!("{what} lives within one bar"))
+                        .help("store the value in a `let` series and index that"),
+                );
+            }
+            return self.set(e, ty, konst);
+        }
+        if let Some(input) = Input::from_name(&name.name) {
+            self.out.names.insert(e, Res::Input(input));
+            return self.set(e, if input.is_int() { Ty::Int } else { Ty::Float }, false);
+        }
+        if name.name == "na" {
+            self.out.names.insert(e, Res::Na);
+            return self.set(e, Ty::Na, true);
+        }
+        self.out.names.insert(e, Res::Error);
+        self.unknown_name(ctx, name);
+        self.set(e, Ty::Error, true)
+    }
+
+    fn arity_error(
+        &mut self,
+        e: ExprId,
+        name: &str,
+        want: (usize, usize),
+        got: usize,
+        sig: String,
+    ) {
+        let expected = if want.0 == want.1 {
+            format!("{} argument{}", want.0, if want.0 == 1 { "" } else { "s" })
+        } else {
+            format!("{} to {} arguments", want.0, want.1)
+        };
+        self.err(
+            Diagnostic::new(
+                Code::E0103,
+                format!("`{name}` takes {expected} but {got} were given"),
+            )
+            .primary(
+                self.ast.expr_span(e),
+                format!("{got} argument{}", if got == 1 { "" } else { "s" }),
+            )
+            .help(format!("the signature is `{sig}`")),
+        );
+    }
+
+    fn check_call(&mut self, ctx: &mut Ctx, e: ExprId, name: &Ident, args: &[ExprId]) -> ExprTy {
+        let arg_tys: Vec<ExprTy> = args
+            .iter()
+            .map(|a| self.check_expr(ctx, *a, true))
+            .collect();
+        if let Some(b) = Builtin::from_name(&name.name) {
+            self.out.calls.insert(e, Callee::Builtin(b));
+            return self.check_builtin(ctx, e, name, b, args, &arg_tys);
+        }
+        let Some(&idx) = self.out.fn_by_name.get(&name.name) else {
+            self.out.calls.insert(e, Callee::Error);
+            let mut names: Vec<&str> = self.out.fn_by_name.keys().map(|s| s.as_str()).collect();
+            names.extend(Builtin::ALL.iter().map(|b| b.name()));
+            let mut d = Diagnostic::new(Code::E0102, format!("unknown function `{}`", name.name))
+                .primary(name.span, "no function of this name");
+            match suggest(&name.name, names) {
+                Some(s) => d = d.help(format!("did you mean `{s}`?")),
+                None => {
+                    d = d.help(
+                        "define it with `fn`, or see docs/language.md for the built-in functions",
+                    )
+                }
+            }
+            self.err(d);
+            return self.set(e, Ty::Error, false);
+        };
+        self.out.calls.insert(e, Callee::User(idx));
+        if self.out.fns[idx].in_progress {
+            self.out.recursive_calls.insert(e, ());
+            self.err(
+                Diagnostic::new(Code::E0108, format!("`{}` calls itself", name.name))
+                    .primary(self.ast.expr_span(e), "recursive call")
+                    .note("btl has no recursion, so every program terminates and its state has a size known before the run")
+                    .help("write the repetition as a `for` loop, or as a series reading its own past"),
+            );
+            let ret = self.out.fns[idx].ret;
+            return self.set(e, ret, false);
+        }
+        self.check_fn(idx);
+        let info = self.out.fns[idx].clone();
+        if info.stateful {
+            ctx.stateful = true;
+        }
+        let Item::Fn(def) = &self.ast.items[info.item].1 else {
+            return self.set(e, Ty::Error, false);
+        };
+        if args.len() != def.params.len() {
+            let sig = signature(def);
+            self.arity_error(
+                e,
+                &name.name,
+                (def.params.len(), def.params.len()),
+                args.len(),
+                sig,
+            );
+            return self.set(e, info.ret, false);
+        }
+        if ctx.loop_depth > 0 && info.stateful {
+            self.err(
+                Diagnostic::new(Code::E0110, format!("call of `{}` inside a `for` loop", name.name))
+                    .primary(self.ast.expr_span(e), "this function keeps state from bar to bar")
+                    .note("each call site of a function with `let`s or history reads has its own state; a loop would need one per iteration")
+                    .help("call it once before the loop, with `let`, and use the result inside"),
+            );
+        }
+        for ((p, &a), t) in def.params.iter().zip(args).zip(&arg_tys) {
+            let want = p.ty.base.map(Ty::from_base).unwrap_or(Ty::Error);
+            self.expect_fits(
+                t.ty,
+                want,
+                a,
+                &format!("parameter `{}` of `{}`", p.name.name, name.name),
+            );
+            if !p.ty.series && !t.konst && t.ty != Ty::Error {
+                self.err(
+                    Diagnostic::new(Code::E0105, format!("argument `{}` of `{}` must be a compile-time value", p.name.name, name.name))
+                        .primary(self.ast.expr_span(a), "this varies from bar to bar")
+                        .secondary(p.ty.span, "declared without `series`")
+                        .help("pass a literal, a param, or arithmetic of those (declare the parameter `series` to accept varying values)"),
+                );
+            }
+        }
+        let konst = info.konst && arg_tys.iter().all(|t| t.konst);
+        self.set(e, info.ret, konst)
+    }
+
+    fn check_builtin(
+        &mut self,
+        ctx: &mut Ctx,
+        e: ExprId,
+        name: &Ident,
+        b: Builtin,
+        args: &[ExprId],
+        tys: &[ExprTy],
+    ) -> ExprTy {
+        let (lo, hi) = b.arity();
+        if args.len() < lo || args.len() > hi {
+            self.arity_error(
+                e,
+                &name.name,
+                (lo, hi),
+                args.len(),
+                b.signature().to_string(),
+            );
+            return self.set(e, if b.is_action() { Ty::Void } else { Ty::Error }, false);
+        }
+        if b.is_action() && ctx.in_fn {
+            self.err(
+                Diagnostic::new(Code::E0109, format!("`{}` inside a function", name.name))
+                    .primary(
+                        self.ast.expr_span(e),
+                        "actions are allowed only in the strategy body",
+                    )
+                    .help(
+                        "return a value (a bool signal, a quantity) and act on it in the strategy",
+                    ),
+            );
+        }
+        let konst = tys.iter().all(|t| t.konst) && !b.is_action();
+        let num = |c: &mut Self, i: usize| {
+            if !tys[i].ty.is_numeric() && tys[i].ty != Ty::Error {
+                c.operand_error(
+                    args[i],
+                    tys[i].ty,
+                    &format!("`{}` needs a number", b.name()),
+                );
+                false
+            } else {
+                true
+            }
+        };
+        let ty = match b {
+            Builtin::Abs => {
+                num(self, 0);
+                if tys[0].ty == Ty::Int {
+                    Ty::Int
+                } else {
+                    Ty::Float
+                }
+            }
+            Builtin::Min | Builtin::Max => {
+                let ok = num(self, 0) & num(self, 1);
+                if ok && tys[0].ty == Ty::Int && tys[1].ty == Ty::Int {
+                    Ty::Int
+                } else {
+                    Ty::Float
+                }
+            }
+            Builtin::Sqrt | Builtin::Log | Builtin::Exp => {
+                num(self, 0);
+                Ty::Float
+            }
+            Builtin::Pow => {
+                num(self, 0);
+                num(self, 1);
+                Ty::Float
+            }
+            Builtin::Floor | Builtin::Ceil | Builtin::Round => {
+                num(self, 0);
+                Ty::Int
+            }
+            Builtin::Na => {
+                if matches!(tys[0].ty, Ty::Void | Ty::Str) {
+                    self.operand_error(args[0], tys[0].ty, "`na` needs a value");
+                }
+                Ty::Bool
+            }
+            Builtin::Valid => {
+                if matches!(tys[0].ty, Ty::Void | Ty::Str) {
+                    self.operand_error(args[0], tys[0].ty, "`valid` needs a value");
+                }
+                Ty::Int
+            }
+            Builtin::Nz => {
+                if matches!(tys[0].ty, Ty::Void | Ty::Str) {
+                    self.operand_error(args[0], tys[0].ty, "`nz` needs a value");
+                    Ty::Error
+                } else if tys.len() == 2 {
+                    match Ty::join(tys[0].ty, tys[1].ty) {
+                        Some(Ty::Na) => Ty::Float,
+                        Some(t) => t,
+                        None => {
+                            self.expect_fits(tys[1].ty, tys[0].ty, args[1], "the default");
+                            Ty::Error
+                        }
+                    }
+                } else if tys[0].ty == Ty::Na {
+                    Ty::Float
+                } else {
+                    tys[0].ty
+                }
+            }
+            Builtin::Buy | Builtin::Sell => {
+                self.expect_fits(tys[0].ty, Ty::Float, args[0], "the quantity");
+                Ty::Void
+            }
+            Builtin::ClosePosition => Ty::Void,
+            Builtin::Plot => {
+                if matches!(tys[0].ty, Ty::Void | Ty::Str) {
+                    self.operand_error(args[0], tys[0].ty, "`plot` needs a value");
+                }
+                if let Some(&n) = args.get(1) {
+                    if !matches!(self.ast.expr(n), Expr::Str(_)) {
+                        self.err(
+                            Diagnostic::new(
+                                Code::E0104,
+                                "the plot's name must be a string literal",
+                            )
+                            .primary(self.ast.expr_span(n), "not a string")
+                            .help("write the name in double quotes: plot(x, \"fast\")"),
+                        );
+                    }
+                }
+                Ty::Void
+            }
+        };
+        self.set(e, ty, konst)
+    }
+}
+
+/// A function's signature as written: `sma(src: series float, n: int) -> series float`.
+pub fn signature(def: &FnDef) -> String {
+    let params: Vec<String> = def
+        .params
+        .iter()
+        .map(|p| format!("{}: {}", p.name.name, type_text(&p.ty)))
+        .collect();
+    let mut s = format!("{}({})", def.name.name, params.join(", "));
+    if let Some(r) = &def.ret {
+        s.push_str(&format!(" -> {}", type_text(r)));
+    }
+    s
+}
+
+fn type_text(t: &TypeExpr) -> String {
+    let base = t.base.map(|b| b.as_str()).unwrap_or("?");
+    if t.series {
+        format!("series {base}")
+    } else {
+        base.to_string()
+    }
+}
+
+/// A literal, possibly negated: what a param default may be.
+pub fn is_literal(ast: &Ast, e: ExprId) -> bool {
+    match ast.expr(ast.unparen(e)) {
+        Expr::Int(_) | Expr::Float(_) | Expr::Bool(_) | Expr::Error => true,
+        Expr::Unary(UnOp::Neg, inner) => {
+            matches!(ast.expr(ast.unparen(*inner)), Expr::Int(_) | Expr::Float(_))
+        }
+        _ => false,
+    }
+}

@@ -1,0 +1,873 @@
+//! Elaboration: the checked program, with parameters bound, expanded into a flat series graph,
+//! and the lookback and warm-up of every series.
+//!
+//! Contract: [`elaborate`] takes the [`Ast`], the [`Checked`] tables and the parameter values and
+//! returns a [`Program`] plus diagnostics, never failing. Every call of a user function is expanded
+//! at its call site, so each call site owns its series (its state). Constant subexpressions are
+//! folded with `crate::value`, the run-time semantics. Every history read `x[k]` names a series
+//! (a `let`, a built-in input, or a temporary series made for a computed expression or argument)
+//! and an index whose interval is proven at compile time: E0200 (no upper bound), E0201 (may be
+//! negative), E0202 (a series reading its own present), E0203 (beyond [`MAX_LOOKBACK`]).
+//! Lookback per series is the largest proven index; capacity is lookback + 1.
+//!
+//! Architecture invariant: series are listed in `Program::order` in evaluation order; a series'
+//! definition reads only series before it, or itself in the past. Series updates are unconditional
+//! (hoisted out of `if` blocks); only assignments and actions sit in `EStmt::If`.
+
+use std::collections::HashMap;
+
+use slotmap::{SecondaryMap, SlotMap, new_key_type};
+
+use super::builtins::{Builtin, Input};
+use super::check::{Callee, Checked, LocalId, Res, Ty};
+use crate::diag::{Code, Diagnostic};
+use crate::source::{SourceMap, Span};
+use crate::syntax::ast::*;
+use crate::value;
+
+/// The largest lookback a series may have: a buffer of one million values (8 MB).
+pub const MAX_LOOKBACK: i64 = 1_000_000;
+/// The largest number of expression nodes after expanding every call.
+pub const MAX_NODES: usize = 2_000_000;
+/// Warm-up of a value that is never guaranteed to be present.
+pub const NEVER: u64 = u64::MAX;
+
+new_key_type! {
+    pub struct SeriesId;
+    pub struct NodeId;
+    pub struct VarId;
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SeriesKind {
+    /// A built-in series from the data feed or the broker.
+    Input(Input),
+    /// A `let`.
+    Let,
+    /// A computed expression that is indexed, or passed to a `series` parameter.
+    Temp,
+}
+
+#[derive(Debug, Clone)]
+pub struct Series {
+    /// The `let`'s name, qualified by the call sites that created it (`sma(close, slow).total`),
+    /// or the expression's text for a temporary.
+    pub name: String,
+    pub kind: SeriesKind,
+    pub ty: Ty,
+    /// Where it is defined (the `let` or the expression); for inputs, the first read.
+    pub span: Span,
+    /// The value computed each bar (none for inputs).
+    pub def: Option<NodeId>,
+    /// Reads its own past.
+    pub self_ref: bool,
+}
+
+/// An expression node of the per-bar graph. Nodes form a DAG.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Node {
+    Const(f64),
+    /// The series' value on this bar.
+    Read(SeriesId),
+    /// The series' value `index` bars ago (`na` before the first bar).
+    History(SeriesId, NodeId),
+    Var(VarId),
+    Unary(UnOp, NodeId),
+    Binary(BinOp, NodeId, NodeId),
+    Builtin(Builtin, Vec<NodeId>),
+    If(NodeId, NodeId, NodeId),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Buy,
+    Sell,
+    ClosePosition,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum EStmt {
+    /// Compute the series' definition and append it to its buffer.
+    Series(SeriesId),
+    /// Set a `mut` local or loop variable.
+    Assign(VarId, NodeId),
+    If(NodeId, Vec<EStmt>, Vec<EStmt>),
+    /// `for var in lo..hi`.
+    For(VarId, i64, i64, Vec<EStmt>),
+    Action(Action, Option<NodeId>, Span),
+    Plot(NodeId, String),
+}
+
+#[derive(Debug, Clone)]
+pub struct Var {
+    pub name: String,
+    pub ty: Ty,
+    pub span: Span,
+    /// For loop variables, the values it takes (`lo..=hi`).
+    pub range: Option<(i64, i64)>,
+}
+
+#[derive(Debug, Clone)]
+pub struct BoundParam {
+    pub name: String,
+    pub ty: Ty,
+    pub value: f64,
+    pub span: Span,
+    pub doc: Option<String>,
+}
+
+/// The elaborated strategy.
+#[derive(Debug, Clone, Default)]
+pub struct Program {
+    pub name: String,
+    pub series: SlotMap<SeriesId, Series>,
+    /// Series in evaluation order (inputs first).
+    pub order: Vec<SeriesId>,
+    pub nodes: SlotMap<NodeId, Node>,
+    pub vars: SlotMap<VarId, Var>,
+    pub body: Vec<EStmt>,
+    pub params: Vec<BoundParam>,
+    pub lookback: SecondaryMap<SeriesId, u32>,
+    pub warmup: SecondaryMap<SeriesId, u64>,
+    /// The first bar on which everything the strategy's actions read is warmed up.
+    pub strategy_warmup: u64,
+    /// The series each `let` statement became, per call site (for editors' inlay hints).
+    pub let_series: Vec<(StmtId, SeriesId)>,
+}
+
+impl Program {
+    /// Values the series' ring buffer holds.
+    pub fn capacity(&self, s: SeriesId) -> u32 {
+        self.lookback.get(s).copied().unwrap_or(0) + 1
+    }
+
+    pub fn bytes(&self, s: SeriesId) -> u64 {
+        u64::from(self.capacity(s)) * 8
+    }
+
+    pub fn total_bytes(&self) -> u64 {
+        self.order.iter().map(|&s| self.bytes(s)).sum()
+    }
+}
+
+/// Elaborates the strategy at `strategy` with the given parameter values (see the module contract).
+pub fn elaborate(
+    ast: &Ast,
+    sources: &SourceMap,
+    checked: &Checked,
+    params: &HashMap<LocalId, f64>,
+) -> (Program, Vec<Diagnostic>) {
+    let mut e = Elab {
+        ast,
+        sources,
+        checked,
+        p: Program::default(),
+        diags: Vec::new(),
+        inputs: HashMap::new(),
+        env: HashMap::new(),
+        path: Vec::new(),
+        call_spans: Vec::new(),
+        defining: None,
+        top: Vec::new(),
+        intervals: SecondaryMap::new(),
+        too_big: false,
+    };
+    if let Some(item) = checked.strategy {
+        if let (_, Item::Strategy(s)) = &ast.items[item] {
+            e.p.name = s.name.name.clone();
+            for &id in &checked.params {
+                let local = &checked.locals[id];
+                let value = params.get(&id).copied().unwrap_or(value::NA);
+                e.p.params.push(BoundParam {
+                    name: local.name.clone(),
+                    ty: local.ty,
+                    value,
+                    span: local.span,
+                    doc: local.doc.clone(),
+                });
+            }
+            let mut cur = Vec::new();
+            for &sid in &s.body.stmts {
+                e.stmt(sid, &mut cur);
+                let mut hoisted = std::mem::take(&mut e.top);
+                hoisted.append(&mut cur);
+                e.p.body.append(&mut hoisted);
+            }
+        }
+    }
+    let mut p = e.p;
+    let diags = e.diags;
+    super::warmup::infer(&mut p);
+    (p, diags)
+}
+
+/// A compile-time interval of integer values; `None` bounds are unbounded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Interval {
+    pub lo: Option<i64>,
+    pub hi: Option<i64>,
+}
+
+impl Interval {
+    const ANY: Interval = Interval { lo: None, hi: None };
+
+    fn exact(v: i64) -> Interval {
+        Interval {
+            lo: Some(v),
+            hi: Some(v),
+        }
+    }
+
+    fn hull(a: Interval, b: Interval) -> Interval {
+        Interval {
+            lo: a.lo.zip(b.lo).map(|(x, y)| x.min(y)),
+            hi: a.hi.zip(b.hi).map(|(x, y)| x.max(y)),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Bind {
+    Series(SeriesId),
+    Node(NodeId),
+    Var(VarId),
+}
+
+struct Elab<'a> {
+    ast: &'a Ast,
+    sources: &'a SourceMap,
+    checked: &'a Checked,
+    p: Program,
+    diags: Vec<Diagnostic>,
+    inputs: HashMap<Input, SeriesId>,
+    env: HashMap<LocalId, Bind>,
+    /// Call labels of the call sites being expanded, outermost first.
+    path: Vec<String>,
+    call_spans: Vec<Span>,
+    /// The `let` series whose value is being elaborated.
+    defining: Option<SeriesId>,
+    /// Series statements waiting to be placed before the current top-level statement.
+    top: Vec<EStmt>,
+    intervals: SecondaryMap<NodeId, Interval>,
+    too_big: bool,
+}
+
+impl<'a> Elab<'a> {
+    fn node(&mut self, n: Node) -> NodeId {
+        // Fold constants with the run-time semantics.
+        let folded = match &n {
+            Node::Unary(op, a) => self.konst(*a).map(|a| value::unary(*op, a)),
+            Node::Binary(op, a, b) => self
+                .konst(*a)
+                .zip(self.konst(*b))
+                .map(|(a, b)| value::binary(*op, a, b)),
+            Node::Builtin(b, args) if !b.is_action() => {
+                let vals: Option<Vec<f64>> = args.iter().map(|a| self.konst(*a)).collect();
+                vals.map(|v| value::builtin(*b, &v))
+            }
+            Node::If(c, a, b) => match self.konst(*c) {
+                Some(c) if value::truthy(c) => return *a,
+                Some(_) => return *b,
+                None => None,
+            },
+            _ => None,
+        };
+        self.p.nodes.insert(match folded {
+            Some(v) => Node::Const(v),
+            None => n,
+        })
+    }
+
+    fn konst(&self, n: NodeId) -> Option<f64> {
+        match self.p.nodes[n] {
+            Node::Const(v) => Some(v),
+            _ => None,
+        }
+    }
+
+    fn na(&mut self) -> NodeId {
+        self.p.nodes.insert(Node::Const(value::NA))
+    }
+
+    fn new_series(&mut self, name: String, kind: SeriesKind, ty: Ty, span: Span) -> SeriesId {
+        let id = self.p.series.insert(Series {
+            name,
+            kind,
+            ty,
+            span,
+            def: None,
+            self_ref: false,
+        });
+        id
+    }
+
+    /// Places a series' update at this point of the evaluation order.
+    fn emit_series(&mut self, s: SeriesId) {
+        self.p.order.push(s);
+        self.top.push(EStmt::Series(s));
+    }
+
+    fn input(&mut self, i: Input, span: Span) -> SeriesId {
+        if let Some(&s) = self.inputs.get(&i) {
+            return s;
+        }
+        let ty = if i.is_int() { Ty::Int } else { Ty::Float };
+        let s = self.new_series(i.name().to_string(), SeriesKind::Input(i), ty, span);
+        self.p.order.push(s);
+        self.inputs.insert(i, s);
+        s
+    }
+
+    fn qualified(&self, name: &str) -> String {
+        let mut parts = self.path.clone();
+        parts.push(name.to_string());
+        parts.join(".")
+    }
+
+    /// A temporary series holding `def` (for a computed expression that needs a history).
+    fn temp(&mut self, def: NodeId, text_span: Span, ty: Ty) -> SeriesId {
+        if let Node::Read(s) = self.p.nodes[def] {
+            return s;
+        }
+        let text: String = self
+            .sources
+            .snippet(text_span)
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        let text = if text.chars().count() > 40 {
+            format!("{}…", text.chars().take(39).collect::<String>())
+        } else {
+            text
+        };
+        let s = self.new_series(self.qualified(&text), SeriesKind::Temp, ty, text_span);
+        self.p.series[s].def = Some(def);
+        self.emit_series(s);
+        s
+    }
+
+    /// Puts a diagnostic at `span`, or, when `span` is in the stdlib, at the user's call that led there.
+    fn report(&mut self, d: Diagnostic, span: Span, label: String) {
+        let in_stdlib = self.sources.get(span.file).is_stdlib;
+        let user_call = self
+            .call_spans
+            .iter()
+            .copied()
+            .find(|s| !self.sources.get(s.file).is_stdlib);
+        let d = match (in_stdlib, user_call) {
+            (true, Some(call)) => d
+                .primary(call, label)
+                .secondary(span, "inside this function"),
+            (false, Some(call)) if call != span => {
+                d.primary(span, label).secondary(call, "in this call")
+            }
+            _ => d.primary(span, label),
+        };
+        self.diags.push(d);
+    }
+
+    fn stmts(&mut self, block: &Block, cur: &mut Vec<EStmt>) -> Option<NodeId> {
+        let mut value = None;
+        for &sid in &block.stmts {
+            value = self.stmt(sid, cur);
+        }
+        value
+    }
+
+    /// Elaborates a statement into `cur`; returns the value of an expression statement.
+    fn stmt(&mut self, sid: StmtId, cur: &mut Vec<EStmt>) -> Option<NodeId> {
+        match self.ast.stmt(sid) {
+            Stmt::Param { default, .. } => {
+                if let Some(&id) = self.checked.decls.get(sid) {
+                    let n = match self
+                        .p
+                        .params
+                        .iter()
+                        .find(|p| p.span == self.checked.locals[id].span)
+                    {
+                        Some(p) => {
+                            let v = p.value;
+                            self.p.nodes.insert(Node::Const(v))
+                        }
+                        None => self.expr(*default, cur),
+                    };
+                    self.env.insert(id, Bind::Node(n));
+                }
+                None
+            }
+            Stmt::Let { name, value, .. } => {
+                let Some(&id) = self.checked.decls.get(sid) else {
+                    return None;
+                };
+                let local = &self.checked.locals[id];
+                let s = self.new_series(
+                    self.qualified(&name.name),
+                    SeriesKind::Let,
+                    local.ty,
+                    self.ast.stmt_span(sid),
+                );
+                self.p.series[s].self_ref = local.self_ref;
+                self.env.insert(id, Bind::Series(s));
+                let outer = self.defining.replace(s);
+                let v = self.expr(*value, cur);
+                self.defining = outer;
+                if !local.self_ref && self.konst(v).is_some() {
+                    // A constant needs no buffer.
+                    self.p.series.remove(s);
+                    self.env.insert(id, Bind::Node(v));
+                } else {
+                    self.p.series[s].def = Some(v);
+                    self.emit_series(s);
+                    self.p.let_series.push((sid, s));
+                }
+                None
+            }
+            Stmt::Mut { name, value, .. } => {
+                let Some(&id) = self.checked.decls.get(sid) else {
+                    return None;
+                };
+                let v = self.expr(*value, cur);
+                let var = self.p.vars.insert(Var {
+                    name: name.name.clone(),
+                    ty: self.checked.locals[id].ty,
+                    span: name.span,
+                    range: None,
+                });
+                self.env.insert(id, Bind::Var(var));
+                cur.push(EStmt::Assign(var, v));
+                None
+            }
+            Stmt::Assign { value, .. } => {
+                let v = self.expr(*value, cur);
+                if let Some(Bind::Var(var)) = self
+                    .checked
+                    .assigns
+                    .get(sid)
+                    .and_then(|id| self.env.get(id))
+                    .copied()
+                {
+                    cur.push(EStmt::Assign(var, v));
+                }
+                None
+            }
+            Stmt::For { var, lo, hi, body } => {
+                let lo_n = self.expr(*lo, cur);
+                let hi_n = self.expr(*hi, cur);
+                let lo_v = self.konst(lo_n).filter(|v| v.is_finite()).unwrap_or(0.0) as i64;
+                let hi_v = self.konst(hi_n).filter(|v| v.is_finite()).unwrap_or(0.0) as i64;
+                let Some(&id) = self.checked.decls.get(sid) else {
+                    return None;
+                };
+                let v = self.p.vars.insert(Var {
+                    name: var.name.clone(),
+                    ty: Ty::Int,
+                    span: var.span,
+                    range: Some((lo_v, (hi_v - 1).max(lo_v))),
+                });
+                self.env.insert(id, Bind::Var(v));
+                let mut inner = Vec::new();
+                self.stmts(body, &mut inner);
+                cur.push(EStmt::For(v, lo_v, hi_v, inner));
+                None
+            }
+            Stmt::Expr(e) => self.expr_stmt(*e, cur),
+            Stmt::Error => None,
+        }
+    }
+
+    /// An expression in statement position: `if` statements and actions become statements.
+    fn expr_stmt(&mut self, e: ExprId, cur: &mut Vec<EStmt>) -> Option<NodeId> {
+        match self.ast.expr(e) {
+            Expr::If(c, then, els) if self.checked.ty(e).ty == Ty::Void => {
+                let c = self.expr(*c, cur);
+                let mut t = Vec::new();
+                self.stmts(then, &mut t);
+                let mut f = Vec::new();
+                if let Some(b) = els {
+                    self.stmts(b, &mut f);
+                }
+                if !t.is_empty() || !f.is_empty() {
+                    cur.push(EStmt::If(c, t, f));
+                }
+                None
+            }
+            Expr::Call(_, args) if matches!(self.checked.calls.get(e), Some(Callee::Builtin(b)) if b.is_action()) =>
+            {
+                let Some(Callee::Builtin(b)) = self.checked.calls.get(e).copied() else {
+                    return None;
+                };
+                let span = self.ast.expr_span(e);
+                let arg = args.first().map(|a| self.expr(*a, cur));
+                match b {
+                    Builtin::Buy => cur.push(EStmt::Action(Action::Buy, arg, span)),
+                    Builtin::Sell => cur.push(EStmt::Action(Action::Sell, arg, span)),
+                    Builtin::ClosePosition => {
+                        cur.push(EStmt::Action(Action::ClosePosition, None, span))
+                    }
+                    _ => {
+                        let name = match args.get(1).map(|n| self.ast.expr(*n)) {
+                            Some(Expr::Str(s)) => s.clone(),
+                            _ => args
+                                .first()
+                                .map(|a| self.sources.snippet(self.ast.expr_span(*a)).to_string())
+                                .unwrap_or_default(),
+                        };
+                        if let Some(a) = arg {
+                            cur.push(EStmt::Plot(a, name));
+                        }
+                    }
+                }
+                None
+            }
+            _ => Some(self.expr(e, cur)),
+        }
+    }
+
+    fn expr(&mut self, e: ExprId, cur: &mut Vec<EStmt>) -> NodeId {
+        if self.p.nodes.len() > MAX_NODES {
+            if !self.too_big {
+                self.too_big = true;
+                let span = self.ast.expr_span(e);
+                let d = Diagnostic::new(Code::E0114, "program too large after expanding function calls")
+                    .note(format!("the expansion passed {MAX_NODES} expression nodes"))
+                    .help("compute shared values once with `let` instead of calling the same function repeatedly");
+                self.report(d, span, "expanding this call went past the limit".into());
+            }
+            return self.na();
+        }
+        match self.ast.expr(e) {
+            Expr::Int(v) => self.p.nodes.insert(Node::Const(*v as f64)),
+            Expr::Float(v) => self.p.nodes.insert(Node::Const(*v)),
+            Expr::Bool(b) => self.p.nodes.insert(Node::Const(value::bool_val(*b))),
+            Expr::Str(_) | Expr::Error => self.na(),
+            Expr::Paren(inner) => self.expr(*inner, cur),
+            Expr::Name(_) => match self.checked.names.get(e).copied() {
+                Some(Res::Local(id)) => match self.env.get(&id).copied() {
+                    Some(Bind::Series(s)) => self.p.nodes.insert(Node::Read(s)),
+                    Some(Bind::Node(n)) => n,
+                    Some(Bind::Var(v)) => self.p.nodes.insert(Node::Var(v)),
+                    None => self.na(),
+                },
+                Some(Res::Input(i)) => {
+                    let s = self.input(i, self.ast.expr_span(e));
+                    self.p.nodes.insert(Node::Read(s))
+                }
+                _ => self.na(),
+            },
+            Expr::Unary(op, a) => {
+                let a = self.expr(*a, cur);
+                self.node(Node::Unary(*op, a))
+            }
+            Expr::Binary(op, a, b) => {
+                let a = self.expr(*a, cur);
+                let b = self.expr(*b, cur);
+                self.node(Node::Binary(*op, a, b))
+            }
+            Expr::Index(base, index) => self.index(e, *base, *index, cur),
+            Expr::If(c, then, els) => {
+                let c = self.expr(*c, cur);
+                let mut t = Vec::new();
+                let tv = self.stmts(then, &mut t).unwrap_or_else(|| self.na());
+                let mut f = Vec::new();
+                let fv = match els {
+                    Some(b) => self.stmts(b, &mut f).unwrap_or_else(|| self.na()),
+                    None => self.na(),
+                };
+                if !t.is_empty() || !f.is_empty() {
+                    cur.push(EStmt::If(c, t, f));
+                }
+                self.node(Node::If(c, tv, fv))
+            }
+            Expr::Call(name, args) => match self.checked.calls.get(e).copied() {
+                Some(Callee::Builtin(b)) if !b.is_action() => {
+                    let args: Vec<NodeId> = args.iter().map(|a| self.expr(*a, cur)).collect();
+                    self.node(Node::Builtin(b, args))
+                }
+                Some(Callee::User(f)) if !self.checked.recursive_calls.contains_key(e) => {
+                    self.call(e, name, f, args, cur)
+                }
+                _ => self.na(),
+            },
+        }
+    }
+
+    fn index(&mut self, e: ExprId, base: ExprId, index: ExprId, cur: &mut Vec<EStmt>) -> NodeId {
+        let idx = self.expr(index, cur);
+        let b = self.expr(base, cur);
+        let ty = self.checked.ty(base).ty;
+        let s = self.temp(b, self.ast.expr_span(base), ty);
+        let span = self.ast.expr_span(index);
+        if self.konst(idx).is_some_and(f64::is_nan) {
+            // An index that is `na` (or came from an error already reported) reads `na`.
+            return self.node(Node::History(s, idx));
+        }
+        let iv = self.interval(idx);
+        let name = self.p.series[s].name.clone();
+        let text = self.sources.snippet(span).to_string();
+        match iv.hi {
+            None => {
+                let d = Diagnostic::new(Code::E0200, "history index cannot be bounded")
+                    .note(format!("`{name}` needs a buffer sized by the largest value of `{text}`, which is not known before the run"))
+                    .help(format!("bound the index with a compile-time int: `{name}[min({text}, 50)]`, or use a param"));
+                self.report(
+                    d,
+                    span,
+                    "no upper bound can be proven for this index".into(),
+                );
+            }
+            Some(hi) if hi < 0 => {
+                let d = Diagnostic::new(Code::E0201, "negative history index")
+                    .note("`x[k]` reads the value k bars ago: a negative k would read the future")
+                    .help("use a positive index: `x[1]` is the previous bar");
+                self.report(d, span, format!("this is {hi}"));
+            }
+            Some(hi) => {
+                let lo = iv.lo;
+                if lo.is_none_or(|lo| lo < 0) {
+                    let low = lo
+                        .map(|l| l.to_string())
+                        .unwrap_or_else(|| "any negative number".into());
+                    let d = Diagnostic::new(Code::E0201, "history index may be negative")
+                        .note(
+                            "`x[k]` reads the value k bars ago: a negative k would read the future",
+                        )
+                        .help(format!("clamp it: `max({text}, 0)`"));
+                    self.report(d, span, format!("this can be as low as {low}"));
+                } else if self.defining == Some(s) && lo.is_some_and(|l| l < 1) {
+                    let d = Diagnostic::new(Code::E0202, format!("`{name}` may read its own present value"))
+                        .note("a series can read its own past (index 1 or more), not the value being computed")
+                        .help(format!("make the index at least 1: `max({text}, 1)`"));
+                    self.report(d, span, "this index can be 0".into());
+                }
+                if hi > MAX_LOOKBACK {
+                    let d = Diagnostic::new(
+                        Code::E0203,
+                        format!("lookback of {hi} bars is beyond the maximum of {MAX_LOOKBACK}"),
+                    )
+                    .note(format!(
+                        "`{name}` would need a buffer of {} values",
+                        hi.saturating_add(1)
+                    ))
+                    .help("use a shorter period");
+                    self.report(d, span, format!("reads {hi} bars back"));
+                } else {
+                    let lb = self.p.lookback.entry(s).map(|e| e.or_insert(0));
+                    if let Some(lb) = lb {
+                        *lb = (*lb).max(hi as u32);
+                    }
+                }
+            }
+        }
+        let _ = e;
+        self.node(Node::History(s, idx))
+    }
+
+    fn call(
+        &mut self,
+        e: ExprId,
+        name: &Ident,
+        f: usize,
+        args: &[ExprId],
+        cur: &mut Vec<EStmt>,
+    ) -> NodeId {
+        let info = &self.checked.fns[f];
+        let Item::Fn(def) = &self.ast.items[info.item].1 else {
+            return self.na();
+        };
+        if def.params.len() != args.len() || self.call_spans.len() > 64 {
+            return self.na();
+        }
+        let mut binds = Vec::new();
+        for ((p, &a), &pid) in def.params.iter().zip(args).zip(&info.params) {
+            let n = self.expr(a, cur);
+            let bind = if p.ty.series {
+                let ty = self.checked.locals[pid].ty;
+                Bind::Series(self.temp(n, self.ast.expr_span(a), ty))
+            } else {
+                Bind::Node(n)
+            };
+            binds.push((pid, bind));
+        }
+        let label = self
+            .sources
+            .snippet(self.ast.expr_span(e))
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        let label = if label.chars().count() > 40 {
+            format!("{}(…)", name.name)
+        } else {
+            label
+        };
+        self.path.push(label);
+        self.call_spans.push(self.ast.expr_span(e));
+        let saved: Vec<(LocalId, Option<Bind>)> = binds
+            .iter()
+            .map(|(id, _)| (*id, self.env.get(id).copied()))
+            .collect();
+        for (id, b) in binds {
+            self.env.insert(id, b);
+        }
+        let outer = self.defining.take();
+        let v = self.stmts(&def.body, cur).unwrap_or_else(|| self.na());
+        self.defining = outer;
+        for (id, b) in saved {
+            match b {
+                Some(b) => self.env.insert(id, b),
+                None => self.env.remove(&id),
+            };
+        }
+        self.path.pop();
+        self.call_spans.pop();
+        v
+    }
+
+    /// The values an int node can take, proven at compile time.
+    fn interval(&mut self, n: NodeId) -> Interval {
+        if let Some(iv) = self.intervals.get(n) {
+            return *iv;
+        }
+        let iv = match self.p.nodes[n].clone() {
+            Node::Const(v) if v.is_finite() && v.fract() == 0.0 && v.abs() < 9.0e15 => {
+                Interval::exact(v as i64)
+            }
+            Node::Const(_) => Interval::ANY,
+            Node::Var(v) => match self.p.vars[v].range {
+                Some((lo, hi)) => Interval {
+                    lo: Some(lo),
+                    hi: Some(hi),
+                },
+                None => Interval::ANY,
+            },
+            Node::Read(s) => match (self.p.series[s].kind, self.p.series[s].def) {
+                (SeriesKind::Input(Input::BarIndex), _) => Interval {
+                    lo: Some(0),
+                    hi: None,
+                },
+                (_, Some(def)) if !self.p.series[s].self_ref => self.interval(def),
+                _ => Interval::ANY,
+            },
+            Node::Unary(UnOp::Neg, a) => {
+                let a = self.interval(a);
+                Interval {
+                    lo: a.hi.and_then(i64::checked_neg),
+                    hi: a.lo.and_then(i64::checked_neg),
+                }
+            }
+            Node::Binary(op, a, b) => {
+                let (x, y) = (self.interval(a), self.interval(b));
+                let both = |f: fn(i64, i64) -> Option<i64>, p: Option<i64>, q: Option<i64>| {
+                    p.zip(q).and_then(|(p, q)| f(p, q))
+                };
+                match op {
+                    BinOp::Add => Interval {
+                        lo: both(i64::checked_add, x.lo, y.lo),
+                        hi: both(i64::checked_add, x.hi, y.hi),
+                    },
+                    BinOp::Sub => Interval {
+                        lo: both(i64::checked_sub, x.lo, y.hi),
+                        hi: both(i64::checked_sub, x.hi, y.lo),
+                    },
+                    BinOp::Mul => match (x.lo, x.hi, y.lo, y.hi) {
+                        (Some(a), Some(b), Some(c), Some(d)) => {
+                            let ps = [
+                                a.checked_mul(c),
+                                a.checked_mul(d),
+                                b.checked_mul(c),
+                                b.checked_mul(d),
+                            ];
+                            if ps.iter().all(Option::is_some) {
+                                let ps: Vec<i64> = ps.iter().flatten().copied().collect();
+                                Interval {
+                                    lo: ps.iter().min().copied(),
+                                    hi: ps.iter().max().copied(),
+                                }
+                            } else {
+                                Interval::ANY
+                            }
+                        }
+                        _ => Interval::ANY,
+                    },
+                    BinOp::Rem => match (y.lo, y.hi) {
+                        (Some(m), Some(m2)) if m == m2 && m != 0 => {
+                            let m = m.abs() - 1;
+                            if x.lo.is_some_and(|l| l >= 0) {
+                                Interval {
+                                    lo: Some(0),
+                                    hi: Some(x.hi.map_or(m, |h| h.min(m))),
+                                }
+                            } else {
+                                Interval {
+                                    lo: Some(-m),
+                                    hi: Some(m),
+                                }
+                            }
+                        }
+                        _ => Interval::ANY,
+                    },
+                    _ => Interval::ANY,
+                }
+            }
+            Node::Builtin(Builtin::Min, args) if args.len() == 2 => {
+                let (x, y) = (self.interval(args[0]), self.interval(args[1]));
+                Interval {
+                    lo: x.lo.zip(y.lo).map(|(a, b)| a.min(b)),
+                    hi: match (x.hi, y.hi) {
+                        (Some(a), Some(b)) => Some(a.min(b)),
+                        (a, b) => a.or(b),
+                    },
+                }
+            }
+            Node::Builtin(Builtin::Max, args) if args.len() == 2 => {
+                let (x, y) = (self.interval(args[0]), self.interval(args[1]));
+                Interval {
+                    lo: match (x.lo, y.lo) {
+                        (Some(a), Some(b)) => Some(a.max(b)),
+                        (a, b) => a.or(b),
+                    },
+                    hi: x.hi.zip(y.hi).map(|(a, b)| a.max(b)),
+                }
+            }
+            Node::Builtin(Builtin::Abs, args) => {
+                let x = self.interval(args[0]);
+                match (x.lo, x.hi) {
+                    (Some(a), Some(b)) => {
+                        let (a, b) = (a.checked_abs(), b.checked_abs());
+                        Interval {
+                            lo: Some(0),
+                            hi: a.zip(b).map(|(a, b)| a.max(b)),
+                        }
+                    }
+                    _ => Interval {
+                        lo: Some(0),
+                        hi: None,
+                    },
+                }
+            }
+            Node::Builtin(Builtin::Nz, args) => {
+                let x = self.interval(args[0]);
+                let d = match args.get(1) {
+                    Some(&d) => self.interval(d),
+                    None => Interval::exact(0),
+                };
+                Interval::hull(x, d)
+            }
+            Node::Builtin(Builtin::Floor | Builtin::Ceil | Builtin::Round, args) => {
+                // Rounding an int changes nothing; of a float, the bounds are not tracked.
+                let x = self.interval(args[0]);
+                if x.lo.is_some() || x.hi.is_some() {
+                    x
+                } else {
+                    Interval::ANY
+                }
+            }
+            Node::If(_, a, b) => {
+                let (x, y) = (self.interval(a), self.interval(b));
+                Interval::hull(x, y)
+            }
+            _ => Interval::ANY,
+        };
+        self.intervals.insert(n, iv);
+        iv
+    }
+}
