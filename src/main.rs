@@ -175,8 +175,10 @@ fn check(path: &str, params: &[String], format: MessageFormat, color: bool) -> E
     if c.has_errors() {
         return ExitCode::from(1);
     }
-    if format == MessageFormat::Human {
-        if let Some(p) = &c.program {
+    if format == MessageFormat::Human
+        && let Some(p) = &c.program
+    {
+        {
             eprintln!(
                 "ok: strategy `{}`: {} series, {} bytes of buffers, warm-up bar {}",
                 p.name,

@@ -109,7 +109,9 @@ pub fn normalize(diags: &mut Vec<Diagnostic>) {
         (s.is_none(), s.map(|s| (s.file, s.start, s.end)), d.code)
     });
     diags.dedup_by(|a, b| {
-        a.code == b.code && a.primary_span() == b.primary_span() && a.message == b.message
+        a.code == b.code
+            && a.primary_span() == b.primary_span()
+            && (a.primary_span().is_some() || a.message == b.message)
     });
 }
 

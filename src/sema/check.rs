@@ -951,7 +951,10 @@ impl<'a> Checker<'a> {
         self.err(
             Diagnostic::new(
                 Code::E0103,
-                format!("`{name}` takes {expected} but {got} were given"),
+                format!(
+                    "`{name}` takes {expected} but {got} {} given",
+                    if got == 1 { "was" } else { "were" }
+                ),
             )
             .primary(
                 self.ast.expr_span(e),
@@ -1147,8 +1150,6 @@ impl<'a> Checker<'a> {
                             Ty::Error
                         }
                     }
-                } else if tys[0].ty == Ty::Na {
-                    Ty::Float
                 } else {
                     tys[0].ty
                 }
@@ -1162,17 +1163,14 @@ impl<'a> Checker<'a> {
                 if matches!(tys[0].ty, Ty::Void | Ty::Str) {
                     self.operand_error(args[0], tys[0].ty, "`plot` needs a value");
                 }
-                if let Some(&n) = args.get(1) {
-                    if !matches!(self.ast.expr(n), Expr::Str(_)) {
-                        self.err(
-                            Diagnostic::new(
-                                Code::E0104,
-                                "the plot's name must be a string literal",
-                            )
+                if let Some(&n) = args.get(1)
+                    && !matches!(self.ast.expr(n), Expr::Str(_))
+                {
+                    self.err(
+                        Diagnostic::new(Code::E0104, "the plot's name must be a string literal")
                             .primary(self.ast.expr_span(n), "not a string")
                             .help("write the name in double quotes: plot(x, \"fast\")"),
-                        );
-                    }
+                    );
                 }
                 Ty::Void
             }

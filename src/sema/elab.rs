@@ -168,12 +168,14 @@ pub fn elaborate(
         path: Vec::new(),
         call_spans: Vec::new(),
         defining: None,
-        top: Vec::new(),
+        blocks: vec![(Vec::new(), true)],
         intervals: SecondaryMap::new(),
         too_big: false,
     };
-    if let Some(item) = checked.strategy {
-        if let (_, Item::Strategy(s)) = &ast.items[item] {
+    if let Some(item) = checked.strategy
+        && let (_, Item::Strategy(s)) = &ast.items[item]
+    {
+        {
             e.p.name = s.name.name.clone();
             for &id in &checked.params {
                 let local = &checked.locals[id];
@@ -186,13 +188,10 @@ pub fn elaborate(
                     doc: local.doc.clone(),
                 });
             }
-            let mut cur = Vec::new();
             for &sid in &s.body.stmts {
-                e.stmt(sid, &mut cur);
-                let mut hoisted = std::mem::take(&mut e.top);
-                hoisted.append(&mut cur);
-                e.p.body.append(&mut hoisted);
+                e.stmt(sid);
             }
+            e.p.body = e.blocks.pop().map(|(b, _)| b).unwrap_or_default();
         }
     }
     let mut p = e.p;
@@ -246,8 +245,9 @@ struct Elab<'a> {
     call_spans: Vec<Span>,
     /// The `let` series whose value is being elaborated.
     defining: Option<SeriesId>,
-    /// Series statements waiting to be placed before the current top-level statement.
-    top: Vec<EStmt>,
+    /// The statement lists being built, innermost last, each marked whether it runs on every
+    /// bar (not inside an `if` branch or a loop body).
+    blocks: Vec<(Vec<EStmt>, bool)>,
     intervals: SecondaryMap<NodeId, Interval>,
     too_big: bool,
 }
@@ -290,21 +290,43 @@ impl<'a> Elab<'a> {
     }
 
     fn new_series(&mut self, name: String, kind: SeriesKind, ty: Ty, span: Span) -> SeriesId {
-        let id = self.p.series.insert(Series {
+        self.p.series.insert(Series {
             name,
             kind,
             ty,
             span,
             def: None,
             self_ref: false,
-        });
-        id
+        })
     }
 
-    /// Places a series' update at this point of the evaluation order.
+    /// Places a series' update at this point of the evaluation order, in the innermost list that
+    /// runs on every bar (series update on every bar, whichever branch they are written in).
     fn emit_series(&mut self, s: SeriesId) {
         self.p.order.push(s);
-        self.top.push(EStmt::Series(s));
+        if let Some((list, _)) = self
+            .blocks
+            .iter_mut()
+            .rev()
+            .find(|(_, every_bar)| *every_bar)
+        {
+            list.push(EStmt::Series(s));
+        }
+    }
+
+    fn push(&mut self, stmt: EStmt) {
+        if let Some((list, _)) = self.blocks.last_mut() {
+            list.push(stmt);
+        }
+    }
+
+    /// Starts a conditional or repeated statement list (an `if` branch, a loop body).
+    fn open(&mut self) {
+        self.blocks.push((Vec::new(), false));
+    }
+
+    fn close(&mut self) -> Vec<EStmt> {
+        self.blocks.pop().map(|(b, _)| b).unwrap_or_default()
     }
 
     fn input(&mut self, i: Input, span: Span) -> SeriesId {
@@ -366,16 +388,16 @@ impl<'a> Elab<'a> {
         self.diags.push(d);
     }
 
-    fn stmts(&mut self, block: &Block, cur: &mut Vec<EStmt>) -> Option<NodeId> {
+    fn stmts(&mut self, block: &Block) -> Option<NodeId> {
         let mut value = None;
         for &sid in &block.stmts {
-            value = self.stmt(sid, cur);
+            value = self.stmt(sid);
         }
         value
     }
 
     /// Elaborates a statement into `cur`; returns the value of an expression statement.
-    fn stmt(&mut self, sid: StmtId, cur: &mut Vec<EStmt>) -> Option<NodeId> {
+    fn stmt(&mut self, sid: StmtId) -> Option<NodeId> {
         match self.ast.stmt(sid) {
             Stmt::Param { default, .. } => {
                 if let Some(&id) = self.checked.decls.get(sid) {
@@ -389,16 +411,14 @@ impl<'a> Elab<'a> {
                             let v = p.value;
                             self.p.nodes.insert(Node::Const(v))
                         }
-                        None => self.expr(*default, cur),
+                        None => self.expr(*default),
                     };
                     self.env.insert(id, Bind::Node(n));
                 }
                 None
             }
             Stmt::Let { name, value, .. } => {
-                let Some(&id) = self.checked.decls.get(sid) else {
-                    return None;
-                };
+                let &id = self.checked.decls.get(sid)?;
                 let local = &self.checked.locals[id];
                 let s = self.new_series(
                     self.qualified(&name.name),
@@ -409,7 +429,7 @@ impl<'a> Elab<'a> {
                 self.p.series[s].self_ref = local.self_ref;
                 self.env.insert(id, Bind::Series(s));
                 let outer = self.defining.replace(s);
-                let v = self.expr(*value, cur);
+                let v = self.expr(*value);
                 self.defining = outer;
                 if !local.self_ref && self.konst(v).is_some() {
                     // A constant needs no buffer.
@@ -423,10 +443,8 @@ impl<'a> Elab<'a> {
                 None
             }
             Stmt::Mut { name, value, .. } => {
-                let Some(&id) = self.checked.decls.get(sid) else {
-                    return None;
-                };
-                let v = self.expr(*value, cur);
+                let &id = self.checked.decls.get(sid)?;
+                let v = self.expr(*value);
                 let var = self.p.vars.insert(Var {
                     name: name.name.clone(),
                     ty: self.checked.locals[id].ty,
@@ -434,11 +452,11 @@ impl<'a> Elab<'a> {
                     range: None,
                 });
                 self.env.insert(id, Bind::Var(var));
-                cur.push(EStmt::Assign(var, v));
+                self.push(EStmt::Assign(var, v));
                 None
             }
             Stmt::Assign { value, .. } => {
-                let v = self.expr(*value, cur);
+                let v = self.expr(*value);
                 if let Some(Bind::Var(var)) = self
                     .checked
                     .assigns
@@ -446,18 +464,16 @@ impl<'a> Elab<'a> {
                     .and_then(|id| self.env.get(id))
                     .copied()
                 {
-                    cur.push(EStmt::Assign(var, v));
+                    self.push(EStmt::Assign(var, v));
                 }
                 None
             }
             Stmt::For { var, lo, hi, body } => {
-                let lo_n = self.expr(*lo, cur);
-                let hi_n = self.expr(*hi, cur);
+                let lo_n = self.expr(*lo);
+                let hi_n = self.expr(*hi);
                 let lo_v = self.konst(lo_n).filter(|v| v.is_finite()).unwrap_or(0.0) as i64;
                 let hi_v = self.konst(hi_n).filter(|v| v.is_finite()).unwrap_or(0.0) as i64;
-                let Some(&id) = self.checked.decls.get(sid) else {
-                    return None;
-                };
+                let &id = self.checked.decls.get(sid)?;
                 let v = self.p.vars.insert(Var {
                     name: var.name.clone(),
                     ty: Ty::Int,
@@ -465,29 +481,32 @@ impl<'a> Elab<'a> {
                     range: Some((lo_v, (hi_v - 1).max(lo_v))),
                 });
                 self.env.insert(id, Bind::Var(v));
-                let mut inner = Vec::new();
-                self.stmts(body, &mut inner);
-                cur.push(EStmt::For(v, lo_v, hi_v, inner));
+                self.open();
+                self.stmts(body);
+                let inner = self.close();
+                self.push(EStmt::For(v, lo_v, hi_v, inner));
                 None
             }
-            Stmt::Expr(e) => self.expr_stmt(*e, cur),
+            Stmt::Expr(e) => self.expr_stmt(*e),
             Stmt::Error => None,
         }
     }
 
     /// An expression in statement position: `if` statements and actions become statements.
-    fn expr_stmt(&mut self, e: ExprId, cur: &mut Vec<EStmt>) -> Option<NodeId> {
+    fn expr_stmt(&mut self, e: ExprId) -> Option<NodeId> {
         match self.ast.expr(e) {
             Expr::If(c, then, els) if self.checked.ty(e).ty == Ty::Void => {
-                let c = self.expr(*c, cur);
-                let mut t = Vec::new();
-                self.stmts(then, &mut t);
-                let mut f = Vec::new();
+                let c = self.expr(*c);
+                self.open();
+                self.stmts(then);
+                let t = self.close();
+                self.open();
                 if let Some(b) = els {
-                    self.stmts(b, &mut f);
+                    self.stmts(b);
                 }
+                let f = self.close();
                 if !t.is_empty() || !f.is_empty() {
-                    cur.push(EStmt::If(c, t, f));
+                    self.push(EStmt::If(c, t, f));
                 }
                 None
             }
@@ -497,12 +516,12 @@ impl<'a> Elab<'a> {
                     return None;
                 };
                 let span = self.ast.expr_span(e);
-                let arg = args.first().map(|a| self.expr(*a, cur));
+                let arg = args.first().map(|a| self.expr(*a));
                 match b {
-                    Builtin::Buy => cur.push(EStmt::Action(Action::Buy, arg, span)),
-                    Builtin::Sell => cur.push(EStmt::Action(Action::Sell, arg, span)),
+                    Builtin::Buy => self.push(EStmt::Action(Action::Buy, arg, span)),
+                    Builtin::Sell => self.push(EStmt::Action(Action::Sell, arg, span)),
                     Builtin::ClosePosition => {
-                        cur.push(EStmt::Action(Action::ClosePosition, None, span))
+                        self.push(EStmt::Action(Action::ClosePosition, None, span))
                     }
                     _ => {
                         let name = match args.get(1).map(|n| self.ast.expr(*n)) {
@@ -513,17 +532,17 @@ impl<'a> Elab<'a> {
                                 .unwrap_or_default(),
                         };
                         if let Some(a) = arg {
-                            cur.push(EStmt::Plot(a, name));
+                            self.push(EStmt::Plot(a, name));
                         }
                     }
                 }
                 None
             }
-            _ => Some(self.expr(e, cur)),
+            _ => Some(self.expr(e)),
         }
     }
 
-    fn expr(&mut self, e: ExprId, cur: &mut Vec<EStmt>) -> NodeId {
+    fn expr(&mut self, e: ExprId) -> NodeId {
         if self.p.nodes.len() > MAX_NODES {
             if !self.too_big {
                 self.too_big = true;
@@ -540,7 +559,7 @@ impl<'a> Elab<'a> {
             Expr::Float(v) => self.p.nodes.insert(Node::Const(*v)),
             Expr::Bool(b) => self.p.nodes.insert(Node::Const(value::bool_val(*b))),
             Expr::Str(_) | Expr::Error => self.na(),
-            Expr::Paren(inner) => self.expr(*inner, cur),
+            Expr::Paren(inner) => self.expr(*inner),
             Expr::Name(_) => match self.checked.names.get(e).copied() {
                 Some(Res::Local(id)) => match self.env.get(&id).copied() {
                     Some(Bind::Series(s)) => self.p.nodes.insert(Node::Read(s)),
@@ -555,49 +574,52 @@ impl<'a> Elab<'a> {
                 _ => self.na(),
             },
             Expr::Unary(op, a) => {
-                let a = self.expr(*a, cur);
+                let a = self.expr(*a);
                 self.node(Node::Unary(*op, a))
             }
             Expr::Binary(op, a, b) => {
-                let a = self.expr(*a, cur);
-                let b = self.expr(*b, cur);
+                let a = self.expr(*a);
+                let b = self.expr(*b);
                 self.node(Node::Binary(*op, a, b))
             }
-            Expr::Index(base, index) => self.index(e, *base, *index, cur),
+            Expr::Index(base, index) => self.index(e, *base, *index),
             Expr::If(c, then, els) => {
-                let c = self.expr(*c, cur);
-                let mut t = Vec::new();
-                let tv = self.stmts(then, &mut t).unwrap_or_else(|| self.na());
-                let mut f = Vec::new();
+                let c = self.expr(*c);
+                self.open();
+                let tv = self.stmts(then).unwrap_or_else(|| self.na());
+                let t = self.close();
+                self.open();
                 let fv = match els {
-                    Some(b) => self.stmts(b, &mut f).unwrap_or_else(|| self.na()),
+                    Some(b) => self.stmts(b).unwrap_or_else(|| self.na()),
                     None => self.na(),
                 };
+                let f = self.close();
                 if !t.is_empty() || !f.is_empty() {
-                    cur.push(EStmt::If(c, t, f));
+                    self.push(EStmt::If(c, t, f));
                 }
                 self.node(Node::If(c, tv, fv))
             }
             Expr::Call(name, args) => match self.checked.calls.get(e).copied() {
                 Some(Callee::Builtin(b)) if !b.is_action() => {
-                    let args: Vec<NodeId> = args.iter().map(|a| self.expr(*a, cur)).collect();
+                    let args: Vec<NodeId> = args.iter().map(|a| self.expr(*a)).collect();
                     self.node(Node::Builtin(b, args))
                 }
                 Some(Callee::User(f)) if !self.checked.recursive_calls.contains_key(e) => {
-                    self.call(e, name, f, args, cur)
+                    self.call(e, name, f, args)
                 }
                 _ => self.na(),
             },
         }
     }
 
-    fn index(&mut self, e: ExprId, base: ExprId, index: ExprId, cur: &mut Vec<EStmt>) -> NodeId {
-        let idx = self.expr(index, cur);
-        let b = self.expr(base, cur);
+    fn index(&mut self, e: ExprId, base: ExprId, index: ExprId) -> NodeId {
+        let idx = self.expr(index);
+        let b = self.expr(base);
         let ty = self.checked.ty(base).ty;
         let s = self.temp(b, self.ast.expr_span(base), ty);
         let span = self.ast.expr_span(index);
-        if self.konst(idx).is_some_and(f64::is_nan) {
+        let index_ty = self.checked.ty(index).ty;
+        if self.konst(idx).is_some_and(f64::is_nan) || !matches!(index_ty, Ty::Int | Ty::Na) {
             // An index that is `na` (or came from an error already reported) reads `na`.
             return self.node(Node::History(s, idx));
         }
@@ -662,14 +684,7 @@ impl<'a> Elab<'a> {
         self.node(Node::History(s, idx))
     }
 
-    fn call(
-        &mut self,
-        e: ExprId,
-        name: &Ident,
-        f: usize,
-        args: &[ExprId],
-        cur: &mut Vec<EStmt>,
-    ) -> NodeId {
+    fn call(&mut self, e: ExprId, name: &Ident, f: usize, args: &[ExprId]) -> NodeId {
         let info = &self.checked.fns[f];
         let Item::Fn(def) = &self.ast.items[info.item].1 else {
             return self.na();
@@ -679,12 +694,15 @@ impl<'a> Elab<'a> {
         }
         let mut binds = Vec::new();
         for ((p, &a), &pid) in def.params.iter().zip(args).zip(&info.params) {
-            let n = self.expr(a, cur);
+            let n = self.expr(a);
             let bind = if p.ty.series {
                 let ty = self.checked.locals[pid].ty;
                 Bind::Series(self.temp(n, self.ast.expr_span(a), ty))
-            } else {
+            } else if self.konst(n).is_some() {
                 Bind::Node(n)
+            } else {
+                // Not a compile-time value: E0105 was reported; `na` avoids follow-on errors.
+                Bind::Node(self.na())
             };
             binds.push((pid, bind));
         }
@@ -709,7 +727,7 @@ impl<'a> Elab<'a> {
             self.env.insert(id, b);
         }
         let outer = self.defining.take();
-        let v = self.stmts(&def.body, cur).unwrap_or_else(|| self.na());
+        let v = self.stmts(&def.body).unwrap_or_else(|| self.na());
         self.defining = outer;
         for (id, b) in saved {
             match b {

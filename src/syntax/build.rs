@@ -183,6 +183,20 @@ impl<'a> Builder<'a> {
         )
     }
 
+    pub fn let_recover(
+        &mut self,
+        name: Ident,
+        ty: Option<TypeExpr>,
+        e: ErrorRecovery<usize, Tok<'_>, ()>,
+        l: usize,
+        r: usize,
+    ) -> StmtId {
+        let (el, er) = recovery_range(&e);
+        self.recover(Recovery::Stmt, e);
+        let value = self.expr(Expr::Error, el, er.max(el));
+        self.let_(name, ty, value, l, r)
+    }
+
     pub fn mut_(
         &mut self,
         name: Ident,
@@ -319,9 +333,12 @@ impl<'a> Builder<'a> {
             ParseError::UnrecognizedToken {
                 token: (l, tok, r),
                 expected,
-            } => Diagnostic::new(Code::E0003, format!("unexpected {}", tok.describe()))
-                .primary(self.span(l, r), expected_phrase(&expected, what))
-                .help(help_for(tok)),
+            } => {
+                let r = if tok == Tok::Newline { l } else { r };
+                Diagnostic::new(Code::E0003, format!("unexpected {}", tok.describe()))
+                    .primary(self.span(l, r), expected_phrase(&expected, what))
+                    .help(help_for(tok))
+            }
             ParseError::ExtraToken { token: (l, tok, r) } => {
                 Diagnostic::new(Code::E0003, format!("unexpected {}", tok.describe()))
                     .primary(self.span(l, r), format!("expected {what}"))
@@ -379,6 +396,13 @@ fn expected_phrase(expected: &[String], what: &str) -> String {
         .filter(|s| !s.is_empty())
         .collect();
     names.dedup();
+    let has = |t: &str| expected.iter().any(|e| e == t);
+    if has("Ident") && has("IntLit") && !has("\"let\"") {
+        return "expected an expression".to_string();
+    }
+    if has("NL") && has("\"+\"") {
+        return "expected an operator or the end of the line".to_string();
+    }
     match names.len() {
         0 => format!("expected {what}"),
         1..=6 => format!("expected {}", names.join(", ")),

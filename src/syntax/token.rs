@@ -314,6 +314,8 @@ fn filter_newlines(raw: Vec<(usize, Tok<'_>, usize)>) -> Vec<(usize, Tok<'_>, us
     let mut depth: i64 = 0;
     for (i, &(s, tok, e)) in raw.iter().enumerate() {
         match tok {
+            // A keyword that starts a statement or item ends any unclosed bracket: recovery.
+            Tok::Let | Tok::Mut | Tok::Param | Tok::For | Tok::Fn | Tok::Strategy => depth = 0,
             Tok::LParen | Tok::LBracket => depth += 1,
             Tok::RParen | Tok::RBracket => depth = (depth - 1).max(0),
             Tok::LBrace | Tok::RBrace => depth = 0,
@@ -325,9 +327,15 @@ fn filter_newlines(raw: Vec<(usize, Tok<'_>, usize)>) -> Vec<(usize, Tok<'_>, us
                 .iter()
                 .map(|t| t.1)
                 .find(|t| *t != Tok::Newline);
-            let keep = depth == 0
-                && prev.is_some_and(|p| !p.continues_after())
-                && next.is_some_and(|n| !n.continues_before());
+            let starts_statement = matches!(
+                next,
+                Some(Tok::Let | Tok::Mut | Tok::Param | Tok::For | Tok::Fn | Tok::Strategy)
+            );
+            let keep = prev.is_some_and(|p| p != Tok::Newline && p != Tok::LBrace)
+                && (starts_statement
+                    || (depth == 0
+                        && prev.is_some_and(|p| !p.continues_after())
+                        && next.is_some_and(|n| !n.continues_before())));
             if !keep {
                 continue;
             }
