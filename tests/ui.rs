@@ -91,8 +91,10 @@ fn check_fixture(path: &Path, failures: &mut Vec<String>) -> (String, String) {
             }
             continue;
         }
-        if let Some(rest) = trimmed.strip_prefix("//") {
-            if rest.trim_start().starts_with('^') {
+        if let Some(rest) = trimmed.strip_prefix("//")
+            && rest.trim_start().starts_with('^')
+        {
+            {
                 let start = line.find('^').unwrap();
                 let end = start + line[start..].chars().take_while(|c| *c == '^').count();
                 let (level, code, message) = parse_kind(&line[end..])
