@@ -1,0 +1,175 @@
+//! The `btl` binary end to end: exit codes, output formats, colour, `--param`, `explain`.
+
+use std::process::{Command, Output};
+
+fn btl(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_btl"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env_remove("NO_COLOR")
+        .output()
+        .expect("the btl binary runs")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn mem_json(args: &[&str]) -> serde_json::Value {
+    let out = btl(args);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    serde_json::from_slice(&out.stdout).expect("btl mem --json prints JSON")
+}
+
+fn row<'a>(v: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+    v["series"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == name)
+        .unwrap_or_else(|| panic!("no series {name} in {v}"))
+}
+
+#[test]
+fn check_accepts_the_main_example() {
+    let out = btl(&["check", "examples/sma_cross.btl"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("ok: strategy `sma_cross`"));
+}
+
+#[test]
+fn mem_reports_lookback_from_sma_and_follows_param_overrides() {
+    let v = mem_json(&["mem", "examples/sma_cross.btl", "--json"]);
+    assert_eq!(row(&v, "close")["lookback"], 30);
+    assert_eq!(row(&v, "close")["capacity"], 31);
+    assert_eq!(
+        row(&v, "position")["capacity"],
+        1,
+        "a series never read in the past holds one value"
+    );
+    assert_eq!(v["warmup"], 30);
+    let total: u64 = v["series"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["bytes"].as_u64().unwrap())
+        .sum();
+    assert_eq!(v["total_bytes"].as_u64().unwrap(), total);
+    for r in v["series"].as_array().unwrap() {
+        for key in [
+            "name", "file", "line", "lookback", "warmup", "capacity", "bytes",
+        ] {
+            assert!(r.get(key).is_some(), "row {r} lacks {key}");
+        }
+    }
+
+    let v = mem_json(&[
+        "mem",
+        "examples/sma_cross.btl",
+        "--param",
+        "slow=50",
+        "--json",
+    ]);
+    assert_eq!(row(&v, "close")["lookback"], 50);
+    assert_eq!(v["warmup"], 50);
+}
+
+#[test]
+fn mem_prints_a_table_with_the_total_and_warmup() {
+    let out = btl(&["mem", "examples/sma_cross.btl"]);
+    assert_eq!(out.status.code(), Some(0));
+    let t = text(&out.stdout);
+    assert!(t.starts_with("series"), "{t}");
+    assert!(t.contains("total: "), "{t}");
+    assert!(t.contains("warm-up: bar 30"), "{t}");
+}
+
+#[test]
+fn errors_exit_1_with_json_lines_in_rustc_shape() {
+    let out = btl(&[
+        "check",
+        "tests/ui/errors/unknown_name.btl",
+        "--message-format",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let lines: Vec<serde_json::Value> = text(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 4, "one JSON object per diagnostic");
+    let first = &lines[0];
+    assert_eq!(first["level"], "error");
+    assert_eq!(first["code"]["code"], "E0100");
+    assert!(first["message"].as_str().unwrap().contains("clsoe"));
+    let span = &first["spans"][0];
+    assert_eq!(span["is_primary"], true);
+    assert_eq!(span["line_start"], 4);
+    assert_eq!(span["column_start"], 13);
+    assert_eq!(
+        span["byte_end"].as_u64().unwrap() - span["byte_start"].as_u64().unwrap(),
+        5
+    );
+    assert_eq!(first["children"][0]["level"], "help");
+    assert!(
+        first["children"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("did you mean `close`")
+    );
+    assert!(first["rendered"].as_str().unwrap().contains("E0100"));
+}
+
+#[test]
+fn colour_only_on_request_when_piped() {
+    let plain = btl(&["check", "tests/ui/errors/cycle.btl"]);
+    assert_eq!(plain.status.code(), Some(1));
+    assert!(
+        !text(&plain.stderr).contains('\u{1b}'),
+        "no escape codes off a terminal"
+    );
+    let coloured = btl(&["check", "tests/ui/errors/cycle.btl", "--color", "always"]);
+    assert!(text(&coloured.stderr).contains('\u{1b}'));
+}
+
+#[test]
+fn bad_params_are_errors_with_codes() {
+    let out = btl(&["check", "examples/sma_cross.btl", "--param", "sloww=5"]);
+    assert_eq!(out.status.code(), Some(1));
+    let e = text(&out.stderr);
+    assert!(
+        e.contains("E0300") && e.contains("did you mean `slow`"),
+        "{e}"
+    );
+
+    let out = btl(&["check", "examples/sma_cross.btl", "--param", "slow=abc"]);
+    assert_eq!(out.status.code(), Some(1));
+    let e = text(&out.stderr);
+    assert!(e.contains("E0301") && e.contains("param slow: int"), "{e}");
+
+    let out = btl(&["mem", "examples/sma_cross.btl", "--param", "slow"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("E0302"));
+}
+
+#[test]
+fn unreadable_input_exits_2() {
+    let out = btl(&["check", "no/such/file.btl"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("no/such/file.btl"));
+}
+
+#[test]
+fn explain_prints_every_code_and_rejects_unknown_ones() {
+    for code in btl::diag::Code::ALL {
+        let out = btl(&["explain", code.as_str()]);
+        assert_eq!(out.status.code(), Some(0));
+        let t = text(&out.stdout);
+        assert!(t.starts_with(&format!("# {code}")), "{code}: {t}");
+        for section in ["## Why", "## Example", "## Fix"] {
+            assert!(t.contains(section), "{code} lacks {section}");
+        }
+    }
+    let out = btl(&["explain", "E9999"]);
+    assert_eq!(out.status.code(), Some(2));
+}
