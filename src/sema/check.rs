@@ -110,6 +110,8 @@ pub struct Local {
     pub doc: Option<String>,
     /// A `let` that reads its own past.
     pub self_ref: bool,
+    /// Read somewhere (other than in its own definition).
+    pub used: bool,
 }
 
 /// What a name expression refers to.
@@ -189,6 +191,18 @@ pub fn check(ast: &Ast, sources: &SourceMap, user: FileId) -> (Checked, Vec<Diag
     }
     if let Some(s) = c.out.strategy {
         c.check_strategy(s);
+    }
+    for (_, l) in &c.out.locals {
+        if l.kind == LocalKind::Let && !l.used && l.span.file == user && !l.name.starts_with('_') {
+            c.diags.push(
+                Diagnostic::new(Code::W0001, format!("`{}` is never read", l.name))
+                    .primary(l.span, "this series is computed on every bar for nothing")
+                    .help(format!(
+                        "remove it, plot it, or name it `_{}` to keep it quietly",
+                        l.name
+                    )),
+            );
+        }
     }
     (c.out, c.diags)
 }
@@ -326,6 +340,7 @@ impl<'a> Checker<'a> {
             decl,
             doc: None,
             self_ref: false,
+            used: false,
         });
         if let Some(s) = ctx.scopes.last_mut() {
             s.insert(name.name.clone(), id);
@@ -894,6 +909,9 @@ impl<'a> Checker<'a> {
     fn check_name(&mut self, ctx: &mut Ctx, e: ExprId, name: &Ident) -> ExprTy {
         if let Some(id) = ctx.lookup(&name.name) {
             self.out.names.insert(e, Res::Local(id));
+            if ctx.defining != Some(id) {
+                self.out.locals[id].used = true;
+            }
             let local = &self.out.locals[id];
             let (ty, konst, kind) = (local.ty, local.konst, local.kind);
             if ctx.defining == Some(id) {
