@@ -9,6 +9,7 @@
 pub mod diag;
 pub mod generate;
 pub mod mem;
+pub mod runtime;
 pub mod sema;
 pub mod source;
 pub mod stdlib;
