@@ -8,6 +8,8 @@
 
 pub mod diag;
 pub mod generate;
+pub mod interp;
+pub mod ir;
 pub mod mem;
 pub mod runtime;
 pub mod sema;
@@ -41,6 +43,14 @@ pub struct Compilation {
 impl Compilation {
     pub fn has_errors(&self) -> bool {
         self.diagnostics.iter().any(|d| d.is_error())
+    }
+
+    /// The bar program both engines run, when the program has a strategy and no errors.
+    pub fn bar_program(&self) -> Option<ir::BarProgram> {
+        match (&self.program, self.has_errors()) {
+            (Some(p), false) => Some(ir::lower::lower(p)),
+            _ => None,
+        }
     }
 }
 

@@ -36,6 +36,11 @@ enum MessageFormat {
     Json,
 }
 
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Emit {
+    Ir,
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Check a program: parse, resolve, type-check and size every series.
@@ -56,6 +61,33 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Backtest a strategy over a CSV file of bars.
+    Run {
+        file: String,
+        /// The bars: CSV with a header (date/time, open, high, low, close, volume).
+        #[arg(long)]
+        data: String,
+        #[arg(long = "param", value_name = "NAME=VALUE")]
+        params: Vec<String>,
+        /// Starting cash.
+        #[arg(long, default_value_t = 100_000.0)]
+        cash: f64,
+        /// Commission as a fraction of traded value (0.001 = 0.1%).
+        #[arg(long, default_value_t = 0.0)]
+        commission: f64,
+        /// Print the summary as JSON, with every closed trade.
+        #[arg(long)]
+        json: bool,
+        /// Write closed trades to this CSV file.
+        #[arg(long, value_name = "OUT.csv")]
+        trades: Option<String>,
+        /// Skip (and count) malformed rows instead of stopping at the first.
+        #[arg(long)]
+        skip_bad_rows: bool,
+        /// Print the lowered bar program instead of running it.
+        #[arg(long, value_enum)]
+        emit: Option<Emit>,
+    },
     /// Explain a diagnostic code, e.g. `btl explain E0200`.
     Explain { code: String },
 }
@@ -75,6 +107,28 @@ fn main() -> ExitCode {
         } => check(&file, &params, message_format, color),
         Command::Mem { file, params, json } => mem(&file, &params, json, color),
         Command::Explain { code } => explain(&code),
+        Command::Run {
+            file,
+            data,
+            params,
+            cash,
+            commission,
+            json,
+            trades,
+            skip_bad_rows,
+            emit,
+        } => run(RunArgs {
+            file,
+            data,
+            params,
+            cash,
+            commission,
+            json,
+            trades,
+            skip_bad_rows,
+            emit,
+            color,
+        }),
     }
 }
 
@@ -210,6 +264,190 @@ fn mem(path: &str, params: &[String], json: bool, color: bool) -> ExitCode {
         );
     } else {
         print!("{}", btl::mem::table(&report, &p.name));
+    }
+    ExitCode::SUCCESS
+}
+
+struct RunArgs {
+    file: String,
+    data: String,
+    params: Vec<String>,
+    cash: f64,
+    commission: f64,
+    json: bool,
+    trades: Option<String>,
+    skip_bad_rows: bool,
+    emit: Option<Emit>,
+    color: bool,
+}
+
+fn usage_error(msg: &str) -> ExitCode {
+    eprintln!("error: {msg}");
+    ExitCode::from(2)
+}
+
+fn run(a: RunArgs) -> ExitCode {
+    use btl::runtime::{broker, engine, feed, output};
+
+    if !(a.cash.is_finite() && a.cash > 0.0) {
+        return usage_error(&format!("--cash {}: must be a positive number", a.cash));
+    }
+    if !(a.commission.is_finite() && (0.0..1.0).contains(&a.commission)) {
+        return usage_error(&format!(
+            "--commission {}: must be a fraction in [0, 1), e.g. 0.001 for 0.1%",
+            a.commission
+        ));
+    }
+    let c = match load(&a.file, &a.params, MessageFormat::Human, a.color) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    emit(&c.diagnostics, &c.sources, MessageFormat::Human, a.color);
+    let Some(program) = c.bar_program() else {
+        return ExitCode::from(1);
+    };
+    if a.emit == Some(Emit::Ir) {
+        print!("{}", btl::ir::print::print(&program));
+        return ExitCode::SUCCESS;
+    }
+    let mut source = match feed::CsvFeed::open(std::path::Path::new(&a.data), a.skip_bad_rows) {
+        Ok(f) => f,
+        Err(e) => return usage_error(&e.to_string()),
+    };
+    let mut files = output::TradeFiles::default();
+    if let Some(path) = &a.trades {
+        match output::AtomicFile::create(std::path::Path::new(path)) {
+            Ok(mut f) => {
+                if let Err(e) = writeln!(f.writer(), "{}", output::TRADES_HEADER) {
+                    return usage_error(&format!("cannot write {path}: {e}"));
+                }
+                files.csv = Some(f);
+            }
+            Err(e) => return usage_error(&format!("cannot create {path}: {e}")),
+        }
+    }
+    let spill = std::env::temp_dir().join(format!("btl-trades-{}.jsonl", std::process::id()));
+    if a.json {
+        match output::AtomicFile::create(&spill) {
+            Ok(f) => files.json = Some(f),
+            Err(e) => {
+                return usage_error(&format!(
+                    "cannot create a temporary file in {}: {e}",
+                    spill.display()
+                ));
+            }
+        }
+    }
+    let config = broker::BrokerConfig {
+        cash: a.cash,
+        commission: a.commission,
+    };
+    let summary = match engine::run(
+        &program,
+        &mut source,
+        &mut engine::Interpreter,
+        config,
+        &mut files,
+    ) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if let Some(e) = files.error.take() {
+        return usage_error(&format!("writing trades: {e}"));
+    }
+    if let Some(f) = files.csv.take()
+        && let Err(e) = f.commit()
+    {
+        return usage_error(&format!(
+            "writing {}: {e}",
+            a.trades.as_deref().unwrap_or("")
+        ));
+    }
+    let peak = output::peak_rss_bytes();
+    if source.skipped_rows() > 0 {
+        let first = source
+            .first_skipped()
+            .map(|e| format!(" (first: {e})"))
+            .unwrap_or_default();
+        eprintln!(
+            "warning: skipped {} bad row(s){first}",
+            source.skipped_rows()
+        );
+    }
+    if a.json {
+        let mut trades = Vec::new();
+        if let Some(f) = files.json.take() {
+            if let Err(e) = f.commit() {
+                return usage_error(&format!("writing a temporary file: {e}"));
+            }
+            let text = std::fs::read_to_string(&spill).unwrap_or_default();
+            let _ = std::fs::remove_file(&spill);
+            trades = text
+                .lines()
+                .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+                .collect();
+        }
+        let v = serde_json::json!({
+            "strategy": program.name,
+            "bars": summary.bars,
+            "warmup_bar": summary.warmup_bar,
+            "trades": summary.trades,
+            "winning_trades": summary.winning_trades,
+            "win_rate": summary.win_rate(),
+            "initial_cash": summary.initial_cash,
+            "final_cash": summary.final_cash,
+            "final_value": summary.final_value,
+            "total_return": summary.total_return,
+            "max_drawdown": summary.max_drawdown,
+            "rejected_orders": summary.rejected_orders,
+            "invalid_orders": summary.invalid_orders,
+            "skipped_rows": source.skipped_rows(),
+            "buffer_bytes": summary.buffer_bytes,
+            "peak_rss_bytes": peak,
+            "fill_convention": broker::FILL_CONVENTION,
+            "open_position": summary.open_position.map(|(bar, qty, price)| serde_json::json!({"entry_bar": bar, "qty": qty, "entry_price": price})),
+            "closed_trades": trades,
+        });
+        println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+    } else {
+        let pct = |x: f64| format!("{:.2}%", x * 100.0);
+        let win = summary
+            .win_rate()
+            .map(|w| format!(" ({} won, win rate {})", summary.winning_trades, pct(w)))
+            .unwrap_or_default();
+        println!(
+            "strategy {} on {} ({} bars)",
+            program.name, a.data, summary.bars
+        );
+        println!("  fill convention  {}", broker::FILL_CONVENTION);
+        println!("  warm-up bar      {}", summary.warmup_bar);
+        println!("  closed trades    {}{win}", summary.trades);
+        if let Some((bar, qty, price)) = summary.open_position {
+            println!("  open position    {qty} since bar {bar} at {price:.4}");
+        }
+        println!(
+            "  final value      {:.2} (cash {:.2}, started with {:.2})",
+            summary.final_value, summary.final_cash, summary.initial_cash
+        );
+        println!("  total return     {}", pct(summary.total_return));
+        println!("  max drawdown     {}", pct(summary.max_drawdown));
+        println!("  rejected orders  {}", summary.rejected_orders);
+        if summary.invalid_orders > 0 {
+            println!(
+                "  invalid orders   {} (quantity na, zero or negative: ignored)",
+                summary.invalid_orders
+            );
+        }
+        println!("  buffer bytes     {}", summary.buffer_bytes);
+        if let Some(p) = peak {
+            println!(
+                "  peak memory      {:.1} MiB (whole process)",
+                p as f64 / (1024.0 * 1024.0)
+            );
+        }
     }
     ExitCode::SUCCESS
 }

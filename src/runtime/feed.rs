@@ -1,1 +1,784 @@
-//! CSV data feed (being written).
+//! CSV price feed: streams OHLCV bars from a CSV file, one row at a time.
+//!
+//! Takes: any [`std::io::Read`] (a file, a pipe, bytes in memory) holding CSV with a header row.
+//! Columns are found by name, case-insensitively and ignoring surrounding whitespace:
+//!
+//! - time: `datetime`, `timestamp`, separate `date` + `time` columns, `date` or `time`
+//!   (in that order of preference);
+//! - `open`, `high`, `low`, `close` (required) and `volume` (optional: 0.0 when absent);
+//! - anything else (Yahoo's `Adj Close`, say) is ignored.
+//!
+//! Time cells may be an ISO date `2024-01-31` (midnight UTC); a date and time
+//! `2024-01-31 09:30:00` or `2024-01-31T09:30` with optional fractional seconds and an optional
+//! `Z` or `±hh:mm` offset; or an integer epoch. An integer whose magnitude is at least 10^11 is
+//! epoch **milliseconds**, anything smaller is epoch **seconds** (10^11 s is the year 5138 and
+//! 10^11 ms is March 1973, so epoch-millisecond data from before March 1973 is misread). As a
+//! consequence `20240131` is epoch seconds (1970-08-23), not a date: `YYYYMMDD` is not supported.
+//! With `date` + `time` columns the date cell holds `2024-01-31` and the time cell `09:30`,
+//! `09:30:00` (fractions and offsets allowed as above). Bar times are `i64` milliseconds since
+//! 1970-01-01 UTC.
+//!
+//! Guarantees:
+//! - Streams: memory is bounded by the longest row, whatever the file's length. One
+//!   `csv::ByteRecord` is reused; nothing is allocated per good row.
+//! - Every bar returned is valid: finite, non-negative prices and volume, `low <= open, close <=
+//!   high`, and its time strictly greater than the previous bar's.
+//! - Never panics on any input, including invalid UTF-8.
+//! - Errors are [`FeedError`]s naming the file, the 1-based physical line where the record
+//!   starts (a line break is `\n`, `\r\n` or a lone `\r`; blank lines count), the column (as spelled in the header) when there is one, and a short lower-case
+//!   message: `prices.csv:17: column `close`: malformed number `12,5``.
+//! - With `skip_bad_rows`, a bad row is skipped and counted instead of returned as an error;
+//!   the next row is compared with the last *good* row's time. Header, empty-file and I/O
+//!   errors are always errors.
+//!
+//! Must not: load the whole input, or depend on anything else in the crate (it is a leaf).
+//!
+//! Line numbers: `csv`'s `ByteRecord::position().line()` is where the parser *started*, which is
+//! one line early after a CRLF (the `\n` is still pending) and early after blank lines. So the
+//! input goes through [`LineTracker`], which notes where each line's content starts; a record's
+//! line is that of the first content start at or after the record's byte position. Memory stays
+//! bounded: entries behind the current record are dropped as records are read.
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::io::Read;
+use std::path::Path;
+
+/// One bar. `time` is milliseconds since 1970-01-01 UTC.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Bar {
+    pub time: i64,
+    pub open: f64,
+    pub high: f64,
+    pub low: f64,
+    pub close: f64,
+    pub volume: f64,
+}
+
+/// A feed error: `file:line: [column `x`: ]message`.
+///
+/// `line` is the 1-based physical line where the offending record starts; 0 when the error
+/// has no line (the file could not be opened). `column` is the column's name as written in the
+/// header.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FeedError {
+    pub file: String,
+    pub line: u64,
+    pub column: Option<String>,
+    pub message: String,
+}
+
+impl fmt::Display for FeedError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:", self.file)?;
+        if self.line > 0 {
+            write!(f, "{}:", self.line)?;
+        }
+        if let Some(column) = &self.column {
+            write!(f, " column `{column}`:")?;
+        }
+        write!(f, " {}", self.message)
+    }
+}
+
+impl std::error::Error for FeedError {}
+
+/// Where the time comes from.
+#[derive(Debug, Clone, Copy)]
+enum TimeColumns {
+    /// One column holding a date, a date and time, or an epoch integer.
+    Single(usize),
+    /// A `date` column (`2024-01-31`) and a `time` column (`09:30:00`).
+    Split { date: usize, time: usize },
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Columns {
+    time: TimeColumns,
+    open: usize,
+    high: usize,
+    low: usize,
+    close: usize,
+    volume: Option<usize>,
+}
+
+/// A row-level problem, before it is given a file and line.
+struct RowError {
+    column: Option<usize>,
+    message: String,
+}
+
+impl RowError {
+    fn at(column: usize, message: String) -> Self {
+        RowError {
+            column: Some(column),
+            message,
+        }
+    }
+}
+
+/// Passes bytes through to the CSV parser and remembers `(byte offset, line)` of every line's
+/// first non-break byte that the parser has read but not yet moved past.
+struct LineTracker<R> {
+    inner: R,
+    /// Bytes passed through so far.
+    offset: u64,
+    /// Line of the next byte.
+    line: u64,
+    /// The last byte was a line break (or nothing was read yet).
+    at_break: bool,
+    /// The last byte was `\r`: a `\n` now completes the same break.
+    after_cr: bool,
+    starts: VecDeque<(u64, u64)>,
+}
+
+impl<R: Read> LineTracker<R> {
+    fn new(inner: R) -> Self {
+        LineTracker {
+            inner,
+            offset: 0,
+            line: 1,
+            at_break: true,
+            after_cr: false,
+            starts: VecDeque::new(),
+        }
+    }
+
+    fn scan(&mut self, chunk: &[u8]) {
+        let mut i = 0;
+        while let Some(&b) = chunk.get(i) {
+            if self.at_break {
+                match b {
+                    b'\r' => {
+                        self.line += 1;
+                        self.after_cr = true;
+                        i += 1;
+                        continue;
+                    }
+                    b'\n' => {
+                        if !self.after_cr {
+                            self.line += 1;
+                        }
+                        self.after_cr = false;
+                        i += 1;
+                        continue;
+                    }
+                    _ => {
+                        self.starts.push_back((self.offset + i as u64, self.line));
+                        self.at_break = false;
+                        self.after_cr = false;
+                    }
+                }
+            }
+            match chunk
+                .get(i..)
+                .and_then(|rest| rest.iter().position(|&b| b == b'\n' || b == b'\r'))
+            {
+                Some(p) => {
+                    i += p;
+                    self.at_break = true;
+                }
+                None => break,
+            }
+        }
+        self.offset += chunk.len() as u64;
+    }
+
+    /// The line of the first content at or after byte `offset`, forgetting earlier lines.
+    /// Offsets must not decrease between calls.
+    fn line_at(&mut self, offset: u64) -> u64 {
+        while self.starts.front().is_some_and(|&(at, _)| at < offset) {
+            self.starts.pop_front();
+        }
+        self.starts.front().map_or(self.line, |&(_, line)| line)
+    }
+}
+
+impl<R: Read> Read for LineTracker<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if let Some(chunk) = buf.get(..n) {
+            self.scan(chunk);
+        }
+        Ok(n)
+    }
+}
+
+/// A streaming OHLCV reader over CSV. See the module documentation for the accepted format.
+pub struct CsvFeed<R: Read> {
+    name: String,
+    reader: csv::Reader<LineTracker<R>>,
+    record: csv::ByteRecord,
+    /// Header names, trimmed, as written.
+    header: Vec<String>,
+    columns: Columns,
+    skip_bad_rows: bool,
+    /// Time and line of the last good bar.
+    last: Option<(i64, u64)>,
+    skipped: u64,
+    first_skipped: Option<FeedError>,
+}
+
+impl CsvFeed<std::fs::File> {
+    /// Opens a CSV file and reads its header. The file's name in errors is `path` as given.
+    pub fn open(path: &Path, skip_bad_rows: bool) -> Result<Self, FeedError> {
+        let name = path.display().to_string();
+        match std::fs::File::open(path) {
+            Ok(file) => CsvFeed::from_reader(&name, file, skip_bad_rows),
+            Err(e) => Err(FeedError {
+                file: name,
+                line: 0,
+                column: None,
+                message: format!("cannot open file: {e}"),
+            }),
+        }
+    }
+}
+
+impl<R: Read> CsvFeed<R> {
+    /// Wraps a reader and reads and validates the header row. `name` is the file name used in
+    /// errors.
+    pub fn from_reader(name: &str, reader: R, skip_bad_rows: bool) -> Result<Self, FeedError> {
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(LineTracker::new(reader));
+        let mut record = csv::ByteRecord::new();
+        let header_error = |line: u64, message: String| FeedError {
+            file: name.to_string(),
+            line,
+            column: None,
+            message,
+        };
+        match reader.read_byte_record(&mut record) {
+            Ok(true) => {}
+            Ok(false) => return Err(header_error(1, "empty file: no header row".to_string())),
+            Err(e) => {
+                let line = reader.get_ref().line;
+                return Err(header_error(line, format!("cannot read header: {e}")));
+            }
+        }
+        let line = reader.get_mut().line_at(0);
+        let header: Vec<String> = record
+            .iter()
+            .enumerate()
+            .map(|(i, field)| {
+                let text = String::from_utf8_lossy(field);
+                let text = if i == 0 {
+                    text.trim_start_matches('\u{feff}')
+                } else {
+                    &text
+                };
+                text.trim().to_string()
+            })
+            .collect();
+        let columns = find_columns(&header).map_err(|message| header_error(line, message))?;
+        Ok(CsvFeed {
+            name: name.to_string(),
+            reader,
+            record,
+            header,
+            columns,
+            skip_bad_rows,
+            last: None,
+            skipped: 0,
+            first_skipped: None,
+        })
+    }
+
+    /// The next valid bar, `Ok(None)` at the end of the input.
+    ///
+    /// Without `skip_bad_rows` a bad row is returned as an error (the row is consumed, so a
+    /// caller may go on reading). With it, bad rows are skipped and counted.
+    pub fn next_bar(&mut self) -> Result<Option<Bar>, FeedError> {
+        loop {
+            match self.reader.read_byte_record(&mut self.record) {
+                Ok(true) => {}
+                Ok(false) => return Ok(None),
+                Err(e) => {
+                    let line = self.reader.get_ref().line;
+                    return Err(FeedError {
+                        file: self.name.clone(),
+                        line,
+                        column: None,
+                        message: format!("read error: {e}"),
+                    });
+                }
+            }
+            let start = self.record.position().map_or(0, |p| p.byte());
+            let line = self.reader.get_mut().line_at(start);
+            match self.parse_row() {
+                Ok(bar) => {
+                    self.last = Some((bar.time, line));
+                    return Ok(Some(bar));
+                }
+                Err(e) => {
+                    let error = FeedError {
+                        file: self.name.clone(),
+                        line,
+                        column: e.column.and_then(|i| self.header.get(i).cloned()),
+                        message: e.message,
+                    };
+                    if !self.skip_bad_rows {
+                        return Err(error);
+                    }
+                    self.skipped += 1;
+                    if self.first_skipped.is_none() {
+                        self.first_skipped = Some(error);
+                    }
+                }
+            }
+        }
+    }
+
+    /// How many bad rows were skipped so far (always 0 without `skip_bad_rows`).
+    pub fn skipped_rows(&self) -> u64 {
+        self.skipped
+    }
+
+    /// The first skipped row's error, to show the user what was wrong.
+    pub fn first_skipped(&self) -> Option<&FeedError> {
+        self.first_skipped.as_ref()
+    }
+
+    fn parse_row(&self) -> Result<Bar, RowError> {
+        let record = &self.record;
+        let expected = self.header.len();
+        if record.len() != expected {
+            let which = if record.len() < expected {
+                "few"
+            } else {
+                "many"
+            };
+            return Err(RowError {
+                column: None,
+                message: format!(
+                    "too {which} fields: found {}, header has {expected}",
+                    record.len()
+                ),
+            });
+        }
+        let c = self.columns;
+        let time = match c.time {
+            TimeColumns::Single(i) => {
+                let cell = cell(record, i);
+                if cell.is_empty() {
+                    return Err(RowError::at(i, "empty cell".to_string()));
+                }
+                parse_timestamp(cell).map_err(|why| malformed_time(i, cell, why))?
+            }
+            TimeColumns::Split { date, time } => {
+                let date_cell = cell(record, date);
+                let time_cell = cell(record, time);
+                if date_cell.is_empty() {
+                    return Err(RowError::at(date, "empty cell".to_string()));
+                }
+                if time_cell.is_empty() {
+                    return Err(RowError::at(time, "empty cell".to_string()));
+                }
+                let days =
+                    parse_date(date_cell).map_err(|why| malformed_time(date, date_cell, why))?;
+                let ms = parse_time_of_day(time_cell)
+                    .map_err(|why| malformed_time(time, time_cell, why))?;
+                days * MS_PER_DAY + ms
+            }
+        };
+        let open = number(record, c.open)?;
+        let high = number(record, c.high)?;
+        let low = number(record, c.low)?;
+        let close = number(record, c.close)?;
+        let volume = match c.volume {
+            Some(i) => number(record, i)?,
+            None => 0.0,
+        };
+        for (i, value) in [
+            (c.open, open),
+            (c.high, high),
+            (c.low, low),
+            (c.close, close),
+        ] {
+            if value < 0.0 {
+                return Err(RowError::at(i, format!("negative price {value}")));
+            }
+        }
+        if let Some(i) = c.volume
+            && volume < 0.0
+        {
+            return Err(RowError::at(i, format!("negative volume {volume}")));
+        }
+        if high < low {
+            return Err(RowError::at(
+                c.high,
+                format!("high {high} is below low {low}"),
+            ));
+        }
+        for (i, name, value) in [(c.open, "open", open), (c.close, "close", close)] {
+            if value > high {
+                return Err(RowError::at(
+                    i,
+                    format!("{name} {value} is above high {high}"),
+                ));
+            }
+            if value < low {
+                return Err(RowError::at(
+                    i,
+                    format!("{name} {value} is below low {low}"),
+                ));
+            }
+        }
+        if let Some((previous, previous_line)) = self.last
+            && time <= previous
+        {
+            let column = match c.time {
+                TimeColumns::Single(i) => i,
+                TimeColumns::Split { date, .. } => date,
+            };
+            return Err(RowError::at(
+                column,
+                format!(
+                    "time does not increase: {} after {} (line {previous_line})",
+                    format_time_ms(time),
+                    format_time_ms(previous)
+                ),
+            ));
+        }
+        Ok(Bar {
+            time,
+            open,
+            high,
+            low,
+            close,
+            volume,
+        })
+    }
+}
+
+/// Finds the columns by name; the error is the message for line 1.
+fn find_columns(header: &[String]) -> Result<Columns, String> {
+    let find = |want: &str| -> Result<Option<usize>, String> {
+        let mut found = None;
+        for (i, name) in header.iter().enumerate() {
+            if name.eq_ignore_ascii_case(want) {
+                if let Some(first) = found {
+                    return Err(format!(
+                        "duplicate column `{want}` (columns {} and {})",
+                        first + 1,
+                        i + 1
+                    ));
+                }
+                found = Some(i);
+            }
+        }
+        Ok(found)
+    };
+    let listing = || {
+        let names: Vec<&str> = header.iter().map(String::as_str).collect();
+        names.join(",")
+    };
+    let datetime = find("datetime")?;
+    let timestamp = find("timestamp")?;
+    let date = find("date")?;
+    let time_col = find("time")?;
+    let time = match (datetime, timestamp, date, time_col) {
+        (Some(i), ..) | (None, Some(i), ..) => TimeColumns::Single(i),
+        (None, None, Some(date), Some(time)) => TimeColumns::Split { date, time },
+        (None, None, Some(i), None) | (None, None, None, Some(i)) => TimeColumns::Single(i),
+        (None, None, None, None) => {
+            return Err(format!(
+                "missing time column: expected `datetime`, `timestamp`, `date` or `time`; header is `{}`",
+                listing()
+            ));
+        }
+    };
+    let required = |want: &str| -> Result<usize, String> {
+        find(want)?.ok_or_else(|| format!("missing column `{want}`; header is `{}`", listing()))
+    };
+    Ok(Columns {
+        time,
+        open: required("open")?,
+        high: required("high")?,
+        low: required("low")?,
+        close: required("close")?,
+        volume: find("volume")?,
+    })
+}
+
+/// The trimmed cell `i`, or empty when absent.
+fn cell(record: &csv::ByteRecord, i: usize) -> &[u8] {
+    record.get(i).unwrap_or_default().trim_ascii()
+}
+
+/// The cell as text for a message: lossy UTF-8, cut to a readable length.
+fn show(cell: &[u8]) -> String {
+    const MAX: usize = 40;
+    let text = String::from_utf8_lossy(cell);
+    if text.chars().count() <= MAX {
+        text.into_owned()
+    } else {
+        let mut cut: String = text.chars().take(MAX).collect();
+        cut.push('…');
+        cut
+    }
+}
+
+fn malformed_time(column: usize, cell: &[u8], why: &str) -> RowError {
+    RowError::at(
+        column,
+        format!("malformed timestamp `{}`: {why}", show(cell)),
+    )
+}
+
+fn number(record: &csv::ByteRecord, i: usize) -> Result<f64, RowError> {
+    let cell = cell(record, i);
+    if cell.is_empty() {
+        return Err(RowError::at(i, "empty cell".to_string()));
+    }
+    match fast_float2::parse::<f64, _>(cell) {
+        Ok(v) if v.is_finite() => Ok(v),
+        Ok(_) => Err(RowError::at(
+            i,
+            format!("not a finite number `{}`", show(cell)),
+        )),
+        Err(_) => Err(RowError::at(
+            i,
+            format!("malformed number `{}`", show(cell)),
+        )),
+    }
+}
+
+const MS_PER_DAY: i64 = 86_400_000;
+
+/// Epoch integers at least this large (in magnitude) are milliseconds; smaller ones seconds.
+pub const EPOCH_MS_THRESHOLD: i64 = 100_000_000_000;
+
+/// Parses a single time cell (already trimmed) to milliseconds since the epoch. See the module
+/// documentation for the accepted forms. The error is a short reason.
+pub fn parse_timestamp(s: &[u8]) -> Result<i64, &'static str> {
+    let digits = match s.first() {
+        Some(b'-' | b'+') => &s[1..],
+        _ => s,
+    };
+    if !digits.is_empty() && digits.iter().all(u8::is_ascii_digit) {
+        return parse_epoch(s);
+    }
+    let (date, rest) = s.split_at_checked(10).ok_or("expected `YYYY-MM-DD`")?;
+    let days = parse_date(date)?;
+    let ms = match rest.split_first() {
+        None => 0,
+        Some((b'T' | b't' | b' ', time)) => parse_time_of_day(time)?,
+        Some(_) => return Err("expected `T` or a space between date and time"),
+    };
+    Ok(days * MS_PER_DAY + ms)
+}
+
+fn parse_epoch(s: &[u8]) -> Result<i64, &'static str> {
+    let (negative, digits) = match s.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        Some((b'+', rest)) => (false, rest),
+        _ => (false, s),
+    };
+    let mut value: i64 = 0;
+    for &d in digits {
+        value = value
+            .checked_mul(10)
+            .and_then(|v| v.checked_add(i64::from(d - b'0')))
+            .ok_or("epoch value out of range")?;
+    }
+    let ms = if value >= EPOCH_MS_THRESHOLD {
+        value
+    } else {
+        value * 1000
+    };
+    Ok(if negative { -ms } else { ms })
+}
+
+/// Parses `n` ASCII digits exactly.
+fn digits(s: &[u8]) -> Option<u32> {
+    if s.is_empty() || s.len() > 9 {
+        return None;
+    }
+    let mut v = 0u32;
+    for &d in s {
+        if !d.is_ascii_digit() {
+            return None;
+        }
+        v = v * 10 + u32::from(d - b'0');
+    }
+    Some(v)
+}
+
+/// `YYYY-MM-DD` to days since 1970-01-01.
+fn parse_date(s: &[u8]) -> Result<i64, &'static str> {
+    const SHAPE: &str = "expected `YYYY-MM-DD`";
+    if s.len() != 10 || s[4] != b'-' || s[7] != b'-' {
+        return Err(SHAPE);
+    }
+    let year = digits(&s[0..4]).ok_or(SHAPE)?;
+    let month = digits(&s[5..7]).ok_or(SHAPE)?;
+    let day = digits(&s[8..10]).ok_or(SHAPE)?;
+    if !(1..=12).contains(&month) {
+        return Err("month out of range");
+    }
+    if day < 1 || day > days_in_month(year, month) {
+        return Err("day out of range");
+    }
+    Ok(days_from_civil(i64::from(year), month, day))
+}
+
+/// `H:MM`, `HH:MM`, `HH:MM:SS`, optional `.fff` (any number of digits, cut to milliseconds),
+/// optional `Z` or `±hh:mm` / `±hhmm` / `±hh`. Returns milliseconds after midnight UTC of the
+/// same civil date (negative or past a day when an offset crosses midnight).
+fn parse_time_of_day(s: &[u8]) -> Result<i64, &'static str> {
+    const SHAPE: &str = "expected `HH:MM` or `HH:MM:SS`";
+    let colon = s.iter().position(|&b| b == b':').ok_or(SHAPE)?;
+    if colon == 0 || colon > 2 {
+        return Err(SHAPE);
+    }
+    let hour = digits(&s[..colon]).ok_or(SHAPE)?;
+    let rest = &s[colon + 1..];
+    let minute = rest.get(..2).and_then(digits).ok_or(SHAPE)?;
+    let mut rest = &rest[2..];
+    let mut second = 0;
+    if let Some((b':', tail)) = rest.split_first() {
+        second = tail.get(..2).and_then(digits).ok_or(SHAPE)?;
+        rest = &tail[2..];
+    }
+    let mut millis = 0;
+    if let Some((b'.' | b',', tail)) = rest.split_first() {
+        let n = tail.iter().take_while(|b| b.is_ascii_digit()).count();
+        if n == 0 {
+            return Err("expected digits after the decimal point");
+        }
+        for &d in tail[..n].iter().chain(b"000").take(3) {
+            millis = millis * 10 + u32::from(d - b'0');
+        }
+        rest = &tail[n..];
+    }
+    if hour > 23 {
+        return Err("hour out of range");
+    }
+    if minute > 59 {
+        return Err("minute out of range");
+    }
+    if second > 59 {
+        return Err("second out of range");
+    }
+    let offset_minutes: i64 = match rest.split_first() {
+        None => 0,
+        Some((b'Z' | b'z', [])) => 0,
+        Some((&sign @ (b'+' | b'-'), tail)) => {
+            const OFFSET: &str = "expected `Z` or an offset `±hh:mm`";
+            let (h, m) = match tail {
+                [h1, h2] => ([*h1, *h2], [b'0', b'0']),
+                [h1, h2, m1, m2] => ([*h1, *h2], [*m1, *m2]),
+                [h1, h2, b':', m1, m2] => ([*h1, *h2], [*m1, *m2]),
+                _ => return Err(OFFSET),
+            };
+            let h = digits(&h).ok_or(OFFSET)?;
+            let m = digits(&m).ok_or(OFFSET)?;
+            if h > 23 || m > 59 {
+                return Err("offset out of range");
+            }
+            let minutes = i64::from(h * 60 + m);
+            if sign == b'-' { -minutes } else { minutes }
+        }
+        Some(_) => return Err("unexpected text after the time"),
+    };
+    let local = i64::from(((hour * 60 + minute) * 60 + second) * 1000 + millis);
+    Ok(local - offset_minutes * 60_000)
+}
+
+fn is_leap(year: u32) -> bool {
+    year.is_multiple_of(4) && (!year.is_multiple_of(100) || year.is_multiple_of(400))
+}
+
+fn days_in_month(year: u32, month: u32) -> u32 {
+    match month {
+        2 if is_leap(year) => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's `days_from_civil`).
+fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let mp = i64::from((month + 9) % 12);
+    let doy = (153 * mp + 2) / 5 + i64::from(day) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// The civil date of a day count since 1970-01-01 (Hinnant's `civil_from_days`).
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+/// Formats a bar time for people: `2024-01-31` at midnight UTC, else `2024-01-31 09:30:00`,
+/// with `.mmm` when there are milliseconds.
+pub fn format_time_ms(ms: i64) -> String {
+    let (year, month, day) = civil_from_days(ms.div_euclid(MS_PER_DAY));
+    let in_day = ms.rem_euclid(MS_PER_DAY);
+    if in_day == 0 {
+        return format!("{year:04}-{month:02}-{day:02}");
+    }
+    let (secs, millis) = (in_day / 1000, in_day % 1000);
+    let (h, m, s) = (secs / 3600, secs / 60 % 60, secs % 60);
+    if millis == 0 {
+        format!("{year:04}-{month:02}-{day:02} {h:02}:{m:02}:{s:02}")
+    } else {
+        format!("{year:04}-{month:02}-{day:02} {h:02}:{m:02}:{s:02}.{millis:03}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn civil_round_trip() {
+        for days in -800_000..800_000 {
+            let (y, m, d) = civil_from_days(days);
+            assert_eq!(days_from_civil(y, m, d), days, "{y}-{m}-{d}");
+        }
+        assert_eq!(days_from_civil(1970, 1, 1), 0);
+        assert_eq!(days_from_civil(2000, 3, 1), 11_017);
+    }
+
+    #[test]
+    fn time_of_day_forms() {
+        assert_eq!(parse_time_of_day(b"9:30"), Ok(34_200_000));
+        assert_eq!(parse_time_of_day(b"09:30:01.5"), Ok(34_201_500));
+        assert_eq!(parse_time_of_day(b"09:30:01.123456789Z"), Ok(34_201_123));
+        assert_eq!(parse_time_of_day(b"01:00+0200"), Ok(-3_600_000));
+        assert_eq!(parse_time_of_day(b"01:00-02"), Ok(10_800_000));
+        assert!(parse_time_of_day(b"24:00").is_err());
+        assert!(parse_time_of_day(b"09:3").is_err());
+        assert!(parse_time_of_day(b"09:30:").is_err());
+        assert!(parse_time_of_day(b"09:30.").is_err());
+        assert!(parse_time_of_day(b"09:30Zx").is_err());
+        assert!(parse_time_of_day(b"").is_err());
+    }
+
+    #[test]
+    fn formats_times() {
+        assert_eq!(format_time_ms(0), "1970-01-01");
+        assert_eq!(format_time_ms(-1), "1969-12-31 23:59:59.999");
+        assert_eq!(format_time_ms(1_706_693_400_000), "2024-01-31 09:30:00");
+        // Extremes do not panic.
+        let _ = format_time_ms(i64::MIN);
+        let _ = format_time_ms(i64::MAX);
+    }
+}

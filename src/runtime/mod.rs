@@ -1,2 +1,6 @@
 //! The run-time: data feeds, ring buffers, the broker and the engine loop.
+pub mod broker;
+pub mod engine;
 pub mod feed;
+pub mod machine;
+pub mod output;

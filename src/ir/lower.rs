@@ -1,0 +1,268 @@
+//! Lowering: the elaborated [`Program`] to a [`BarProgram`].
+//!
+//! Contract: total on any program elaboration produced without errors. Series become slots in
+//! evaluation order with capacity `lookback + 1`; each `EStmt::Series` becomes the code of its
+//! definition followed by a `Store`; a read of a series' present value is a `Load` of 0 bars back.
+//! Value-level `if`s are lowered to `Select` (both sides are pure, so evaluating both is exact).
+
+use std::collections::HashMap;
+
+use super::{Back, BarProgram, Inst, Reg, Slot};
+use crate::sema::elab::{EStmt, Node, NodeId, Program, SeriesId, SeriesKind, VarId};
+use crate::syntax::ast::BinOp;
+
+pub fn lower(p: &Program) -> BarProgram {
+    let mut slots = Vec::new();
+    let mut slot_of = HashMap::new();
+    let mut offset = 0u32;
+    for &s in &p.order {
+        let series = &p.series[s];
+        let capacity = p.capacity(s);
+        slot_of.insert(s, slots.len() as u32);
+        slots.push(Slot {
+            name: series.name.clone(),
+            capacity,
+            offset,
+            input: match series.kind {
+                SeriesKind::Input(i) => Some(i),
+                _ => None,
+            },
+        });
+        offset += capacity;
+    }
+    let mut l = Lower {
+        p,
+        slot_of,
+        var_of: HashMap::new(),
+        vars: Vec::new(),
+        regs: 0,
+        plots: Vec::new(),
+        code: Vec::new(),
+    };
+    l.stmts(&p.body);
+    BarProgram {
+        name: p.name.clone(),
+        slots,
+        buffer_len: offset,
+        vars: l.vars,
+        regs: l.regs,
+        plots: l.plots,
+        code: l.code,
+        warmup: p.strategy_warmup,
+    }
+}
+
+struct Lower<'a> {
+    p: &'a Program,
+    slot_of: HashMap<SeriesId, u32>,
+    var_of: HashMap<VarId, u32>,
+    vars: Vec<String>,
+    regs: u32,
+    plots: Vec<String>,
+    code: Vec<Inst>,
+}
+
+impl Lower<'_> {
+    fn reg(&mut self) -> Reg {
+        self.regs += 1;
+        self.regs - 1
+    }
+
+    fn var(&mut self, v: VarId) -> u32 {
+        if let Some(&i) = self.var_of.get(&v) {
+            return i;
+        }
+        let i = self.vars.len() as u32;
+        self.vars.push(self.p.vars[v].name.clone());
+        self.var_of.insert(v, i);
+        i
+    }
+
+    fn here(&self) -> u32 {
+        self.code.len() as u32
+    }
+
+    fn patch(&mut self, at: usize, to: u32) {
+        match &mut self.code[at] {
+            Inst::Jump { target } | Inst::BranchFalse { target, .. } => *target = to,
+            _ => unreachable!("only jumps are patched"),
+        }
+    }
+
+    fn stmts(&mut self, stmts: &[EStmt]) {
+        for s in stmts {
+            self.stmt(s);
+        }
+    }
+
+    fn stmt(&mut self, s: &EStmt) {
+        match s {
+            EStmt::Series(s) => {
+                if let Some(def) = self.p.series[*s].def {
+                    let r = self.node(def);
+                    let slot = self.slot_of[s];
+                    self.code.push(Inst::Store { slot, src: r });
+                }
+            }
+            EStmt::Assign(v, n) => {
+                let r = self.node(*n);
+                let var = self.var(*v);
+                self.code.push(Inst::SetVar { var, src: r });
+            }
+            EStmt::If(c, t, f) => {
+                let cond = self.node(*c);
+                let branch = self.code.len();
+                self.code.push(Inst::BranchFalse { cond, target: 0 });
+                self.stmts(t);
+                if f.is_empty() {
+                    let end = self.here();
+                    self.patch(branch, end);
+                } else {
+                    let jump = self.code.len();
+                    self.code.push(Inst::Jump { target: 0 });
+                    let else_start = self.here();
+                    self.patch(branch, else_start);
+                    self.stmts(f);
+                    let end = self.here();
+                    self.patch(jump, end);
+                }
+            }
+            EStmt::For(v, lo, hi, body) => {
+                let var = self.var(*v);
+                let start = self.reg();
+                self.code.push(Inst::Const {
+                    dst: start,
+                    value: *lo as f64,
+                });
+                self.code.push(Inst::SetVar { var, src: start });
+                let head = self.here();
+                let i = self.reg();
+                self.code.push(Inst::GetVar { dst: i, var });
+                let limit = self.reg();
+                self.code.push(Inst::Const {
+                    dst: limit,
+                    value: *hi as f64,
+                });
+                let cond = self.reg();
+                self.code.push(Inst::Binary {
+                    dst: cond,
+                    op: BinOp::Lt,
+                    a: i,
+                    b: limit,
+                });
+                let exit = self.code.len();
+                self.code.push(Inst::BranchFalse { cond, target: 0 });
+                self.stmts(body);
+                let i2 = self.reg();
+                self.code.push(Inst::GetVar { dst: i2, var });
+                let one = self.reg();
+                self.code.push(Inst::Const {
+                    dst: one,
+                    value: 1.0,
+                });
+                let next = self.reg();
+                self.code.push(Inst::Binary {
+                    dst: next,
+                    op: BinOp::Add,
+                    a: i2,
+                    b: one,
+                });
+                self.code.push(Inst::SetVar { var, src: next });
+                self.code.push(Inst::Jump { target: head });
+                let end = self.here();
+                self.patch(exit, end);
+            }
+            EStmt::Action(action, qty, _) => {
+                let qty = match qty {
+                    Some(n) => self.node(*n),
+                    None => {
+                        let r = self.reg();
+                        self.code.push(Inst::Const {
+                            dst: r,
+                            value: f64::NAN,
+                        });
+                        r
+                    }
+                };
+                self.code.push(Inst::Order {
+                    action: *action,
+                    qty,
+                });
+            }
+            EStmt::Plot(n, name) => {
+                let src = self.node(*n);
+                let index = self.plots.len() as u32;
+                self.plots.push(name.clone());
+                self.code.push(Inst::Plot { index, src });
+            }
+        }
+    }
+
+    /// Code computing a node into a fresh register.
+    fn node(&mut self, n: NodeId) -> Reg {
+        let dst;
+        let inst = match &self.p.nodes[n] {
+            Node::Const(v) => {
+                dst = self.reg();
+                Inst::Const { dst, value: *v }
+            }
+            Node::Read(s) => {
+                dst = self.reg();
+                Inst::Load {
+                    dst,
+                    slot: self.slot_of[s],
+                    back: Back::Imm(0),
+                }
+            }
+            Node::History(s, idx) => {
+                let slot = self.slot_of[s];
+                let back = match self.p.nodes[*idx] {
+                    Node::Const(k) if k.is_finite() && k >= 0.0 && k.fract() == 0.0 => {
+                        Back::Imm(k as u32)
+                    }
+                    _ => Back::Reg(self.node(*idx)),
+                };
+                dst = self.reg();
+                Inst::Load { dst, slot, back }
+            }
+            Node::Var(v) => {
+                let var = self.var(*v);
+                dst = self.reg();
+                Inst::GetVar { dst, var }
+            }
+            Node::Unary(op, a) => {
+                let a = self.node(*a);
+                dst = self.reg();
+                Inst::Unary { dst, op: *op, a }
+            }
+            Node::Binary(op, a, b) => {
+                let a = self.node(*a);
+                let b = self.node(*b);
+                dst = self.reg();
+                Inst::Binary { dst, op: *op, a, b }
+            }
+            Node::Builtin(f, args) => {
+                let a = args.first().map(|&a| self.node(a));
+                let b = args.get(1).map(|&b| self.node(b));
+                dst = self.reg();
+                let a = a.unwrap_or(dst);
+                Inst::Call {
+                    dst,
+                    f: *f,
+                    a,
+                    b: b.unwrap_or(a),
+                    argc: args.len().min(2) as u8,
+                }
+            }
+            Node::If(c, a, b) => {
+                let cond = self.node(*c);
+                let a = self.node(*a);
+                let b = self.node(*b);
+                dst = self.reg();
+                Inst::Select { dst, cond, a, b }
+            }
+        };
+        self.code.push(inst);
+        dst
+    }
+}

@@ -1,0 +1,180 @@
+//! The engine loop: bars in, one program step per bar, broker and statistics updated as it goes.
+//!
+//! Contract: [`run`] pulls bars one at a time from a [`BarSource`] and never keeps them; memory
+//! is the [`Machine`] (sized before the run) plus the broker's pending orders. On each bar t, in
+//! this order: the broker fills the orders of bar t-1 at t's open; every slot head advances; the
+//! inputs (`open`…`volume`, `time`, `bar_index`, `position`, `cash`, `equity`, `entry_price`) are
+//! stored; the program runs (orders before the strategy's warm-up bar are dropped); equity is
+//! marked at t's close. Plots and closed trades go to a [`Sink`] as they happen.
+
+use crate::interp;
+use crate::ir::BarProgram;
+use crate::runtime::broker::{Broker, BrokerConfig, ClosedTrade};
+use crate::runtime::feed::{Bar, CsvFeed, FeedError};
+use crate::runtime::machine::{Host, Machine};
+use crate::sema::builtins::Input;
+use crate::sema::elab::Action;
+
+/// Where bars come from.
+pub trait BarSource {
+    fn next_bar(&mut self) -> Result<Option<Bar>, FeedError>;
+}
+
+impl<R: std::io::Read> BarSource for CsvFeed<R> {
+    fn next_bar(&mut self) -> Result<Option<Bar>, FeedError> {
+        CsvFeed::next_bar(self)
+    }
+}
+
+/// Bars already in memory (tests, benchmarks).
+impl BarSource for std::vec::IntoIter<Bar> {
+    fn next_bar(&mut self) -> Result<Option<Bar>, FeedError> {
+        Ok(self.next())
+    }
+}
+
+/// Runs one bar of a program: the interpreter or the JIT.
+pub trait StepEngine {
+    fn step(&mut self, p: &BarProgram, m: &mut Machine, host: &mut dyn Host);
+}
+
+/// The reference interpreter as an engine.
+pub struct Interpreter;
+
+impl StepEngine for Interpreter {
+    fn step(&mut self, p: &BarProgram, m: &mut Machine, host: &mut dyn Host) {
+        interp::step(p, m, host);
+    }
+}
+
+/// Receives what a run produces as it goes.
+pub trait Sink {
+    fn plot(&mut self, _bar: u64, _index: u32, _value: f64) {}
+    fn trade(&mut self, _trade: &ClosedTrade) {}
+}
+
+/// A sink that keeps nothing.
+pub struct NoSink;
+impl Sink for NoSink {}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Summary {
+    pub bars: u64,
+    pub warmup_bar: u64,
+    pub trades: u64,
+    pub winning_trades: u64,
+    pub initial_cash: f64,
+    pub final_value: f64,
+    pub final_cash: f64,
+    pub total_return: f64,
+    /// Largest fall from a peak of equity (marked at each close), as a fraction of the peak.
+    pub max_drawdown: f64,
+    pub rejected_orders: u64,
+    pub invalid_orders: u64,
+    pub buffer_bytes: u64,
+    /// The open position at the end: (entry bar, signed size, average entry price).
+    pub open_position: Option<(u64, f64, f64)>,
+}
+
+impl Summary {
+    /// Winning trades (net pnl > 0) over closed trades; `None` with no closed trade.
+    pub fn win_rate(&self) -> Option<f64> {
+        (self.trades > 0).then(|| self.winning_trades as f64 / self.trades as f64)
+    }
+}
+
+struct BarHost<'a> {
+    broker: &'a mut Broker,
+    sink: &'a mut dyn Sink,
+    bar: u64,
+    close: f64,
+    trading: bool,
+}
+
+impl Host for BarHost<'_> {
+    fn order(&mut self, action: Action, qty: f64) {
+        if self.trading {
+            self.broker.submit(action, qty, self.close);
+        }
+    }
+
+    fn plot(&mut self, index: u32, value: f64) {
+        self.sink.plot(self.bar, index, value);
+    }
+}
+
+/// Runs the program over every bar of `source` (see the module contract).
+pub fn run(
+    p: &BarProgram,
+    source: &mut dyn BarSource,
+    engine: &mut dyn StepEngine,
+    config: BrokerConfig,
+    sink: &mut dyn Sink,
+) -> Result<Summary, FeedError> {
+    let mut m = Machine::new(p);
+    let mut broker = Broker::new(config);
+    let inputs: Vec<(usize, Input)> = p
+        .slots
+        .iter()
+        .enumerate()
+        .filter_map(|(i, s)| s.input.map(|input| (i, input)))
+        .collect();
+    let (mut trades, mut wins) = (0u64, 0u64);
+    let mut peak = config.cash;
+    let mut max_dd = 0.0f64;
+    let mut bar = 0u64;
+    let mut value = config.cash;
+    while let Some(b) = source.next_bar()? {
+        broker.open_bar(bar, b.open, &mut |t| {
+            trades += 1;
+            wins += u64::from(t.pnl_net > 0.0);
+            sink.trade(&t);
+        });
+        m.advance(p);
+        for &(i, input) in &inputs {
+            let v = match input {
+                Input::Open => b.open,
+                Input::High => b.high,
+                Input::Low => b.low,
+                Input::Close => b.close,
+                Input::Volume => b.volume,
+                Input::Time => b.time as f64,
+                Input::BarIndex => bar as f64,
+                Input::Position => broker.position,
+                Input::Cash => broker.cash,
+                Input::Equity => broker.value(b.close),
+                Input::EntryPrice => broker.entry_price(),
+            };
+            m.store(&p.slots[i], i, v);
+        }
+        let mut host = BarHost {
+            broker: &mut broker,
+            sink,
+            bar,
+            close: b.close,
+            trading: bar >= p.warmup,
+        };
+        engine.step(p, &mut m, &mut host);
+        value = broker.value(b.close);
+        peak = peak.max(value);
+        if peak > 0.0 {
+            max_dd = max_dd.max((peak - value) / peak);
+        }
+        bar += 1;
+    }
+    Ok(Summary {
+        bars: bar,
+        warmup_bar: p.warmup,
+        trades,
+        winning_trades: wins,
+        initial_cash: config.cash,
+        final_value: value,
+        final_cash: broker.cash,
+        total_return: value / config.cash - 1.0,
+        max_drawdown: max_dd,
+        rejected_orders: broker.rejected,
+        invalid_orders: broker.invalid,
+        buffer_bytes: p.buffer_bytes(),
+        open_position: broker.open_trade(),
+    })
+}

@@ -1,0 +1,114 @@
+//! Output files written as the run goes: each is written under a temporary name beside its
+//! destination and renamed into place only when the run completes, so a failed run leaves no
+//! partial file behind.
+//!
+//! Contract: [`AtomicFile::create`] opens `NAME.tmp-PID`; [`AtomicFile::commit`] flushes and
+//! renames; dropping it uncommitted removes the temporary file.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use crate::runtime::broker::ClosedTrade;
+use crate::runtime::engine::Sink;
+
+pub struct AtomicFile {
+    tmp: PathBuf,
+    dest: PathBuf,
+    out: Option<BufWriter<File>>,
+}
+
+impl AtomicFile {
+    pub fn create(dest: &Path) -> std::io::Result<AtomicFile> {
+        let mut name = dest
+            .file_name()
+            .map(|n| n.to_os_string())
+            .unwrap_or_default();
+        name.push(format!(".tmp-{}", std::process::id()));
+        let tmp = dest.with_file_name(name);
+        let file = File::create(&tmp)?;
+        Ok(AtomicFile {
+            tmp,
+            dest: dest.to_path_buf(),
+            out: Some(BufWriter::new(file)),
+        })
+    }
+
+    pub fn writer(&mut self) -> &mut BufWriter<File> {
+        self.out.as_mut().expect("an uncommitted file has a writer")
+    }
+
+    pub fn commit(mut self) -> std::io::Result<()> {
+        if let Some(mut out) = self.out.take() {
+            out.flush()?;
+            out.get_ref().sync_all()?;
+        }
+        std::fs::rename(&self.tmp, &self.dest)
+    }
+}
+
+impl Drop for AtomicFile {
+    fn drop(&mut self) {
+        if self.out.is_some() {
+            let _ = std::fs::remove_file(&self.tmp);
+        }
+    }
+}
+
+pub const TRADES_HEADER: &str = "entry_bar,exit_bar,qty,entry_price,exit_price,pnl,pnl_net";
+
+/// One closed trade as a CSV row (full precision).
+pub fn trade_csv(t: &ClosedTrade) -> String {
+    format!(
+        "{},{},{:?},{:?},{:?},{:?},{:?}",
+        t.entry_bar, t.exit_bar, t.qty, t.entry_price, t.exit_price, t.pnl, t.pnl_net
+    )
+}
+
+/// One closed trade as a JSON object.
+pub fn trade_json(t: &ClosedTrade) -> serde_json::Value {
+    serde_json::json!({
+        "entry_bar": t.entry_bar,
+        "exit_bar": t.exit_bar,
+        "qty": t.qty,
+        "entry_price": t.entry_price,
+        "exit_price": t.exit_price,
+        "pnl": t.pnl,
+        "pnl_net": t.pnl_net,
+    })
+}
+
+/// Streams closed trades to files; the first write error is kept and reported at the end.
+#[derive(Default)]
+pub struct TradeFiles {
+    pub csv: Option<AtomicFile>,
+    /// JSON lines of trades, spilled to disk until the summary is printed.
+    pub json: Option<AtomicFile>,
+    pub error: Option<std::io::Error>,
+}
+
+impl Sink for TradeFiles {
+    fn trade(&mut self, t: &ClosedTrade) {
+        if self.error.is_some() {
+            return;
+        }
+        if let Some(f) = &mut self.csv
+            && let Err(e) = writeln!(f.writer(), "{}", trade_csv(t))
+        {
+            self.error = Some(e);
+        }
+        if let Some(f) = &mut self.json
+            && let Err(e) = writeln!(f.writer(), "{}", trade_json(t))
+        {
+            self.error = Some(e);
+        }
+    }
+}
+
+/// Peak resident memory of this process in bytes (Linux `VmHWM`), if known.
+pub fn peak_rss_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
