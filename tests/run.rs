@@ -1,0 +1,299 @@
+//! `btl run` end to end: every example runs on its data; buffers are exactly what `btl mem`
+//! reports; output files appear only when a run completes; data errors exit 2 naming the line;
+//! peak memory does not grow with the number of bars.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn btl(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_btl"))
+        .args(args)
+        .current_dir(root())
+        .output()
+        .expect("btl runs")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn examples() -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(root().join("examples"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "btl"))
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn every_example_runs_on_the_committed_data() {
+    let files = examples();
+    assert!(files.len() >= 4);
+    for f in files {
+        let name = f
+            .strip_prefix(root())
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        let out = btl(&[
+            "run",
+            &name,
+            "--data",
+            "examples/data/prices.csv",
+            "--commission",
+            "0.001",
+            "--json",
+        ]);
+        assert_eq!(out.status.code(), Some(0), "{name}: {}", text(&out.stderr));
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(v["bars"], 2000, "{name}");
+        for key in [
+            "warmup_bar",
+            "trades",
+            "final_value",
+            "total_return",
+            "max_drawdown",
+            "rejected_orders",
+            "buffer_bytes",
+            "fill_convention",
+            "closed_trades",
+        ] {
+            assert!(v.get(key).is_some(), "{name}: the JSON lacks {key}");
+        }
+        assert!(
+            v["trades"].as_u64().unwrap() > 0,
+            "{name} trades on its example data"
+        );
+        assert_eq!(
+            v["closed_trades"].as_array().unwrap().len() as u64,
+            v["trades"].as_u64().unwrap()
+        );
+    }
+}
+
+/// The run allocates exactly the buffers `btl mem` reports, for every example and every stdlib
+/// function (called from a strategy that plots it).
+#[test]
+fn run_buffers_equal_mem_report() {
+    let mut programs: Vec<(String, String)> = examples()
+        .into_iter()
+        .map(|p| {
+            (
+                p.to_string_lossy().into_owned(),
+                std::fs::read_to_string(&p).unwrap(),
+            )
+        })
+        .collect();
+    for call in [
+        "sma(close, 10)",
+        "ema(close, 10)",
+        "wma(close, 10)",
+        "rma(close, 10)",
+        "highest(close, 10)",
+        "lowest(close, 10)",
+        "stdev(close, 10)",
+        "rsi(close, 14)",
+        "macd_line(close, 12, 26, 9)",
+        "macd_signal(close, 12, 26, 9)",
+        "macd_hist(close, 12, 26, 9)",
+        "bb_upper(close, 20, 2.0)",
+        "bb_middle(close, 20)",
+        "bb_lower(close, 20, 2.0)",
+        "true_range()",
+        "atr(14)",
+        "stoch_k(14, 3, 3)",
+        "stoch_d(14, 3, 3)",
+        "change(close)",
+        "roc(close, 10)",
+        "mom(close, 10)",
+        "if crossover(close, open) { 1 } else { 0 }",
+        "if crossunder(close, open) { 1 } else { 0 }",
+    ] {
+        programs.push((
+            call.to_string(),
+            format!("strategy t {{\n    plot({call}, \"x\")\n}}\n"),
+        ));
+    }
+    for (name, src) in programs {
+        let c = btl::compile(&name, &src, &[]);
+        let p = c
+            .bar_program()
+            .unwrap_or_else(|| panic!("{name} compiles: {:?}", c.diagnostics));
+        let report = btl::mem::report(c.program.as_ref().unwrap(), &c.sources);
+        assert_eq!(p.buffer_bytes(), report.total_bytes, "{name}");
+        let m = btl::runtime::machine::Machine::new(&p);
+        assert_eq!(
+            (m.buf.len() * 8) as u64,
+            report.total_bytes,
+            "{name}: the machine allocates what mem reports"
+        );
+        let caps: Vec<u32> = p.slots.iter().map(|s| s.capacity).collect();
+        let want: Vec<u32> = report.series.iter().map(|r| r.capacity).collect();
+        assert_eq!(caps, want, "{name}");
+    }
+}
+
+#[test]
+fn emit_ir_prints_the_bar_program() {
+    let out = btl(&[
+        "run",
+        "examples/sma_cross.btl",
+        "--data",
+        "examples/data/prices.csv",
+        "--emit",
+        "ir",
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    let t = text(&out.stdout);
+    assert!(t.contains("slot s0 `close` capacity 31"), "{t}");
+    assert!(t.contains("order Buy"), "{t}");
+}
+
+#[test]
+fn trades_file_is_written_whole_or_not_at_all() {
+    let dir = std::env::temp_dir().join(format!("btl-run-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let out_csv = dir.join("trades.csv");
+    let out_str = out_csv.to_string_lossy().into_owned();
+    let ok = btl(&[
+        "run",
+        "examples/sma_cross.btl",
+        "--data",
+        "examples/data/prices.csv",
+        "--trades",
+        &out_str,
+    ]);
+    assert_eq!(ok.status.code(), Some(0), "{}", text(&ok.stderr));
+    let written = std::fs::read_to_string(&out_csv).unwrap();
+    assert!(written.starts_with("entry_bar,exit_bar,qty,entry_price,exit_price,pnl,pnl_net\n"));
+    assert!(written.lines().count() > 2);
+    std::fs::remove_file(&out_csv).unwrap();
+
+    // A data error half-way: exit 2, the line named, and no trades file (nor a temporary) left.
+    let bad = dir.join("bad.csv");
+    let good = std::fs::read_to_string(root().join("examples/data/prices.csv")).unwrap();
+    let mut lines: Vec<String> = good.lines().map(String::from).collect();
+    let mut fields: Vec<&str> = lines[1500].split(',').collect();
+    fields[4] = "1o2.5";
+    lines[1500] = fields.join(",");
+    std::fs::write(&bad, lines.join("\n")).unwrap();
+    let failed = btl(&[
+        "run",
+        "examples/sma_cross.btl",
+        "--data",
+        &bad.to_string_lossy(),
+        "--trades",
+        &out_str,
+    ]);
+    assert_eq!(failed.status.code(), Some(2));
+    assert!(
+        text(&failed.stderr).contains(":1501:"),
+        "{}",
+        text(&failed.stderr)
+    );
+    let left: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(
+        left,
+        vec![std::ffi::OsString::from("bad.csv")],
+        "no partial output"
+    );
+
+    // A missing data file and a program error have their own exit codes.
+    assert_eq!(
+        btl(&["run", "examples/sma_cross.btl", "--data", "no/such.csv"])
+            .status
+            .code(),
+        Some(2)
+    );
+    assert_eq!(
+        btl(&[
+            "run",
+            "tests/ui/errors/cycle.btl",
+            "--data",
+            "examples/data/prices.csv"
+        ])
+        .status
+        .code(),
+        Some(1)
+    );
+    assert_eq!(
+        btl(&[
+            "run",
+            "examples/sma_cross.btl",
+            "--data",
+            "examples/data/prices.csv",
+            "--commission",
+            "-1"
+        ])
+        .status
+        .code(),
+        Some(2)
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Writes `n` daily bars of a random walk.
+fn write_bars(path: &Path, n: usize) {
+    let mut f = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
+    writeln!(f, "timestamp,open,high,low,close,volume").unwrap();
+    let mut price = 100.0f64;
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    for i in 0..n {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        let step = ((state % 2001) as f64 - 1000.0) / 1000.0 * 0.01;
+        let open = price;
+        price = (price * (1.0 + step)).max(1.0);
+        let (hi, lo) = (open.max(price) * 1.002, open.min(price) * 0.998);
+        writeln!(
+            f,
+            "{},{open:.4},{hi:.4},{lo:.4},{price:.4},{}",
+            946_684_800 + i as i64 * 60,
+            1000 + i % 500
+        )
+        .unwrap();
+    }
+}
+
+fn peak_rss(data: &Path) -> u64 {
+    let out = btl(&[
+        "run",
+        "examples/sma_cross.btl",
+        "--data",
+        &data.to_string_lossy(),
+        "--json",
+        "--trades",
+        &data.with_extension("trades.csv").to_string_lossy(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    v["peak_rss_bytes"]
+        .as_u64()
+        .expect("peak memory is reported on Linux")
+}
+
+#[test]
+fn peak_memory_does_not_grow_with_bars() {
+    let dir = std::env::temp_dir().join(format!("btl-rss-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (small, large) = (dir.join("100k.csv"), dir.join("1m.csv"));
+    write_bars(&small, 100_000);
+    write_bars(&large, 1_000_000);
+    let (a, b) = (peak_rss(&small), peak_rss(&large));
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert!(
+        (b as f64) <= a as f64 * 1.10,
+        "peak RSS {a} bytes on 100k bars, {b} on 1M bars"
+    );
+}
