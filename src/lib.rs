@@ -10,6 +10,7 @@ pub mod diag;
 pub mod generate;
 pub mod interp;
 pub mod ir;
+pub mod jit;
 pub mod mem;
 pub mod runtime;
 pub mod sema;

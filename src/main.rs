@@ -38,7 +38,18 @@ enum MessageFormat {
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum Emit {
+    /// The lowered bar program.
     Ir,
+    /// The Cranelift IR of the compiled step function.
+    Clif,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum EngineKind {
+    /// Native code compiled with Cranelift.
+    Jit,
+    /// The reference interpreter.
+    Interp,
 }
 
 #[derive(Subcommand)]
@@ -84,9 +95,12 @@ enum Command {
         /// Skip (and count) malformed rows instead of stopping at the first.
         #[arg(long)]
         skip_bad_rows: bool,
-        /// Print the lowered bar program instead of running it.
+        /// Print the lowered bar program or the compiled function's CLIF instead of running.
         #[arg(long, value_enum)]
         emit: Option<Emit>,
+        /// The engine that runs each bar.
+        #[arg(long, value_enum, default_value_t = EngineKind::Jit)]
+        engine: EngineKind,
     },
     /// Explain a diagnostic code, e.g. `btl explain E0200`.
     Explain { code: String },
@@ -117,6 +131,7 @@ fn main() -> ExitCode {
             trades,
             skip_bad_rows,
             emit,
+            engine,
         } => run(RunArgs {
             file,
             data,
@@ -127,6 +142,7 @@ fn main() -> ExitCode {
             trades,
             skip_bad_rows,
             emit,
+            engine,
             color,
         }),
     }
@@ -278,6 +294,7 @@ struct RunArgs {
     trades: Option<String>,
     skip_bad_rows: bool,
     emit: Option<Emit>,
+    engine: EngineKind,
     color: bool,
 }
 
@@ -306,9 +323,28 @@ fn run(a: RunArgs) -> ExitCode {
     let Some(program) = c.bar_program() else {
         return ExitCode::from(1);
     };
-    if a.emit == Some(Emit::Ir) {
-        print!("{}", btl::ir::print::print(&program));
-        return ExitCode::SUCCESS;
+    match a.emit {
+        Some(Emit::Ir) => {
+            print!("{}", btl::ir::print::print(&program));
+            return ExitCode::SUCCESS;
+        }
+        Some(Emit::Clif) => {
+            return match btl::jit::clif(&program) {
+                Ok(text) => {
+                    print!("{text}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => usage_error(&format!("the JIT failed: {e}")),
+            };
+        }
+        None => {}
+    }
+    let mut jit = None;
+    if a.engine == EngineKind::Jit {
+        match btl::jit::Jit::compile(&program) {
+            Ok(j) => jit = Some(j),
+            Err(e) => return usage_error(&format!("the JIT failed to compile the program: {e}")),
+        }
     }
     let mut source = match feed::CsvFeed::open(std::path::Path::new(&a.data), a.skip_bad_rows) {
         Ok(f) => f,
@@ -355,6 +391,9 @@ fn run(a: RunArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if let Some(e) = jit.as_mut().and_then(|j| j.error.take()) {
+        return usage_error(&format!("the run failed: {e}"));
+    }
     if let Some(e) = files.error.take() {
         return usage_error(&format!("writing trades: {e}"));
     }

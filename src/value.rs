@@ -33,7 +33,6 @@ pub fn unary(op: UnOp, a: f64) -> f64 {
     }
 }
 
-/// `int_result`: both operands are ints (so `%` and overflow follow integer rules).
 pub fn binary(op: BinOp, a: f64, b: f64) -> f64 {
     if a.is_nan() || b.is_nan() {
         return NA;
@@ -83,8 +82,15 @@ pub fn builtin(b: Builtin, args: &[f64]) -> f64 {
         }
         _ if args.iter().any(|v| v.is_nan()) => NA,
         Builtin::Abs => a.abs(),
-        Builtin::Min => a.min(arg2.unwrap_or(NA)),
-        Builtin::Max => a.max(arg2.unwrap_or(NA)),
+        // The second only when strictly better, so -0.0 and 0.0 keep their order in every engine.
+        Builtin::Min => {
+            let b = arg2.unwrap_or(NA);
+            if b < a { b } else { a }
+        }
+        Builtin::Max => {
+            let b = arg2.unwrap_or(NA);
+            if b > a { b } else { a }
+        }
         Builtin::Sqrt => {
             if a < 0.0 {
                 NA

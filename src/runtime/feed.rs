@@ -8,6 +8,11 @@
 //! - `open`, `high`, `low`, `close` (required) and `volume` (optional: 0.0 when absent);
 //! - anything else (Yahoo's `Adj Close`, say) is ignored.
 //!
+//! A missing or duplicated column is an error on the header's line. Every row must have as
+//! many fields as the header: too few or too many is an error (an unquoted decimal comma
+//! shows up as one field too many). Cells are trimmed of spaces and tabs; numbers are parsed
+//! with `fast-float2`.
+//!
 //! Time cells may be an ISO date `2024-01-31` (midnight UTC); a date and time
 //! `2024-01-31 09:30:00` or `2024-01-31T09:30` with optional fractional seconds and an optional
 //! `Z` or `±hh:mm` offset; or an integer epoch. An integer whose magnitude is at least 10^11 is
@@ -19,14 +24,15 @@
 //! 1970-01-01 UTC.
 //!
 //! Guarantees:
-//! - Streams: memory is bounded by the longest row, whatever the file's length. One
-//!   `csv::ByteRecord` is reused; nothing is allocated per good row.
+//! - Streams: memory is bounded by the longest row plus a fixed read buffer, whatever the
+//!   file's length. One `csv::ByteRecord` is reused; nothing is allocated per good row.
 //! - Every bar returned is valid: finite, non-negative prices and volume, `low <= open, close <=
 //!   high`, and its time strictly greater than the previous bar's.
 //! - Never panics on any input, including invalid UTF-8.
 //! - Errors are [`FeedError`]s naming the file, the 1-based physical line where the record
-//!   starts (a line break is `\n`, `\r\n` or a lone `\r`; blank lines count), the column (as spelled in the header) when there is one, and a short lower-case
-//!   message: `prices.csv:17: column `close`: malformed number `12,5``.
+//!   starts (a line break is `\n`, `\r\n` or a lone `\r`; blank lines count), the column (as
+//!   spelled in the header) when there is one, and a short lower-case message:
+//!   ``prices.csv:17: column `close`: malformed number `12,5` ``.
 //! - With `skip_bad_rows`, a bad row is skipped and counted instead of returned as an error;
 //!   the next row is compared with the last *good* row's time. Header, empty-file and I/O
 //!   errors are always errors.
@@ -35,7 +41,7 @@
 //!
 //! Line numbers: `csv`'s `ByteRecord::position().line()` is where the parser *started*, which is
 //! one line early after a CRLF (the `\n` is still pending) and early after blank lines. So the
-//! input goes through [`LineTracker`], which notes where each line's content starts; a record's
+//! input goes through `LineTracker`, which notes where each line's content starts; a record's
 //! line is that of the first content start at or after the record's byte position. Memory stays
 //! bounded: entries behind the current record are dropped as records are read.
 
@@ -170,10 +176,7 @@ impl<R: Read> LineTracker<R> {
                     }
                 }
             }
-            match chunk
-                .get(i..)
-                .and_then(|rest| rest.iter().position(|&b| b == b'\n' || b == b'\r'))
-            {
+            match chunk.get(i..).and_then(find_line_break) {
                 Some(p) => {
                     i += p;
                     self.at_break = true;
@@ -192,6 +195,29 @@ impl<R: Read> LineTracker<R> {
         }
         self.starts.front().map_or(self.line, |&(_, line)| line)
     }
+}
+
+/// The index of the first `\n` or `\r`, eight bytes at a time.
+fn find_line_break(s: &[u8]) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    // The lowest flagged byte of `(x - ONES) & !x & HIGH` is exactly the lowest zero byte of x.
+    let zero_bytes = |x: u64| x.wrapping_sub(ONES) & !x & HIGH;
+    let mut chunks = s.chunks_exact(8);
+    let mut at = 0;
+    for chunk in &mut chunks {
+        let word = <[u8; 8]>::try_from(chunk).map_or(0, u64::from_le_bytes);
+        let found = zero_bytes(word ^ (ONES * u64::from(b'\n')))
+            | zero_bytes(word ^ (ONES * u64::from(b'\r')));
+        if found != 0 {
+            return Some(at + (found.trailing_zeros() / 8) as usize);
+        }
+        at += 8;
+    }
+    let rest = chunks.remainder();
+    rest.iter()
+        .position(|&b| b == b'\n' || b == b'\r')
+        .map(|p| at + p)
 }
 
 impl<R: Read> Read for LineTracker<R> {
@@ -551,9 +577,10 @@ const MS_PER_DAY: i64 = 86_400_000;
 /// Epoch integers at least this large (in magnitude) are milliseconds; smaller ones seconds.
 pub const EPOCH_MS_THRESHOLD: i64 = 100_000_000_000;
 
-/// Parses a single time cell (already trimmed) to milliseconds since the epoch. See the module
-/// documentation for the accepted forms. The error is a short reason.
+/// Parses a single time cell to milliseconds since the epoch. See the module documentation for
+/// the accepted forms. The error is a short reason (`month out of range`).
 pub fn parse_timestamp(s: &[u8]) -> Result<i64, &'static str> {
+    let s = s.trim_ascii();
     let digits = match s.first() {
         Some(b'-' | b'+') => &s[1..],
         _ => s,
@@ -770,6 +797,31 @@ mod tests {
         assert!(parse_time_of_day(b"09:30.").is_err());
         assert!(parse_time_of_day(b"09:30Zx").is_err());
         assert!(parse_time_of_day(b"").is_err());
+    }
+
+    #[test]
+    fn finds_line_breaks() {
+        let naive = |s: &[u8]| s.iter().position(|&b| b == b'\n' || b == b'\r');
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        for len in 0..200 {
+            for _ in 0..50 {
+                let bytes: Vec<u8> = (0..len)
+                    .map(|_| {
+                        x ^= x << 13;
+                        x ^= x >> 7;
+                        x ^= x << 17;
+                        let pick = [b'\n', b'\r', b'a', 0x0b, 0x0c, 0x8d, 0x8a, 0xff, 0];
+                        // Mostly plain bytes, so breaks land anywhere in a word.
+                        if x.is_multiple_of(5) {
+                            pick[(x / 5 % 9) as usize]
+                        } else {
+                            b'z'
+                        }
+                    })
+                    .collect();
+                assert_eq!(find_line_break(&bytes), naive(&bytes), "{bytes:?}");
+            }
+        }
     }
 
     #[test]

@@ -1,0 +1,155 @@
+//! The JIT's ABI: the context struct compiled code receives, the host functions it may call, and
+//! the call into compiled code. Every `unsafe` block of btl is in this file.
+//!
+//! Contract: compiled code has the signature `extern "C" fn(*mut JitCtx) -> i32` and returns 0, or
+//! the non-zero status a host function returned. Host functions are `extern "C"`, registered from
+//! the one table [`HOST_FUNCTIONS`]; they never unwind into JIT frames: a panic inside the host is
+//! caught, recorded in the [`HostCell`], and reported as status 1.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use crate::runtime::machine::{Host, Machine};
+use crate::sema::elab::Action;
+
+/// What compiled code receives: raw views of the machine's arrays and the host.
+#[repr(C)]
+pub struct JitCtx {
+    pub buf: *mut f64,
+    pub heads: *const u32,
+    pub vars: *mut f64,
+    pub host: *mut HostCell<'static>,
+}
+
+/// The host behind a thin pointer, and the first error a host call met.
+pub struct HostCell<'a> {
+    pub host: &'a mut dyn Host,
+    pub error: Option<String>,
+}
+
+pub const STATUS_HOST_PANIC: i32 = 1;
+
+/// Byte offsets of `JitCtx` fields, for the code generator.
+pub const CTX_BUF: i32 = std::mem::offset_of!(JitCtx, buf) as i32;
+pub const CTX_HEADS: i32 = std::mem::offset_of!(JitCtx, heads) as i32;
+pub const CTX_VARS: i32 = std::mem::offset_of!(JitCtx, vars) as i32;
+pub const CTX_HOST: i32 = std::mem::offset_of!(JitCtx, host) as i32;
+
+fn action_of(code: u32) -> Action {
+    match code {
+        0 => Action::Buy,
+        1 => Action::Sell,
+        _ => Action::ClosePosition,
+    }
+}
+
+pub fn action_code(a: Action) -> u32 {
+    match a {
+        Action::Buy => 0,
+        Action::Sell => 1,
+        Action::ClosePosition => 2,
+    }
+}
+
+fn guarded(cell: *mut HostCell<'static>, f: impl FnOnce(&mut dyn Host)) -> i32 {
+    // SAFETY: `cell` is the pointer `call` put in the context: it points to a live `HostCell` that
+    // is borrowed exclusively for the duration of the compiled call, and compiled code passes it
+    // through unchanged. No other reference to it exists while a host function runs.
+    let cell = unsafe { &mut *cell };
+    match catch_unwind(AssertUnwindSafe(|| f(&mut *cell.host))) {
+        Ok(()) => 0,
+        Err(_) => {
+            cell.error
+                .get_or_insert_with(|| "a host function panicked".to_string());
+            STATUS_HOST_PANIC
+        }
+    }
+}
+
+extern "C" fn btl_order(cell: *mut HostCell<'static>, action: u32, qty: f64) -> i32 {
+    guarded(cell, |h| h.order(action_of(action), qty))
+}
+
+extern "C" fn btl_plot(cell: *mut HostCell<'static>, index: u32, value: f64) -> i32 {
+    guarded(cell, |h| h.plot(index, value))
+}
+
+// Pure math without a Cranelift instruction: the same Rust functions the interpreter uses, so
+// results agree bit for bit.
+extern "C" fn btl_log(x: f64) -> f64 {
+    crate::value::builtin(crate::sema::builtins::Builtin::Log, &[x])
+}
+extern "C" fn btl_exp(x: f64) -> f64 {
+    crate::value::builtin(crate::sema::builtins::Builtin::Exp, &[x])
+}
+extern "C" fn btl_pow(x: f64, y: f64) -> f64 {
+    crate::value::builtin(crate::sema::builtins::Builtin::Pow, &[x, y])
+}
+extern "C" fn btl_round(x: f64) -> f64 {
+    crate::value::builtin(crate::sema::builtins::Builtin::Round, &[x])
+}
+extern "C" fn btl_rem(a: f64, b: f64) -> f64 {
+    crate::value::binary(crate::syntax::ast::BinOp::Rem, a, b)
+}
+
+/// The shape of a host function's signature, for declaring it to Cranelift.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HostSig {
+    /// (host pointer, u32, f64) -> i32
+    Effect,
+    /// (f64) -> f64
+    Unary,
+    /// (f64, f64) -> f64
+    Binary,
+}
+
+/// Every host function compiled code may call: name, address, signature.
+pub const HOST_FUNCTIONS: &[(&str, fn() -> *const u8, HostSig)] = &[
+    ("btl_order", || btl_order as *const u8, HostSig::Effect),
+    ("btl_plot", || btl_plot as *const u8, HostSig::Effect),
+    ("btl_log", || btl_log as *const u8, HostSig::Unary),
+    ("btl_exp", || btl_exp as *const u8, HostSig::Unary),
+    ("btl_pow", || btl_pow as *const u8, HostSig::Binary),
+    ("btl_round", || btl_round as *const u8, HostSig::Unary),
+    ("btl_rem", || btl_rem as *const u8, HostSig::Binary),
+];
+
+/// A finalized step function.
+#[derive(Clone, Copy)]
+pub struct StepFn(*const u8);
+
+impl StepFn {
+    /// # Safety
+    /// `ptr` must be the finalized code of a function translated by `crate::jit` for a program
+    /// whose machine layout (slot offsets and capacities, variable count) is the one of the
+    /// machines later passed to [`StepFn::call`]; the module owning the code must outlive every call.
+    pub unsafe fn new(ptr: *const u8) -> StepFn {
+        StepFn(ptr)
+    }
+
+    /// Runs one bar. Returns the host's error, if a host function failed.
+    pub fn call(self, m: &mut Machine, host: &mut dyn Host) -> Result<(), String> {
+        let mut cell = HostCell { host, error: None };
+        let mut ctx = JitCtx {
+            buf: m.buf.as_mut_ptr(),
+            heads: m.heads.as_ptr(),
+            vars: m.vars.as_mut_ptr(),
+            // The lifetime is erased only for the duration of this call: `cell` outlives it and
+            // nothing keeps the pointer afterwards.
+            host: (&mut cell as *mut HostCell<'_>).cast::<HostCell<'static>>(),
+        };
+        // SAFETY: by the contract of `StepFn::new`, the code was compiled for this machine's layout:
+        // every buffer, head and variable access stays inside the arrays whose pointers are in `ctx`
+        // (indices were proven at compile time, register indices are range-checked in the code).
+        // The signature matches the one the translator declared.
+        let status = unsafe {
+            let f = std::mem::transmute::<*const u8, extern "C" fn(*mut JitCtx) -> i32>(self.0);
+            f(&mut ctx)
+        };
+        match status {
+            0 => Ok(()),
+            _ => Err(cell
+                .error
+                .unwrap_or_else(|| format!("compiled code returned status {status}"))),
+        }
+    }
+}

@@ -1,0 +1,562 @@
+//! The Cranelift JIT: a [`BarProgram`] compiled to one native function per strategy, run by the
+//! engine loop in place of the interpreter.
+//!
+//! Contract: [`Jit::compile`] translates the whole bar step (loads, stores, arithmetic, branches,
+//! loops) into one function `extern "C" fn(*mut JitCtx) -> i32`; orders, plots and the few math
+//! functions Cranelift has no instruction for go through the host functions of [`abi`]. The code
+//! computes exactly what `crate::interp` computes, operation by operation, from the same definitions
+//! (`crate::value`): results agree bit for bit, NaN payloads aside (every NaN is `na`).
+//! Ring-buffer reads need no bounds check: immediate indices are at most the slot's lookback by
+//! lowering, and register indices are range-checked against the capacity (NaN or out of range
+//! reads `na`, as in the interpreter). All `unsafe` lives in [`abi`].
+
+pub mod abi;
+
+use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
+use cranelift_codegen::ir::{AbiParam, Block, InstBuilder, MemFlagsData, Value, types};
+use cranelift_codegen::settings::{self, Configurable};
+use cranelift_codegen::{Context, ir};
+use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
+use cranelift_jit::{JITBuilder, JITModule};
+use cranelift_module::{FuncId, Linkage, Module};
+
+use crate::ir::{Back, BarProgram, Inst};
+use crate::runtime::engine::StepEngine;
+use crate::runtime::machine::{Host, Machine};
+use crate::sema::builtins::Builtin;
+use crate::syntax::ast::{BinOp, UnOp};
+use abi::{HOST_FUNCTIONS, HostSig, StepFn};
+
+/// A compiled program, ready to run bars.
+pub struct Jit {
+    /// Owns the code `step` points into.
+    _module: JITModule,
+    step: StepFn,
+    /// The CLIF text of the function, before optimisation.
+    pub clif: String,
+    /// The first host error met while running.
+    pub error: Option<String>,
+}
+
+impl StepEngine for Jit {
+    fn step(&mut self, _p: &BarProgram, m: &mut Machine, host: &mut dyn Host) {
+        if let Err(e) = self.step.call(m, host) {
+            self.error.get_or_insert(e);
+        }
+    }
+}
+
+fn isa() -> Result<std::sync::Arc<dyn cranelift_codegen::isa::TargetIsa>, String> {
+    let mut flags = settings::builder();
+    for (k, v) in [
+        ("use_colocated_libcalls", "false"),
+        ("is_pic", "false"),
+        ("opt_level", "speed"),
+    ] {
+        flags.set(k, v).map_err(|e| e.to_string())?;
+    }
+    if cfg!(debug_assertions) {
+        flags
+            .set("enable_verifier", "true")
+            .map_err(|e| e.to_string())?;
+    }
+    let isa = cranelift_native::builder().map_err(|e| e.to_string())?;
+    isa.finish(settings::Flags::new(flags))
+        .map_err(|e| e.to_string())
+}
+
+impl Jit {
+    /// Compiles `p`. An error here is a bug in the translator (or an unsupported machine).
+    pub fn compile(p: &BarProgram) -> Result<Jit, String> {
+        let isa = isa()?;
+        let mut builder = JITBuilder::with_isa(isa, cranelift_module::default_libcall_names());
+        for (name, addr, _) in HOST_FUNCTIONS {
+            builder.symbol(*name, addr());
+        }
+        let mut module = JITModule::new(builder);
+        let ptr = module.target_config().pointer_type();
+
+        let mut sig = module.make_signature();
+        sig.params.push(AbiParam::new(ptr));
+        sig.returns.push(AbiParam::new(types::I32));
+        let func_id = module
+            .declare_function("btl_step", Linkage::Export, &sig)
+            .map_err(|e| e.to_string())?;
+
+        let mut hosts = Vec::new();
+        for (name, _, shape) in HOST_FUNCTIONS {
+            let mut s = module.make_signature();
+            match shape {
+                HostSig::Effect => {
+                    s.params.push(AbiParam::new(ptr));
+                    s.params.push(AbiParam::new(types::I32));
+                    s.params.push(AbiParam::new(types::F64));
+                    s.returns.push(AbiParam::new(types::I32));
+                }
+                HostSig::Unary => {
+                    s.params.push(AbiParam::new(types::F64));
+                    s.returns.push(AbiParam::new(types::F64));
+                }
+                HostSig::Binary => {
+                    s.params.push(AbiParam::new(types::F64));
+                    s.params.push(AbiParam::new(types::F64));
+                    s.returns.push(AbiParam::new(types::F64));
+                }
+            }
+            let id = module
+                .declare_function(name, Linkage::Import, &s)
+                .map_err(|e| e.to_string())?;
+            hosts.push((*name, id));
+        }
+
+        let mut ctx = module.make_context();
+        ctx.func.signature = sig;
+        let mut fctx = FunctionBuilderContext::new();
+        translate(p, &mut module, &mut ctx, &mut fctx, &hosts, ptr)?;
+        let clif = ctx.func.display().to_string();
+        module
+            .define_function(func_id, &mut ctx)
+            .map_err(|e| format!("{e:?}"))?;
+        module.clear_context(&mut ctx);
+        module.finalize_definitions().map_err(|e| e.to_string())?;
+        let code = module.get_finalized_function(func_id);
+        // SAFETY: `code` is the finalized function just translated from `p`, whose layout is the one
+        // `Machine::new(p)` allocates; `_module` keeps it alive as long as the `Jit`.
+        let step = unsafe { StepFn::new(code) };
+        Ok(Jit {
+            _module: module,
+            step,
+            clif,
+            error: None,
+        })
+    }
+}
+
+/// The CLIF text of a program's step function (`btl run --emit clif`).
+pub fn clif(p: &BarProgram) -> Result<String, String> {
+    Jit::compile(p).map(|j| j.clif)
+}
+
+struct Tx<'a, 'b> {
+    b: FunctionBuilder<'b>,
+    p: &'a BarProgram,
+    regs: Vec<Variable>,
+    buf: Value,
+    vars: Value,
+    host: Value,
+    heads: Vec<Value>,
+    hosts: Vec<(&'static str, ir::FuncRef)>,
+    exit: Block,
+    status: Variable,
+}
+
+fn translate(
+    p: &BarProgram,
+    module: &mut JITModule,
+    ctx: &mut Context,
+    fctx: &mut FunctionBuilderContext,
+    host_ids: &[(&'static str, FuncId)],
+    ptr: ir::Type,
+) -> Result<(), String> {
+    let mut b = FunctionBuilder::new(&mut ctx.func, fctx);
+    let hosts: Vec<(&'static str, ir::FuncRef)> = host_ids
+        .iter()
+        .map(|(n, id)| (*n, module.declare_func_in_func(*id, b.func)))
+        .collect();
+
+    // Block starts: the entry, every jump target, every instruction after a jump.
+    let n = p.code.len();
+    let mut starts = vec![false; n + 1];
+    starts[0] = true;
+    for (pc, inst) in p.code.iter().enumerate() {
+        match *inst {
+            Inst::Jump { target } => {
+                starts[target as usize] = true;
+                starts[pc + 1] = true;
+            }
+            Inst::BranchFalse { target, .. } => {
+                starts[target as usize] = true;
+                starts[pc + 1] = true;
+            }
+            _ => {}
+        }
+    }
+    let entry = b.create_block();
+    b.append_block_params_for_function_params(entry);
+    let blocks: Vec<Option<Block>> = starts
+        .iter()
+        .map(|&s| s.then(|| b.create_block()))
+        .collect();
+    let exit = b.create_block();
+
+    b.switch_to_block(entry);
+    let ctx_ptr = b.block_params(entry)[0];
+    let flags = MemFlagsData::trusted();
+    let buf = b.ins().load(ptr, flags, ctx_ptr, abi::CTX_BUF);
+    let heads_ptr = b.ins().load(ptr, flags, ctx_ptr, abi::CTX_HEADS);
+    let vars = b.ins().load(ptr, flags, ctx_ptr, abi::CTX_VARS);
+    let host = b.ins().load(ptr, flags, ctx_ptr, abi::CTX_HOST);
+    let heads: Vec<Value> = (0..p.slots.len())
+        .map(|i| {
+            let h = b.ins().load(types::I32, flags, heads_ptr, (i * 4) as i32);
+            b.ins().uextend(types::I64, h)
+        })
+        .collect();
+    let status = b.declare_var(types::I32);
+    let zero = b.ins().iconst(types::I32, 0);
+    b.def_var(status, zero);
+    let nan = b.ins().f64const(f64::NAN);
+    let regs: Vec<Variable> = (0..p.regs)
+        .map(|_| {
+            let v = b.declare_var(types::F64);
+            b.def_var(v, nan);
+            v
+        })
+        .collect();
+    b.ins().jump(blocks[0].expect("block 0 exists"), &[]);
+
+    let mut tx = Tx {
+        b,
+        p,
+        regs,
+        buf,
+        vars,
+        host,
+        heads,
+        hosts,
+        exit,
+        status,
+    };
+    let mut terminated = true;
+    for pc in 0..=n {
+        if let Some(block) = blocks[pc] {
+            if !terminated {
+                tx.b.ins().jump(block, &[]);
+            }
+            tx.b.switch_to_block(block);
+        }
+        if pc == n {
+            tx.b.ins().jump(exit, &[]);
+            break;
+        }
+        terminated = tx.inst(&p.code[pc], pc, &blocks);
+    }
+    tx.b.switch_to_block(exit);
+    let s = tx.b.use_var(status);
+    tx.b.ins().return_(&[s]);
+    tx.b.seal_all_blocks();
+    tx.b.finalize(module.isa().frontend_config());
+    Ok(())
+}
+
+impl Tx<'_, '_> {
+    fn get(&mut self, r: u32) -> Value {
+        self.b.use_var(self.regs[r as usize])
+    }
+
+    fn set(&mut self, r: u32, v: Value) {
+        self.b.def_var(self.regs[r as usize], v);
+    }
+
+    fn host(&self, name: &str) -> ir::FuncRef {
+        self.hosts
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, f)| *f)
+            .expect("every host function is declared")
+    }
+
+    fn f64c(&mut self, v: f64) -> Value {
+        self.b.ins().f64const(v)
+    }
+
+    /// 1.0 or 0.0 from an i8 truth value.
+    fn from_bool(&mut self, c: Value) -> Value {
+        let one = self.f64c(1.0);
+        let zero = self.f64c(0.0);
+        self.b.ins().select(c, one, zero)
+    }
+
+    fn is_nan(&mut self, a: Value) -> Value {
+        self.b.ins().fcmp(FloatCC::Unordered, a, a)
+    }
+
+    /// `truthy(v)`: v == 1.0.
+    fn truthy(&mut self, v: Value) -> Value {
+        let one = self.f64c(1.0);
+        self.b.ins().fcmp(FloatCC::Equal, v, one)
+    }
+
+    /// NaN when either input is NaN, else `v`.
+    fn na_if_either(&mut self, a: Value, b: Value, v: Value) -> Value {
+        let uno = self.b.ins().fcmp(FloatCC::Unordered, a, b);
+        let nan = self.f64c(f64::NAN);
+        self.b.ins().select(uno, nan, v)
+    }
+
+    fn call1(&mut self, name: &str, a: Value) -> Value {
+        let f = self.host(name);
+        let call = self.b.ins().call(f, &[a]);
+        self.b.inst_results(call)[0]
+    }
+
+    fn call2(&mut self, name: &str, a: Value, b: Value) -> Value {
+        let f = self.host(name);
+        let call = self.b.ins().call(f, &[a, b]);
+        self.b.inst_results(call)[0]
+    }
+
+    /// An effect call; on a non-zero status, return it at once.
+    fn effect(&mut self, name: &str, code: u32, v: Value) {
+        let f = self.host(name);
+        let code = self.b.ins().iconst(types::I32, i64::from(code));
+        let call = self.b.ins().call(f, &[self.host, code, v]);
+        let status = self.b.inst_results(call)[0];
+        self.b.def_var(self.status, status);
+        let cont = self.b.create_block();
+        self.b.ins().brif(status, self.exit, &[], cont, &[]);
+        self.b.switch_to_block(cont);
+    }
+
+    /// Translates one instruction; returns whether it ended the block.
+    fn inst(&mut self, inst: &Inst, pc: usize, blocks: &[Option<Block>]) -> bool {
+        let flags = MemFlagsData::trusted();
+        match *inst {
+            Inst::Const { dst, value } => {
+                let v = self.f64c(value);
+                self.set(dst, v);
+            }
+            Inst::Load { dst, slot, back } => {
+                let s = &self.p.slots[slot as usize];
+                let (offset, cap) = (i64::from(s.offset), i64::from(s.capacity));
+                let head = self.heads[slot as usize];
+                let v = match back {
+                    Back::Imm(k) => {
+                        // pos = head >= k ? head - k : head + cap - k
+                        let k = i64::from(k);
+                        let pos = if k == 0 {
+                            head
+                        } else {
+                            let wrapped = self.b.ins().iadd_imm_s(head, cap - k);
+                            let direct = self.b.ins().iadd_imm_s(head, -k);
+                            let ge =
+                                self.b
+                                    .ins()
+                                    .icmp_imm_s(IntCC::UnsignedGreaterThanOrEqual, head, k);
+                            self.b.ins().select(ge, direct, wrapped)
+                        };
+                        let idx = self.b.ins().iadd_imm_s(pos, offset);
+                        let addr = self.b.ins().imul_imm_s(idx, 8);
+                        let addr = self.b.ins().iadd(self.buf, addr);
+                        self.b.ins().load(types::F64, flags, addr, 0)
+                    }
+                    Back::Reg(r) => {
+                        let kf = self.get(r);
+                        let zero = self.f64c(0.0);
+                        let capf = self.f64c(cap as f64);
+                        let ge0 = self.b.ins().fcmp(FloatCC::GreaterThanOrEqual, kf, zero);
+                        let lt = self.b.ins().fcmp(FloatCC::LessThan, kf, capf);
+                        let ok = self.b.ins().band(ge0, lt);
+                        let safe = self.b.ins().select(ok, kf, zero);
+                        let k = self.b.ins().fcvt_to_uint_sat(types::I64, safe);
+                        let direct = self.b.ins().isub(head, k);
+                        let with_cap = self.b.ins().iadd_imm_s(head, cap);
+                        let wrapped = self.b.ins().isub(with_cap, k);
+                        let ge = self
+                            .b
+                            .ins()
+                            .icmp(IntCC::UnsignedGreaterThanOrEqual, head, k);
+                        let pos = self.b.ins().select(ge, direct, wrapped);
+                        let idx = self.b.ins().iadd_imm_s(pos, offset);
+                        let addr = self.b.ins().imul_imm_s(idx, 8);
+                        let addr = self.b.ins().iadd(self.buf, addr);
+                        let v = self.b.ins().load(types::F64, flags, addr, 0);
+                        let nan = self.f64c(f64::NAN);
+                        self.b.ins().select(ok, v, nan)
+                    }
+                };
+                self.set(dst, v);
+            }
+            Inst::Store { slot, src } => {
+                let s = &self.p.slots[slot as usize];
+                let head = self.heads[slot as usize];
+                let idx = self.b.ins().iadd_imm_s(head, i64::from(s.offset));
+                let addr = self.b.ins().imul_imm_s(idx, 8);
+                let addr = self.b.ins().iadd(self.buf, addr);
+                let v = self.get(src);
+                self.b.ins().store(flags, v, addr, 0);
+            }
+            Inst::GetVar { dst, var } => {
+                let v = self
+                    .b
+                    .ins()
+                    .load(types::F64, flags, self.vars, (var * 8) as i32);
+                self.set(dst, v);
+            }
+            Inst::SetVar { var, src } => {
+                let v = self.get(src);
+                self.b.ins().store(flags, v, self.vars, (var * 8) as i32);
+            }
+            Inst::Unary { dst, op, a } => {
+                let a = self.get(a);
+                let v = match op {
+                    UnOp::Neg => self.b.ins().fneg(a),
+                    UnOp::Not => {
+                        let zero = self.f64c(0.0);
+                        let eq = self.b.ins().fcmp(FloatCC::Equal, a, zero);
+                        let v = self.from_bool(eq);
+                        self.na_if_either(a, a, v)
+                    }
+                };
+                self.set(dst, v);
+            }
+            Inst::Binary { dst, op, a, b } => {
+                let (x, y) = (self.get(a), self.get(b));
+                let v = self.binary(op, x, y);
+                self.set(dst, v);
+            }
+            Inst::Call { dst, f, a, b, argc } => {
+                let x = self.get(a);
+                let y = self.get(b);
+                let v = self.builtin(f, x, y, argc);
+                self.set(dst, v);
+            }
+            Inst::Select { dst, cond, a, b } => {
+                let c = self.get(cond);
+                let t = self.truthy(c);
+                let (x, y) = (self.get(a), self.get(b));
+                let v = self.b.ins().select(t, x, y);
+                self.set(dst, v);
+            }
+            Inst::Jump { target } => {
+                let to = blocks[target as usize].expect("a jump target starts a block");
+                self.b.ins().jump(to, &[]);
+                return true;
+            }
+            Inst::BranchFalse { cond, target } => {
+                let c = self.get(cond);
+                let t = self.truthy(c);
+                let to = blocks[target as usize].expect("a branch target starts a block");
+                let next = blocks[pc + 1].expect("the instruction after a branch starts a block");
+                self.b.ins().brif(t, next, &[], to, &[]);
+                return true;
+            }
+            Inst::Order { action, qty } => {
+                let q = self.get(qty);
+                self.effect("btl_order", abi::action_code(action), q);
+            }
+            Inst::Plot { index, src } => {
+                let v = self.get(src);
+                self.effect("btl_plot", index, v);
+            }
+        }
+        false
+    }
+
+    /// `crate::value::binary`, instruction by instruction.
+    fn binary(&mut self, op: BinOp, a: Value, b: Value) -> Value {
+        let cmp = |tx: &mut Self, cc: FloatCC| {
+            let c = tx.b.ins().fcmp(cc, a, b);
+            let v = tx.from_bool(c);
+            tx.na_if_either(a, b, v)
+        };
+        match op {
+            BinOp::Add => {
+                let v = self.b.ins().fadd(a, b);
+                self.na_if_either(a, b, v)
+            }
+            BinOp::Sub => {
+                let v = self.b.ins().fsub(a, b);
+                self.na_if_either(a, b, v)
+            }
+            BinOp::Mul => {
+                let v = self.b.ins().fmul(a, b);
+                self.na_if_either(a, b, v)
+            }
+            BinOp::Div => {
+                let v = self.b.ins().fdiv(a, b);
+                let zero = self.f64c(0.0);
+                let z = self.b.ins().fcmp(FloatCC::Equal, b, zero);
+                let nan = self.f64c(f64::NAN);
+                let v = self.b.ins().select(z, nan, v);
+                self.na_if_either(a, b, v)
+            }
+            BinOp::Rem => self.call2("btl_rem", a, b),
+            BinOp::Eq => cmp(self, FloatCC::Equal),
+            BinOp::Ne => cmp(self, FloatCC::NotEqual),
+            BinOp::Lt => cmp(self, FloatCC::LessThan),
+            BinOp::Le => cmp(self, FloatCC::LessThanOrEqual),
+            BinOp::Gt => cmp(self, FloatCC::GreaterThan),
+            BinOp::Ge => cmp(self, FloatCC::GreaterThanOrEqual),
+            BinOp::And | BinOp::Or => {
+                let zero = self.f64c(0.0);
+                let x = self.b.ins().fcmp(FloatCC::NotEqual, a, zero);
+                let y = self.b.ins().fcmp(FloatCC::NotEqual, b, zero);
+                let c = if op == BinOp::And {
+                    self.b.ins().band(x, y)
+                } else {
+                    self.b.ins().bor(x, y)
+                };
+                let v = self.from_bool(c);
+                self.na_if_either(a, b, v)
+            }
+        }
+    }
+
+    /// `crate::value::builtin`, instruction by instruction.
+    fn builtin(&mut self, f: Builtin, a: Value, b: Value, argc: u8) -> Value {
+        match f {
+            Builtin::Na => {
+                let c = self.is_nan(a);
+                self.from_bool(c)
+            }
+            Builtin::Valid => {
+                let c = self.b.ins().fcmp(FloatCC::Ordered, a, a);
+                self.from_bool(c)
+            }
+            Builtin::Nz => {
+                let d = if argc == 2 { b } else { self.f64c(0.0) };
+                let c = self.is_nan(a);
+                self.b.ins().select(c, d, a)
+            }
+            Builtin::Abs => {
+                let v = self.b.ins().fabs(a);
+                self.na_if_either(a, a, v)
+            }
+            Builtin::Min | Builtin::Max => {
+                // The order of `value::builtin`: the second only when strictly better.
+                let cc = if f == Builtin::Min {
+                    FloatCC::LessThan
+                } else {
+                    FloatCC::GreaterThan
+                };
+                let better = self.b.ins().fcmp(cc, b, a);
+                let v = self.b.ins().select(better, b, a);
+                self.na_if_either(a, b, v)
+            }
+            Builtin::Sqrt => {
+                let v = self.b.ins().sqrt(a);
+                let zero = self.f64c(0.0);
+                let neg = self.b.ins().fcmp(FloatCC::LessThan, a, zero);
+                let nan = self.f64c(f64::NAN);
+                let v = self.b.ins().select(neg, nan, v);
+                self.na_if_either(a, a, v)
+            }
+            Builtin::Floor => {
+                let v = self.b.ins().floor(a);
+                self.na_if_either(a, a, v)
+            }
+            Builtin::Ceil => {
+                let v = self.b.ins().ceil(a);
+                self.na_if_either(a, a, v)
+            }
+            Builtin::Round => self.call1("btl_round", a),
+            Builtin::Log => self.call1("btl_log", a),
+            Builtin::Exp => self.call1("btl_exp", a),
+            Builtin::Pow => self.call2("btl_pow", a, b),
+            Builtin::Buy | Builtin::Sell | Builtin::ClosePosition | Builtin::Plot => {
+                self.f64c(f64::NAN)
+            }
+        }
+    }
+}
