@@ -102,8 +102,11 @@ pub enum HostSig {
     Binary,
 }
 
-/// Every host function compiled code may call: name, address, signature.
-pub const HOST_FUNCTIONS: &[(&str, fn() -> *const u8, HostSig)] = &[
+/// A host function: its symbol name, a function giving its address, its signature.
+pub type HostFunction = (&'static str, fn() -> *const u8, HostSig);
+
+/// Every host function compiled code may call.
+pub const HOST_FUNCTIONS: &[HostFunction] = &[
     ("btl_order", || btl_order as *const u8, HostSig::Effect),
     ("btl_plot", || btl_plot as *const u8, HostSig::Effect),
     ("btl_log", || btl_log as *const u8, HostSig::Unary),

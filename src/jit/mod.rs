@@ -271,7 +271,7 @@ impl Tx<'_, '_> {
     }
 
     /// 1.0 or 0.0 from an i8 truth value.
-    fn from_bool(&mut self, c: Value) -> Value {
+    fn bool_to_f64(&mut self, c: Value) -> Value {
         let one = self.f64c(1.0);
         let zero = self.f64c(0.0);
         self.b.ins().select(c, one, zero)
@@ -404,7 +404,7 @@ impl Tx<'_, '_> {
                     UnOp::Not => {
                         let zero = self.f64c(0.0);
                         let eq = self.b.ins().fcmp(FloatCC::Equal, a, zero);
-                        let v = self.from_bool(eq);
+                        let v = self.bool_to_f64(eq);
                         self.na_if_either(a, a, v)
                     }
                 };
@@ -457,7 +457,7 @@ impl Tx<'_, '_> {
     fn binary(&mut self, op: BinOp, a: Value, b: Value) -> Value {
         let cmp = |tx: &mut Self, cc: FloatCC| {
             let c = tx.b.ins().fcmp(cc, a, b);
-            let v = tx.from_bool(c);
+            let v = tx.bool_to_f64(c);
             tx.na_if_either(a, b, v)
         };
         match op {
@@ -497,7 +497,7 @@ impl Tx<'_, '_> {
                 } else {
                     self.b.ins().bor(x, y)
                 };
-                let v = self.from_bool(c);
+                let v = self.bool_to_f64(c);
                 self.na_if_either(a, b, v)
             }
         }
@@ -508,11 +508,11 @@ impl Tx<'_, '_> {
         match f {
             Builtin::Na => {
                 let c = self.is_nan(a);
-                self.from_bool(c)
+                self.bool_to_f64(c)
             }
             Builtin::Valid => {
                 let c = self.b.ins().fcmp(FloatCC::Ordered, a, a);
-                self.from_bool(c)
+                self.bool_to_f64(c)
             }
             Builtin::Nz => {
                 let d = if argc == 2 { b } else { self.f64c(0.0) };
