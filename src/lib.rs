@@ -7,6 +7,7 @@
 //! The CLI (`main.rs`) reads files, calls it and renders.
 
 pub mod diag;
+pub mod diff;
 pub mod generate;
 pub mod interp;
 pub mod ir;

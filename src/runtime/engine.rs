@@ -50,6 +50,8 @@ impl StepEngine for Interpreter {
 /// Receives what a run produces as it goes.
 pub trait Sink {
     fn plot(&mut self, _bar: u64, _index: u32, _value: f64) {}
+    /// An order the strategy placed (after its warm-up), before the broker sees it.
+    fn order(&mut self, _bar: u64, _action: Action, _qty: f64) {}
     fn trade(&mut self, _trade: &ClosedTrade) {}
 }
 
@@ -94,6 +96,7 @@ struct BarHost<'a> {
 impl Host for BarHost<'_> {
     fn order(&mut self, action: Action, qty: f64) {
         if self.trading {
+            self.sink.order(self.bar, action, qty);
             self.broker.submit(action, qty, self.close);
         }
     }

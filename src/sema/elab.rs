@@ -27,6 +27,8 @@ use crate::value;
 
 /// The largest lookback a series may have: a buffer of one million values (8 MB).
 pub const MAX_LOOKBACK: i64 = 1_000_000;
+/// The largest number of iterations of one `for` loop.
+pub const MAX_LOOP: i64 = 1_000_000;
 /// The largest number of expression nodes after expanding every call.
 pub const MAX_NODES: usize = 2_000_000;
 /// Warm-up of a value that is never guaranteed to be present.
@@ -471,8 +473,21 @@ impl<'a> Elab<'a> {
             Stmt::For { var, lo, hi, body } => {
                 let lo_n = self.expr(*lo);
                 let hi_n = self.expr(*hi);
-                let lo_v = self.konst(lo_n).filter(|v| v.is_finite()).unwrap_or(0.0) as i64;
-                let hi_v = self.konst(hi_n).filter(|v| v.is_finite()).unwrap_or(0.0) as i64;
+                let bound = |v: Option<f64>| {
+                    v.filter(|v| v.is_finite())
+                        .unwrap_or(0.0)
+                        .clamp(-9.0e15, 9.0e15) as i64
+                };
+                let lo_v = bound(self.konst(lo_n));
+                let mut hi_v = bound(self.konst(hi_n));
+                if hi_v.saturating_sub(lo_v) > MAX_LOOP {
+                    let span = self.ast.expr_span(*hi);
+                    let d = Diagnostic::new(Code::E0106, format!("loop runs {} times, more than the maximum of {MAX_LOOP}", hi_v - lo_v))
+                        .note("the loop runs on every bar: its count multiplies the run time")
+                        .help("use a smaller range, or a running value (`let s = nz(s[1]) + x`) instead of a loop");
+                    self.report(d, span, "too many iterations".into());
+                    hi_v = lo_v;
+                }
                 let &id = self.checked.decls.get(sid)?;
                 let v = self.p.vars.insert(Var {
                     name: var.name.clone(),

@@ -1,0 +1,184 @@
+//! Differential testing: the same program on the interpreter and the JIT over the same bars, every
+//! plotted value, every order, every closed trade and the final equity compared bit for bit.
+//!
+//! Contract: [`trace`] records what one engine produced; [`compare`] lists every divergence
+//! between two traces (all of them, not the first); [`differential`] compiles a program, runs both
+//! engines and compares. Values are compared with `f64::to_bits`, except that any two NaNs are equal
+//! (every NaN is `na`; payload bits are not part of the language). Bars are in memory: this module
+//! exists for tests and `btl fuzz`, not for runs.
+
+use crate::ir::BarProgram;
+use crate::jit::Jit;
+use crate::runtime::broker::{BrokerConfig, ClosedTrade};
+use crate::runtime::engine::{self, Interpreter, Sink, StepEngine};
+use crate::runtime::feed::Bar;
+use crate::sema::elab::Action;
+
+/// Everything an engine produced in a run.
+#[derive(Debug, Clone, Default)]
+pub struct Trace {
+    pub plots: Vec<(u64, u32, f64)>,
+    pub orders: Vec<(u64, Action, f64)>,
+    pub trades: Vec<ClosedTrade>,
+    pub final_value: f64,
+    pub final_cash: f64,
+    pub rejected: u64,
+}
+
+impl Sink for Trace {
+    fn plot(&mut self, bar: u64, index: u32, value: f64) {
+        self.plots.push((bar, index, value));
+    }
+    fn order(&mut self, bar: u64, action: Action, qty: f64) {
+        self.orders.push((bar, action, qty));
+    }
+    fn trade(&mut self, trade: &ClosedTrade) {
+        self.trades.push(*trade);
+    }
+}
+
+/// Bit equality, with every NaN equal to every NaN.
+pub fn same(a: f64, b: f64) -> bool {
+    (a.is_nan() && b.is_nan()) || a.to_bits() == b.to_bits()
+}
+
+pub const CONFIG: BrokerConfig = BrokerConfig {
+    cash: 100_000.0,
+    commission: 0.001,
+};
+
+pub fn trace(p: &BarProgram, bars: &[Bar], engine: &mut dyn StepEngine) -> Result<Trace, String> {
+    let mut t = Trace::default();
+    let mut source = bars.to_vec().into_iter();
+    let s = engine::run(p, &mut source, engine, CONFIG, &mut t).map_err(|e| e.to_string())?;
+    t.final_value = s.final_value;
+    t.final_cash = s.final_cash;
+    t.rejected = s.rejected_orders;
+    Ok(t)
+}
+
+/// Every difference between two traces, described.
+pub fn compare(a: &Trace, b: &Trace) -> Vec<String> {
+    let mut out = Vec::new();
+    if a.plots.len() != b.plots.len() {
+        out.push(format!(
+            "plotted {} values vs {}",
+            a.plots.len(),
+            b.plots.len()
+        ));
+    }
+    for (x, y) in a.plots.iter().zip(&b.plots) {
+        if x.0 != y.0 || x.1 != y.1 || !same(x.2, y.2) {
+            out.push(format!(
+                "plot {} at bar {}: {:?} ({:#x}) vs {:?} ({:#x})",
+                x.1,
+                x.0,
+                x.2,
+                x.2.to_bits(),
+                y.2,
+                y.2.to_bits()
+            ));
+        }
+    }
+    if a.orders.len() != b.orders.len() {
+        out.push(format!("{} orders vs {}", a.orders.len(), b.orders.len()));
+    }
+    for (x, y) in a.orders.iter().zip(&b.orders) {
+        if x.0 != y.0 || x.1 != y.1 || !same(x.2, y.2) {
+            out.push(format!("order {x:?} vs {y:?}"));
+        }
+    }
+    if a.trades.len() != b.trades.len() {
+        out.push(format!(
+            "{} closed trades vs {}",
+            a.trades.len(),
+            b.trades.len()
+        ));
+    }
+    for (x, y) in a.trades.iter().zip(&b.trades) {
+        let fields = [
+            (x.qty, y.qty),
+            (x.entry_price, y.entry_price),
+            (x.exit_price, y.exit_price),
+            (x.pnl, y.pnl),
+            (x.pnl_net, y.pnl_net),
+        ];
+        if x.entry_bar != y.entry_bar
+            || x.exit_bar != y.exit_bar
+            || fields.iter().any(|(p, q)| !same(*p, *q))
+        {
+            out.push(format!("trade {x:?} vs {y:?}"));
+        }
+    }
+    if !same(a.final_value, b.final_value) || !same(a.final_cash, b.final_cash) {
+        out.push(format!(
+            "final value {:?} / cash {:?} vs {:?} / {:?}",
+            a.final_value, a.final_cash, b.final_value, b.final_cash
+        ));
+    }
+    if a.rejected != b.rejected {
+        out.push(format!("{} rejected orders vs {}", a.rejected, b.rejected));
+    }
+    out
+}
+
+/// Compiles `src`, runs it on both engines over `bars` and lists the divergences.
+/// `Err` when the program does not compile or an engine fails.
+pub fn differential(name: &str, src: &str, bars: &[Bar]) -> Result<Vec<String>, String> {
+    let c = crate::compile(name, src, &[]);
+    let Some(p) = c.bar_program() else {
+        let msgs: Vec<String> = c
+            .diagnostics
+            .iter()
+            .filter(|d| d.is_error())
+            .map(|d| format!("{}: {}", d.code, d.message))
+            .collect();
+        return Err(format!("{name} does not compile: {}", msgs.join("; ")));
+    };
+    let interp = trace(&p, bars, &mut Interpreter)?;
+    let mut jit = Jit::compile(&p)?;
+    let native = trace(&p, bars, &mut jit)?;
+    if let Some(e) = jit.error {
+        return Err(format!("{name}: the JIT run failed: {e}"));
+    }
+    Ok(compare(&interp, &native))
+}
+
+/// Deterministic bars: a random walk with gaps, flat stretches and volume, from a seed.
+pub fn bars(seed: u64, n: usize) -> Vec<Bar> {
+    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state >> 11) as f64 / (1u64 << 53) as f64
+    };
+    let mut price = 50.0 + 100.0 * next();
+    let mut out = Vec::with_capacity(n);
+    for i in 0..n {
+        let r = next();
+        // Now and then a flat bar (equal prices, zero ranges) and a gap.
+        let open = if r < 0.05 {
+            price
+        } else {
+            price * (1.0 + (next() - 0.5) * 0.02)
+        };
+        let close = if r < 0.03 {
+            open
+        } else {
+            (open * (1.0 + (next() - 0.5) * 0.04)).max(0.01)
+        };
+        let high = open.max(close) * (1.0 + if r < 0.03 { 0.0 } else { next() * 0.01 });
+        let low = open.min(close) * (1.0 - if r < 0.03 { 0.0 } else { next() * 0.01 });
+        price = close;
+        out.push(Bar {
+            time: 1_600_000_000_000 + i as i64 * 60_000,
+            open,
+            high,
+            low,
+            close,
+            volume: (next() * 10_000.0).floor(),
+        });
+    }
+    out
+}

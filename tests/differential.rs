@@ -1,0 +1,175 @@
+//! The JIT's specification: every example, every stdlib indicator (as a strategy that plots it and
+//! trades on it) and a corpus of generated programs give the same plotted values, orders, fills and
+//! final equity, bit for bit, on the interpreter and the JIT. And the harness catches a planted
+//! difference.
+
+use btl::diff;
+use btl::ir::Inst;
+use btl::runtime::engine::Interpreter;
+
+fn root() -> std::path::PathBuf {
+    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+const INDICATORS: &[&str] = &[
+    "sma(close, 10)",
+    "ema(close, 10)",
+    "wma(close, 10)",
+    "rma(close, 14)",
+    "highest(high, 20)",
+    "lowest(low, 20)",
+    "stdev(close, 20)",
+    "rsi(close, 14)",
+    "macd_line(close, 12, 26, 9)",
+    "macd_signal(close, 12, 26, 9)",
+    "macd_hist(close, 12, 26, 9)",
+    "bb_upper(close, 20, 2.0)",
+    "bb_middle(close, 20)",
+    "bb_lower(close, 20, 2.0)",
+    "true_range()",
+    "atr(14)",
+    "stoch_k(14, 3, 3)",
+    "stoch_d(14, 3, 3)",
+    "change(close)",
+    "roc(close, 10)",
+    "mom(close, 10)",
+];
+
+/// A strategy that plots an indicator and trades on its changes.
+fn indicator_strategy(call: &str) -> String {
+    format!(
+        "strategy t {{\n    let x = {call}\n    plot(x, \"x\")\n    if x > x[1] and position <= 0 {{ buy(10) }}\n    if x < x[1] and position >= 0 {{ sell(10) }}\n}}\n"
+    )
+}
+
+fn corpus() -> Vec<(String, String)> {
+    let mut v = Vec::new();
+    for e in std::fs::read_dir(root().join("examples")).unwrap() {
+        let p = e.unwrap().path();
+        if p.extension().is_some_and(|x| x == "btl") {
+            v.push((
+                p.display().to_string(),
+                std::fs::read_to_string(&p).unwrap(),
+            ));
+        }
+    }
+    for call in INDICATORS {
+        v.push((call.to_string(), indicator_strategy(call)));
+    }
+    v.push((
+        "crossings".into(),
+        "strategy t {\n    plot(if crossover(close, sma(close, 5)) { 1 } else { 0 }, \"up\")\n    plot(if crossunder(close, sma(close, 5)) { 1 } else { 0 }, \"down\")\n}\n".into(),
+    ));
+    v.push((
+        "math".into(),
+        "strategy t {\n    let r = close / open\n    plot(log(r) + exp(r - 1) + pow(r, 3) + sqrt(r) + abs(r - 1), \"a\")\n    plot(floor(close) % 7 + ceil(close / 3) + round(close * 1.5) + min(open, close) + max(open, close), \"b\")\n    plot(if not (close > open) or na(close[3]) { nz(close[3], -1) } else { valid(close[2]) }, \"c\")\n    plot(close / (close - close), \"div0\")\n}\n".into(),
+    ));
+    v
+}
+
+fn check_all(cases: &[(String, String)], bars: &[btl::runtime::feed::Bar]) -> Vec<String> {
+    let mut failures = Vec::new();
+    for (name, src) in cases {
+        match diff::differential(name, src, bars) {
+            Ok(d) if d.is_empty() => {}
+            Ok(d) => failures.push(format!(
+                "{name}: {} divergence(s):\n  {}",
+                d.len(),
+                d.join("\n  ")
+            )),
+            Err(e) => failures.push(e),
+        }
+    }
+    failures
+}
+
+#[test]
+fn examples_and_stdlib_agree_on_both_engines() {
+    let cases = corpus();
+    let mut failures = Vec::new();
+    for seed in [1, 2] {
+        failures.extend(check_all(&cases, &diff::bars(seed, 400)));
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn generated_programs_agree_on_both_engines() {
+    let bars = diff::bars(7, 200);
+    let cases: Vec<(String, String)> = (0..300u64)
+        .map(|s| (format!("seed {s}"), btl::generate::valid_program(s)))
+        .collect();
+    let failures = check_all(&cases, &bars);
+    assert!(
+        failures.is_empty(),
+        "{} of 300 programs diverge:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+/// Runs `p` on the interpreter and a planted copy on the JIT: the constant that instruction `at`
+/// loads, changed by `f`.
+fn planted(p: &btl::ir::BarProgram, at: usize, f: impl Fn(f64) -> f64) -> Vec<String> {
+    let mut planted = p.clone();
+    if let Inst::Const { value, .. } = &mut planted.code[at] {
+        *value = f(*value);
+    }
+    let bars = diff::bars(3, 300);
+    let a = diff::trace(p, &bars, &mut Interpreter).unwrap();
+    let mut jit = btl::jit::Jit::compile(&planted).unwrap();
+    let b = diff::trace(&planted, &bars, &mut jit).unwrap();
+    diff::compare(&a, &b)
+}
+
+/// Planted differences are reported, every one of their consequences at once: a changed smoothing
+/// constant (plotted values), and an order quantity one ulp off (orders, fills, equity).
+#[test]
+fn the_harness_catches_a_planted_difference() {
+    let src = indicator_strategy("ema(close, 10)");
+    let p = btl::compile("planted.btl", &src, &[])
+        .bar_program()
+        .unwrap();
+    let alpha = p
+        .code
+        .iter()
+        .position(|i| matches!(i, Inst::Const { value, .. } if *value == 2.0 / 11.0));
+    let d = planted(&p, alpha.expect("ema's alpha, folded"), |a| {
+        a * (1.0 + 1e-9)
+    });
+    assert!(
+        d.len() > 100,
+        "every diverging plotted value is reported: {}",
+        d.len()
+    );
+    assert!(
+        d.iter().any(|x| x.starts_with("plot 0 at bar 10:")),
+        "{:?}",
+        &d[..3]
+    );
+
+    // The constant that the first order's quantity register holds.
+    let qty = p.code.iter().find_map(|i| match i {
+        Inst::Order { qty, .. } => Some(*qty),
+        _ => None,
+    });
+    let at = p
+        .code
+        .iter()
+        .position(|i| matches!(i, Inst::Const { dst, .. } if Some(*dst) == qty));
+    let d = planted(&p, at.expect("a constant quantity"), |q| {
+        f64::from_bits(q.to_bits() + 1)
+    });
+    assert!(
+        d.iter().filter(|x| x.starts_with("order")).count() > 10,
+        "{d:?}"
+    );
+    assert!(d.iter().any(|x| x.starts_with("trade")), "{d:?}");
+    assert!(d.iter().any(|x| x.starts_with("final value")), "{d:?}");
+
+    // And the same program on both engines has none.
+    let bars = diff::bars(3, 300);
+    let a = diff::trace(&p, &bars, &mut Interpreter).unwrap();
+    let mut jit = btl::jit::Jit::compile(&p).unwrap();
+    assert!(diff::compare(&a, &diff::trace(&p, &bars, &mut jit).unwrap()).is_empty());
+}
