@@ -49,7 +49,7 @@ pub const CONFIG: BrokerConfig = BrokerConfig {
 
 pub fn trace(p: &BarProgram, bars: &[Bar], engine: &mut dyn StepEngine) -> Result<Trace, String> {
     let mut t = Trace::default();
-    let mut source = bars.to_vec().into_iter();
+    let mut source = bars.iter().copied();
     let s = engine::run(p, &mut source, engine, CONFIG, &mut t).map_err(|e| e.to_string())?;
     t.final_value = s.final_value;
     t.final_cash = s.final_cash;

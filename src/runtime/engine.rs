@@ -26,8 +26,8 @@ impl<R: std::io::Read> BarSource for CsvFeed<R> {
     }
 }
 
-/// Bars already in memory (tests, benchmarks).
-impl BarSource for std::vec::IntoIter<Bar> {
+/// Bars already in memory (tests, benchmarks): any iterator of bars.
+impl<I: Iterator<Item = Bar>> BarSource for I {
     fn next_bar(&mut self) -> Result<Option<Bar>, FeedError> {
         Ok(self.next())
     }
