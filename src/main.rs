@@ -102,6 +102,21 @@ enum Command {
         #[arg(long, value_enum, default_value_t = EngineKind::Jit)]
         engine: EngineKind,
     },
+    /// Differential fuzzing: generated programs on the interpreter and the JIT, compared bit for bit.
+    Fuzz {
+        /// How many generated programs.
+        #[arg(long, default_value_t = 1000)]
+        seeds: u64,
+        /// The first seed.
+        #[arg(long, default_value_t = 0)]
+        start: u64,
+        /// Bars per program.
+        #[arg(long, default_value_t = 200)]
+        bars: usize,
+        /// Worker threads.
+        #[arg(long, default_value_t = 2)]
+        jobs: u64,
+    },
     /// Explain a diagnostic code, e.g. `btl explain E0200`.
     Explain { code: String },
 }
@@ -121,6 +136,12 @@ fn main() -> ExitCode {
         } => check(&file, &params, message_format, color),
         Command::Mem { file, params, json } => mem(&file, &params, json, color),
         Command::Explain { code } => explain(&code),
+        Command::Fuzz {
+            seeds,
+            start,
+            bars,
+            jobs,
+        } => fuzz(seeds, start, bars, jobs),
         Command::Run {
             file,
             data,
@@ -489,4 +510,65 @@ fn run(a: RunArgs) -> ExitCode {
         }
     }
     ExitCode::SUCCESS
+}
+
+/// `btl fuzz`: seeds split over `jobs` threads; every divergence printed with its program.
+fn fuzz(seeds: u64, start: u64, bars: usize, jobs: u64) -> ExitCode {
+    let bars = btl::diff::bars(start ^ 0x5eed, bars);
+    let jobs = jobs.clamp(1, 64);
+    let began = std::time::Instant::now();
+    let failures: Vec<String> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..jobs)
+            .map(|j| {
+                let bars = &bars;
+                scope.spawn(move || {
+                    let mut out = Vec::new();
+                    let mut seed = start + j;
+                    while seed < start + seeds {
+                        let src = btl::generate::valid_program(seed);
+                        match btl::diff::differential(&format!("seed {seed}"), &src, bars) {
+                            Ok(d) if d.is_empty() => {}
+                            Ok(d) => out.push(format!(
+                                "seed {seed}: {} divergence(s)\n  {}\n{src}",
+                                d.len(),
+                                d.join("\n  ")
+                            )),
+                            Err(e) => out.push(format!("seed {seed}: {e}\n{src}")),
+                        }
+                        if j == 0 && (seed - start) % 10_000 < jobs {
+                            eprintln!(
+                                "fuzz: {} of {seeds} programs, {:.0} s",
+                                seed - start,
+                                began.elapsed().as_secs_f64()
+                            );
+                        }
+                        seed += jobs;
+                    }
+                    out
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| vec!["a fuzz worker panicked".into()])
+            })
+            .collect()
+    });
+    for f in &failures {
+        println!("{f}\n");
+    }
+    println!(
+        "fuzz: {seeds} programs (seeds {start}..{}), {} bars each, {} diverged or failed, {:.1} s",
+        start + seeds,
+        bars.len(),
+        failures.len(),
+        began.elapsed().as_secs_f64()
+    );
+    if failures.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
 }
