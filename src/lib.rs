@@ -68,8 +68,25 @@ pub fn parse_param_arg(arg: &str) -> Result<(String, String), Diagnostic> {
     }
 }
 
+/// Stack for the compiler's recursive passes: nesting is bounded (E0115, E0114), and this is
+/// generous for the bound whatever thread calls `compile`.
+const COMPILER_STACK: usize = 256 << 20;
+
 /// Compiles a program (see the crate documentation). `overrides` are `--param` values.
 pub fn compile(file_name: &str, text: &str, overrides: &[(String, String)]) -> Compilation {
+    std::thread::scope(|s| {
+        std::thread::Builder::new()
+            .name("btl-compile".into())
+            .stack_size(COMPILER_STACK)
+            .spawn_scoped(s, || compile_here(file_name, text, overrides))
+            .ok()
+            .and_then(|h| h.join().ok())
+    })
+    .unwrap_or_else(|| compile_here(file_name, text, overrides))
+}
+
+/// [`compile`] on the calling thread's stack.
+pub fn compile_here(file_name: &str, text: &str, overrides: &[(String, String)]) -> Compilation {
     let mut sources = SourceMap::new();
     let mut ast = Ast::default();
     let mut diagnostics = Vec::new();

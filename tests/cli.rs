@@ -173,3 +173,35 @@ fn explain_prints_every_code_and_rejects_unknown_ones() {
     let out = btl(&["explain", "E9999"]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn deep_nesting_is_an_error_not_a_crash() {
+    let dir = std::env::temp_dir().join(format!("btl-deep-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for (name, expr) in [
+        (
+            "parens.btl",
+            format!("{}close{}", "(".repeat(5000), ")".repeat(5000)),
+        ),
+        ("minus.btl", format!("{}close", "- ".repeat(20000))),
+        (
+            "ifs.btl",
+            format!(
+                "{}1{}",
+                "if close > 1 { ".repeat(400),
+                " } else { 2 }".repeat(400)
+            ),
+        ),
+    ] {
+        let path = dir.join(name);
+        std::fs::write(
+            &path,
+            format!("strategy s {{\n    let x = {expr}\n    plot(x, \"x\")\n}}\n"),
+        )
+        .unwrap();
+        let out = btl(&["check", &path.to_string_lossy()]);
+        assert_eq!(out.status.code(), Some(1), "{name}: {}", text(&out.stderr));
+        assert!(text(&out.stderr).contains("E0115"), "{name}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}

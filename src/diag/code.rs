@@ -46,6 +46,8 @@ pub enum Code {
     E0113,
     /// The program is too large once every function call is expanded.
     E0114,
+    /// An expression or block nested too deeply.
+    E0115,
     /// A history index whose upper bound cannot be proven at compile time.
     E0200,
     /// A history index that is or may be negative (look-ahead).
@@ -86,6 +88,7 @@ impl Code {
         Code::E0112,
         Code::E0113,
         Code::E0114,
+        Code::E0115,
         Code::E0200,
         Code::E0201,
         Code::E0202,
@@ -118,6 +121,7 @@ impl Code {
             Code::E0112 => "E0112",
             Code::E0113 => "E0113",
             Code::E0114 => "E0114",
+            Code::E0115 => "E0115",
             Code::E0200 => "E0200",
             Code::E0201 => "E0201",
             Code::E0202 => "E0202",
@@ -159,6 +163,7 @@ impl Code {
             Code::E0112 => include_str!("../../docs/codes/E0112.md"),
             Code::E0113 => include_str!("../../docs/codes/E0113.md"),
             Code::E0114 => include_str!("../../docs/codes/E0114.md"),
+            Code::E0115 => include_str!("../../docs/codes/E0115.md"),
             Code::E0200 => include_str!("../../docs/codes/E0200.md"),
             Code::E0201 => include_str!("../../docs/codes/E0201.md"),
             Code::E0202 => include_str!("../../docs/codes/E0202.md"),

@@ -153,6 +153,9 @@ pub struct FnInfo {
 pub struct Checked {
     pub fns: Vec<FnInfo>,
     pub fn_by_name: HashMap<String, usize>,
+    /// The stdlib's own functions: calls inside the stdlib resolve here, so a user function with
+    /// a stdlib name changes the user's calls only.
+    pub stdlib_fn_by_name: HashMap<String, usize>,
     /// Index into `Ast::items` of the user's strategy.
     pub strategy: Option<usize>,
     pub locals: SlotMap<LocalId, Local>,
@@ -184,6 +187,11 @@ pub fn check(ast: &Ast, sources: &SourceMap, user: FileId) -> (Checked, Vec<Diag
         ast,
         out: Checked::default(),
         diags: Vec::new(),
+        stdlib_files: sources
+            .files()
+            .filter(|(_, f)| f.is_stdlib)
+            .map(|(id, _)| id)
+            .collect(),
     };
     c.collect_items(sources, user);
     for i in 0..c.out.fns.len() {
@@ -211,6 +219,7 @@ struct Checker<'a> {
     ast: &'a Ast,
     out: Checked,
     diags: Vec<Diagnostic>,
+    stdlib_files: Vec<FileId>,
 }
 
 /// Per-body state: scopes, where we are.
@@ -223,6 +232,8 @@ struct Ctx {
     /// Depth of history-index bases being checked (a self read inside `x[..]` is a past read).
     under_index: usize,
     stateful: bool,
+    /// Checking a stdlib function: its calls resolve to the stdlib.
+    in_stdlib: bool,
 }
 
 impl Ctx {
@@ -287,6 +298,12 @@ impl<'a> Checker<'a> {
                         done: false,
                         in_progress: false,
                     });
+                    if sources.get(*file).is_stdlib {
+                        self.out
+                            .stdlib_fn_by_name
+                            .entry(name.clone())
+                            .or_insert(idx);
+                    }
                     // Later definitions win: user files come after the stdlib.
                     let keep_prev = self.out.fn_by_name.get(&name).is_some_and(|&p| {
                         !sources.get(self.out.fns[p].file).is_stdlib && sources.get(*file).is_stdlib
@@ -364,6 +381,7 @@ impl<'a> Checker<'a> {
             defining: None,
             under_index: 0,
             stateful: false,
+            in_stdlib: self.stdlib_files.contains(&self.out.fns[idx].file),
         };
         let mut params = Vec::new();
         for p in &f.params {
@@ -459,6 +477,7 @@ impl<'a> Checker<'a> {
             defining: None,
             under_index: 0,
             stateful: false,
+            in_stdlib: false,
         };
         self.check_block(&mut ctx, &s.body, false);
     }
@@ -991,7 +1010,12 @@ impl<'a> Checker<'a> {
             self.out.calls.insert(e, Callee::Builtin(b));
             return self.check_builtin(ctx, e, name, b, args, &arg_tys);
         }
-        let Some(&idx) = self.out.fn_by_name.get(&name.name) else {
+        let table = if ctx.in_stdlib {
+            &self.out.stdlib_fn_by_name
+        } else {
+            &self.out.fn_by_name
+        };
+        let Some(&idx) = table.get(&name.name) else {
             self.out.calls.insert(e, Callee::Error);
             let mut names: Vec<&str> = self.out.fn_by_name.keys().map(|s| s.as_str()).collect();
             names.extend(Builtin::ALL.iter().map(|b| b.name()));

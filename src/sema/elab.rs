@@ -27,6 +27,8 @@ use crate::value;
 
 /// The largest lookback a series may have: a buffer of one million values (8 MB).
 pub const MAX_LOOKBACK: i64 = 1_000_000;
+/// The deepest chain of calls inside calls.
+pub const MAX_CALL_DEPTH: usize = 64;
 /// The largest number of iterations of one `for` loop.
 pub const MAX_LOOP: i64 = 1_000_000;
 /// The largest number of expression nodes after expanding every call.
@@ -704,7 +706,17 @@ impl<'a> Elab<'a> {
         let Item::Fn(def) = &self.ast.items[info.item].1 else {
             return self.na();
         };
-        if def.params.len() != args.len() || self.call_spans.len() > 64 {
+        if def.params.len() != args.len() {
+            return self.na();
+        }
+        if self.call_spans.len() >= MAX_CALL_DEPTH {
+            if !self.too_big {
+                self.too_big = true;
+                let d = Diagnostic::new(Code::E0114, format!("function calls nested more than {MAX_CALL_DEPTH} deep"))
+                    .note("each call is expanded at its call site; this chain of calls does not end soon enough")
+                    .help("flatten the chain of functions");
+                self.report(d, self.ast.expr_span(e), "this call is too deep".into());
+            }
             return self.na();
         }
         let mut binds = Vec::new();

@@ -228,7 +228,7 @@ impl Warm<'_> {
                         true_before: false,
                     }),
                     BinOp::Gt => Some(Guard {
-                        at: k + 1,
+                        at: k.saturating_add(1),
                         true_before: false,
                     }),
                     BinOp::Lt => Some(Guard {
@@ -236,7 +236,7 @@ impl Warm<'_> {
                         true_before: true,
                     }),
                     BinOp::Le => Some(Guard {
-                        at: k + 1,
+                        at: k.saturating_add(1),
                         true_before: true,
                     }),
                     _ => None,

@@ -20,6 +20,9 @@ pub enum Recovery {
 
 /// Integers must be exact as `f64`, the run-time representation.
 pub const MAX_INT: i64 = 1 << 53;
+/// The deepest nesting of expressions and blocks; deeper nodes become errors (E0115), so every
+/// later pass may recurse over the tree.
+pub const MAX_DEPTH: u32 = 256;
 
 pub struct Builder<'a> {
     pub ast: &'a mut Ast,
@@ -27,6 +30,10 @@ pub struct Builder<'a> {
     pub text: &'a str,
     pub docs: Vec<DocLine>,
     pub diagnostics: Vec<Diagnostic>,
+    /// Nesting depth of every node built so far.
+    pub expr_depth: slotmap::SecondaryMap<ExprId, u32>,
+    pub stmt_depth: slotmap::SecondaryMap<StmtId, u32>,
+    pub too_deep: bool,
 }
 
 impl<'a> Builder<'a> {
@@ -34,15 +41,78 @@ impl<'a> Builder<'a> {
         Span::new(self.file, l, r)
     }
 
+    fn block_depth(&self, b: &Block) -> u32 {
+        b.stmts
+            .iter()
+            .map(|s| self.stmt_depth.get(*s).copied().unwrap_or(0))
+            .max()
+            .unwrap_or(0)
+    }
+
+    fn depth_of(&self, e: &Expr) -> u32 {
+        let d = |x: &ExprId| self.expr_depth.get(*x).copied().unwrap_or(0);
+        1 + match e {
+            Expr::Unary(_, a) | Expr::Paren(a) => d(a),
+            Expr::Binary(_, a, b) | Expr::Index(a, b) => d(a).max(d(b)),
+            Expr::Call(_, args) => args.iter().map(d).max().unwrap_or(0),
+            Expr::If(c, t, f) => d(c)
+                .max(self.block_depth(t))
+                .max(f.as_ref().map_or(0, |b| self.block_depth(b))),
+            _ => 0,
+        }
+    }
+
+    fn too_deep(&mut self, l: usize, r: usize) {
+        if !self.too_deep {
+            self.too_deep = true;
+            let span = self.span(l, r);
+            self.diagnostics.push(
+                Diagnostic::new(
+                    Code::E0115,
+                    format!("nested more than {MAX_DEPTH} levels deep"),
+                )
+                .primary(span, "this is nested too deeply")
+                .help("name intermediate values with `let` instead of nesting them"),
+            );
+        }
+    }
+
     fn expr(&mut self, e: Expr, l: usize, r: usize) -> ExprId {
+        let mut depth = self.depth_of(&e);
+        let e = if depth > MAX_DEPTH {
+            self.too_deep(l, r);
+            depth = 1;
+            Expr::Error
+        } else {
+            e
+        };
         let id = self.ast.exprs.insert(e);
         self.ast.expr_spans.insert(id, Span::new(self.file, l, r));
+        self.expr_depth.insert(id, depth);
         id
     }
 
     fn stmt(&mut self, s: Stmt, l: usize, r: usize) -> StmtId {
+        let d = |x: &ExprId| self.expr_depth.get(*x).copied().unwrap_or(0);
+        let mut depth = 1 + match &s {
+            Stmt::Param { default: e, .. }
+            | Stmt::Let { value: e, .. }
+            | Stmt::Mut { value: e, .. }
+            | Stmt::Assign { value: e, .. }
+            | Stmt::Expr(e) => d(e),
+            Stmt::For { lo, hi, body, .. } => d(lo).max(d(hi)).max(self.block_depth(body)),
+            Stmt::Error => 0,
+        };
+        let s = if depth > MAX_DEPTH {
+            self.too_deep(l, r);
+            depth = 1;
+            Stmt::Error
+        } else {
+            s
+        };
         let id = self.ast.stmts.insert(s);
         self.ast.stmt_spans.insert(id, Span::new(self.file, l, r));
+        self.stmt_depth.insert(id, depth);
         id
     }
 

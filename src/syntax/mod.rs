@@ -28,6 +28,9 @@ pub fn parse(ast: &mut Ast, file: FileId, text: &str) -> Vec<Diagnostic> {
         text,
         docs: lexed.docs,
         diagnostics: Vec::new(),
+        expr_depth: slotmap::SecondaryMap::new(),
+        stmt_depth: slotmap::SecondaryMap::new(),
+        too_deep: false,
     };
     let tokens = lexed.tokens.into_iter().map(Ok::<_, ()>);
     let result = grammar::btl::FileParser::new().parse(&mut builder, tokens);

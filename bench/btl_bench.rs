@@ -1,0 +1,262 @@
+//! btl's benchmarks, side by side in one run, printed as a table of ratios (`bench/run`).
+//!
+//! 1. The bar loop alone, 10M bars already in memory, SMA 10/30 crossover: the JIT, the
+//!    interpreter and a hand-written Rust loop of the same strategy on the same broker.
+//! 2. Compile time (check + lower + JIT) of the largest example.
+//! 3. End to end from CSV, 1M bars: the run vs a bare pass that only parses the CSV.
+//!
+//! It also writes the CSV that `bench/run` gives backtrader (`$BTL_BENCH_DIR/bt.csv`).
+
+use std::hint::black_box;
+use std::io::Write;
+use std::time::{Duration, Instant};
+
+use btl::jit::Jit;
+use btl::runtime::broker::{Broker, BrokerConfig};
+use btl::runtime::engine::{self, Interpreter, NoSink};
+use btl::runtime::feed::{Bar, CsvFeed};
+use btl::sema::elab::Action;
+
+const CONFIG: BrokerConfig = BrokerConfig {
+    cash: 100_000.0,
+    commission: 0.001,
+};
+
+fn walk(n: usize, seed: u64) -> Vec<Bar> {
+    let mut state = seed | 1;
+    let mut price = 100.0f64;
+    let day = 86_400_000i64;
+    (0..n)
+        .map(|i| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let u = (state >> 11) as f64 / (1u64 << 53) as f64;
+            let open = price;
+            price = (price * (1.0 + (u - 0.5) * 0.03)).max(1.0);
+            let close = (price * 10_000.0).round() / 10_000.0;
+            price = close;
+            Bar {
+                time: 315_619_200_000 + i as i64 * day,
+                open,
+                high: open.max(close) * 1.001,
+                low: open.min(close) * 0.999,
+                close,
+                volume: 1000.0,
+            }
+        })
+        .collect()
+}
+
+/// The SMA 10/30 crossover written by hand, on the same broker.
+fn hand_written(bars: &[Bar]) -> (u64, f64) {
+    let mut broker = Broker::new(CONFIG);
+    let mut closes = [0.0f64; 31];
+    let (mut sum10, mut sum30) = (0.0, 0.0);
+    let (mut prev_f, mut prev_s) = (f64::NAN, f64::NAN);
+    let mut trades = 0u64;
+    let mut value = CONFIG.cash;
+    for (t, b) in bars.iter().enumerate() {
+        broker.open_bar(t as u64, b.open, &mut |_| trades += 1);
+        let i = t % 31;
+        closes[i] = b.close;
+        sum10 += b.close;
+        sum30 += b.close;
+        if t >= 10 {
+            sum10 -= closes[(t - 10) % 31];
+        }
+        if t >= 30 {
+            sum30 -= closes[(t - 30) % 31];
+        }
+        let f = if t >= 9 { sum10 / 10.0 } else { f64::NAN };
+        let s = if t >= 29 { sum30 / 30.0 } else { f64::NAN };
+        if broker.position == 0.0 && f > s && prev_f <= prev_s {
+            broker.submit(Action::Buy, 100.0, b.close);
+        }
+        if broker.position > 0.0 && f < s && prev_f >= prev_s {
+            broker.submit(Action::ClosePosition, f64::NAN, b.close);
+        }
+        prev_f = f;
+        prev_s = s;
+        value = broker.value(b.close);
+    }
+    (trades, value)
+}
+
+fn best_of<T>(runs: usize, mut f: impl FnMut() -> T) -> (Duration, T) {
+    let mut best = Duration::MAX;
+    let mut out = None;
+    for _ in 0..runs {
+        let t = Instant::now();
+        let r = black_box(f());
+        best = best.min(t.elapsed());
+        out = Some(r);
+    }
+    (best, out.expect("at least one run"))
+}
+
+fn rate(n: usize, d: Duration) -> String {
+    format!("{:>8.1} M bars/s", n as f64 / d.as_secs_f64() / 1e6)
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; nothing else is expected.
+    let dir = std::env::var("BTL_BENCH_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|_| std::env::temp_dir().join("btl-bench"));
+    std::fs::create_dir_all(&dir).expect("the bench directory can be created");
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let src =
+        std::fs::read_to_string(root.join("examples/sma_cross.btl")).expect("the example exists");
+    let c = btl::compile("examples/sma_cross.btl", &src, &[]);
+    let program = c.bar_program().expect("the example compiles");
+
+    // 1. The bar loop.
+    let n = 10_000_000;
+    let bars = walk(n, 42);
+    let (hand_t, hand) = best_of(3, || hand_written(&bars));
+    let mut jit = Jit::compile(&program).expect("the JIT compiles the example");
+    let (jit_t, jit_s) = best_of(3, || {
+        engine::run(
+            &program,
+            &mut bars.iter().copied(),
+            &mut jit,
+            CONFIG,
+            &mut NoSink,
+        )
+        .expect("in-memory bars")
+    });
+    let (interp_t, interp_s) = best_of(1, || {
+        engine::run(
+            &program,
+            &mut bars.iter().copied(),
+            &mut Interpreter,
+            CONFIG,
+            &mut NoSink,
+        )
+        .expect("in-memory bars")
+    });
+    assert_eq!(
+        (jit_s.trades, jit_s.final_value.to_bits()),
+        (interp_s.trades, interp_s.final_value.to_bits()),
+        "both engines agree"
+    );
+    assert_eq!(
+        jit_s.trades, hand.0,
+        "the hand-written loop makes the same trades"
+    );
+    assert!(
+        (jit_s.final_value - hand.1).abs() <= 1e-6 * hand.1.abs(),
+        "and ends with the same value"
+    );
+    drop(bars);
+
+    // 2. Compile time of the largest example.
+    let largest = std::fs::read_dir(root.join("examples"))
+        .expect("examples")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "btl"))
+        .max_by_key(|p| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0))
+        .expect("an example");
+    let largest_src = std::fs::read_to_string(&largest).expect("readable");
+    let mut times: Vec<Duration> = (0..21)
+        .map(|_| {
+            let t = Instant::now();
+            let c = btl::compile("largest.btl", &largest_src, &[]);
+            let p = c.bar_program().expect("compiles");
+            black_box(Jit::compile(&p).expect("jit"));
+            t.elapsed()
+        })
+        .collect();
+    times.sort();
+    let compile_t = times[times.len() / 2];
+
+    // 3. End to end from CSV.
+    let csv_n = 1_000_000;
+    let csv_path = dir.join("bars_1m.csv");
+    write_csv(&csv_path, &walk(csv_n, 7));
+    let (parse_t, parsed) = best_of(3, || {
+        let mut feed = CsvFeed::open(&csv_path, false).expect("bench csv");
+        let mut sum = 0.0;
+        let mut count = 0usize;
+        while let Some(b) = feed.next_bar().expect("valid bench csv") {
+            sum += b.close;
+            count += 1;
+        }
+        (count, sum)
+    });
+    assert_eq!(parsed.0, csv_n);
+    let (run_t, _) = best_of(3, || {
+        let mut feed = CsvFeed::open(&csv_path, false).expect("bench csv");
+        let mut jit = Jit::compile(&program).expect("jit");
+        engine::run(&program, &mut feed, &mut jit, CONFIG, &mut NoSink).expect("valid bench csv")
+    });
+
+    // The file backtrader gets.
+    write_csv(&dir.join("bt.csv"), &walk(100_000, 11));
+
+    println!("btl benchmarks (SMA 10/30 crossover, commission 0.001), best of 3");
+    println!();
+    println!("bar loop, {n} bars in memory            time      rate             ratio");
+    println!(
+        "  hand-written Rust                {:>8.3} s  {}   1.00",
+        hand_t.as_secs_f64(),
+        rate(n, hand_t)
+    );
+    println!(
+        "  btl JIT                          {:>8.3} s  {}   {:.2}x hand-written (target <= 1.25x)",
+        jit_t.as_secs_f64(),
+        rate(n, jit_t),
+        jit_t.as_secs_f64() / hand_t.as_secs_f64()
+    );
+    println!(
+        "  btl interpreter                  {:>8.3} s  {}   {:.2}x JIT",
+        interp_t.as_secs_f64(),
+        rate(n, interp_t),
+        interp_t.as_secs_f64() / jit_t.as_secs_f64()
+    );
+    println!();
+    println!("end to end from CSV, {csv_n} bars");
+    println!(
+        "  parse only                       {:>8.3} s  {}   1.00",
+        parse_t.as_secs_f64(),
+        rate(csv_n, parse_t)
+    );
+    println!(
+        "  btl run (JIT)                    {:>8.3} s  {}   {:.2}x parse only (target <= 1.3x)",
+        run_t.as_secs_f64(),
+        rate(csv_n, run_t),
+        run_t.as_secs_f64() / parse_t.as_secs_f64()
+    );
+    println!();
+    println!(
+        "compile (check + lower + JIT) of {}: {:.2} ms median of 21 (target < 20 ms)",
+        largest
+            .file_name()
+            .map(|f| f.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        compile_t.as_secs_f64() * 1e3
+    );
+    println!(
+        "trades {} / final value {:.2} on every engine",
+        jit_s.trades, jit_s.final_value
+    );
+}
+
+fn write_csv(path: &std::path::Path, bars: &[Bar]) {
+    let mut f = std::io::BufWriter::new(std::fs::File::create(path).expect("bench csv"));
+    writeln!(f, "date,open,high,low,close,volume").expect("write");
+    for b in bars {
+        writeln!(
+            f,
+            "{},{:.4},{:.4},{:.4},{:.4},{}",
+            btl::runtime::feed::format_time_ms(b.time),
+            b.open,
+            b.high,
+            b.low,
+            b.close,
+            b.volume
+        )
+        .expect("write");
+    }
+}
