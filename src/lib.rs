@@ -12,6 +12,7 @@ pub mod generate;
 pub mod interp;
 pub mod ir;
 pub mod jit;
+pub mod lsp;
 pub mod mem;
 pub mod runtime;
 pub mod sema;

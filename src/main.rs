@@ -117,6 +117,8 @@ enum Command {
         #[arg(long, default_value_t = 2)]
         jobs: u64,
     },
+    /// Run the language server over stdio (for editors).
+    Lsp,
     /// Explain a diagnostic code, e.g. `btl explain E0200`.
     Explain { code: String },
 }
@@ -136,6 +138,13 @@ fn main() -> ExitCode {
         } => check(&file, &params, message_format, color),
         Command::Mem { file, params, json } => mem(&file, &params, json, color),
         Command::Explain { code } => explain(&code),
+        Command::Lsp => match btl::lsp::serve_stdio() {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: language server: {e}");
+                ExitCode::from(2)
+            }
+        },
         Command::Fuzz {
             seeds,
             start,
