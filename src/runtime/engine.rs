@@ -53,6 +53,8 @@ pub trait Sink {
     /// An order the strategy placed (after its warm-up), before the broker sees it.
     fn order(&mut self, _bar: u64, _action: Action, _qty: f64) {}
     fn trade(&mut self, _trade: &ClosedTrade) {}
+    /// The end of a bar: its time, the equity marked at its close, the position held.
+    fn bar(&mut self, _bar: u64, _time_ms: i64, _value: f64, _position: f64) {}
 }
 
 /// A sink that keeps nothing.
@@ -159,6 +161,7 @@ pub fn run(
         };
         engine.step(p, &mut m, &mut host);
         value = broker.value(b.close);
+        sink.bar(bar, b.time, value, broker.position);
         peak = peak.max(value);
         if peak > 0.0 {
             max_dd = max_dd.max((peak - value) / peak);
