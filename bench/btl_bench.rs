@@ -49,13 +49,14 @@ fn walk(n: usize, seed: u64) -> Vec<Bar> {
 }
 
 /// The SMA 10/30 crossover written by hand, on the same broker.
-fn hand_written(bars: &[Bar]) -> (u64, f64) {
+fn hand_written(bars: &[Bar]) -> (u64, f64, f64) {
     let mut broker = Broker::new(CONFIG);
     let mut closes = [0.0f64; 31];
     let (mut sum10, mut sum30) = (0.0, 0.0);
     let (mut prev_f, mut prev_s) = (f64::NAN, f64::NAN);
     let mut trades = 0u64;
     let mut value = CONFIG.cash;
+    let (mut peak, mut max_dd) = (CONFIG.cash, 0.0f64);
     for (t, b) in bars.iter().enumerate() {
         broker.open_bar(t as u64, b.open, &mut |_| trades += 1);
         let i = t % 31;
@@ -79,8 +80,13 @@ fn hand_written(bars: &[Bar]) -> (u64, f64) {
         prev_f = f;
         prev_s = s;
         value = broker.value(b.close);
+        // The same drawdown statistic the engine keeps.
+        peak = peak.max(value);
+        if value < peak * (1.0 - max_dd) {
+            max_dd = (peak - value) / peak;
+        }
     }
-    (trades, value)
+    (trades, value, max_dd)
 }
 
 fn best_of<T>(runs: usize, mut f: impl FnMut() -> T) -> (Duration, T) {
@@ -106,8 +112,13 @@ fn main() {
         .unwrap_or_else(|_| std::env::temp_dir().join("btl-bench"));
     std::fs::create_dir_all(&dir).expect("the bench directory can be created");
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let src =
-        std::fs::read_to_string(root.join("examples/sma_cross.btl")).expect("the example exists");
+    // The example without its two `plot`s: the hand-written loop plots nothing either.
+    let src: String = std::fs::read_to_string(root.join("examples/sma_cross.btl"))
+        .expect("the example exists")
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("plot("))
+        .map(|l| format!("{l}\n"))
+        .collect();
     let c = btl::compile("examples/sma_cross.btl", &src, &[]);
     let program = c.bar_program().expect("the example compiles");
 
@@ -116,6 +127,22 @@ fn main() {
     let bars = walk(n, 42);
     let (hand_t, hand) = best_of(3, || hand_written(&bars));
     let mut jit = Jit::compile(&program).expect("the JIT compiles the example");
+    if std::env::var("BTL_BENCH_ONLY").is_ok_and(|v| v == "jit") {
+        // For profiling the JIT's bar loop alone.
+        for _ in 0..5 {
+            black_box(
+                engine::run(
+                    &program,
+                    &mut bars.iter().copied(),
+                    &mut jit,
+                    CONFIG,
+                    &mut NoSink,
+                )
+                .expect("in-memory bars"),
+            );
+        }
+        return;
+    }
     let (jit_t, jit_s) = best_of(3, || {
         engine::run(
             &program,

@@ -9,15 +9,18 @@
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use crate::runtime::machine::{Host, Machine};
+use crate::sema::builtins::Inputs;
 use crate::sema::elab::Action;
 
 /// What compiled code receives: raw views of the machine's arrays and the host.
 #[repr(C)]
 pub struct JitCtx {
     pub buf: *mut f64,
-    pub heads: *const u32,
+    pub heads: *mut u32,
     pub vars: *mut f64,
     pub host: *mut HostCell<'static>,
+    /// This bar's inputs, indexed by `Input as usize`.
+    pub inputs: *const f64,
 }
 
 /// The host behind a thin pointer, and the first error a host call met.
@@ -33,6 +36,7 @@ pub const CTX_BUF: i32 = std::mem::offset_of!(JitCtx, buf) as i32;
 pub const CTX_HEADS: i32 = std::mem::offset_of!(JitCtx, heads) as i32;
 pub const CTX_VARS: i32 = std::mem::offset_of!(JitCtx, vars) as i32;
 pub const CTX_HOST: i32 = std::mem::offset_of!(JitCtx, host) as i32;
+pub const CTX_INPUTS: i32 = std::mem::offset_of!(JitCtx, inputs) as i32;
 
 fn action_of(code: u32) -> Action {
     match code {
@@ -130,18 +134,20 @@ impl StepFn {
     }
 
     /// Runs one bar. Returns the host's error, if a host function failed.
-    pub fn call(self, m: &mut Machine, host: &mut dyn Host) -> Result<(), String> {
+    pub fn call(self, m: &mut Machine, inputs: &Inputs, host: &mut dyn Host) -> Result<(), String> {
         let mut cell = HostCell { host, error: None };
         let mut ctx = JitCtx {
             buf: m.buf.as_mut_ptr(),
-            heads: m.heads.as_ptr(),
+            heads: m.heads.as_mut_ptr(),
             vars: m.vars.as_mut_ptr(),
             // The lifetime is erased only for the duration of this call: `cell` outlives it and
             // nothing keeps the pointer afterwards.
             host: (&mut cell as *mut HostCell<'_>).cast::<HostCell<'static>>(),
+            inputs: inputs.as_ptr(),
         };
         // SAFETY: by the contract of `StepFn::new`, the code was compiled for this machine's layout:
-        // every buffer, head and variable access stays inside the arrays whose pointers are in `ctx`
+        // every buffer, head, variable and input access stays inside the arrays whose pointers are
+        // in `ctx` (`inputs` has one value per `Input`)
         // (indices were proven at compile time, register indices are range-checked in the code).
         // The signature matches the one the translator declared.
         let status = unsafe {

@@ -23,7 +23,7 @@ use cranelift_module::{FuncId, Linkage, Module};
 use crate::ir::{Back, BarProgram, Inst};
 use crate::runtime::engine::StepEngine;
 use crate::runtime::machine::{Host, Machine};
-use crate::sema::builtins::Builtin;
+use crate::sema::builtins::{Builtin, Inputs};
 use crate::syntax::ast::{BinOp, UnOp};
 use abi::{HOST_FUNCTIONS, HostSig, StepFn};
 
@@ -39,8 +39,8 @@ pub struct Jit {
 }
 
 impl StepEngine for Jit {
-    fn step(&mut self, _p: &BarProgram, m: &mut Machine, host: &mut dyn Host) {
-        if let Err(e) = self.step.call(m, host) {
+    fn step(&mut self, _p: &BarProgram, m: &mut Machine, inputs: &Inputs, host: &mut dyn Host) {
+        if let Err(e) = self.step.call(m, inputs, host) {
             self.error.get_or_insert(e);
         }
     }
@@ -196,10 +196,31 @@ fn translate(
     let heads_ptr = b.ins().load(ptr, flags, ctx_ptr, abi::CTX_HEADS);
     let vars = b.ins().load(ptr, flags, ctx_ptr, abi::CTX_VARS);
     let host = b.ins().load(ptr, flags, ctx_ptr, abi::CTX_HOST);
-    let heads: Vec<Value> = (0..p.slots.len())
-        .map(|i| {
+    let inputs = b.ins().load(ptr, flags, ctx_ptr, abi::CTX_INPUTS);
+    // The bar starts: every head advances, inputs are stored into their slots.
+    let heads: Vec<Value> = p
+        .slots
+        .iter()
+        .enumerate()
+        .map(|(i, slot)| {
             let h = b.ins().load(types::I32, flags, heads_ptr, (i * 4) as i32);
-            b.ins().uextend(types::I64, h)
+            let next = b.ins().iadd_imm_s(h, 1);
+            let wrap = b
+                .ins()
+                .icmp_imm_s(IntCC::Equal, next, i64::from(slot.capacity));
+            let zero = b.ins().iconst(types::I32, 0);
+            let h = b.ins().select(wrap, zero, next);
+            b.ins().store(flags, h, heads_ptr, (i * 4) as i32);
+            let h = b.ins().uextend(types::I64, h);
+            if let Some(input) = slot.input {
+                let v = b
+                    .ins()
+                    .load(types::F64, flags, inputs, (input as usize * 8) as i32);
+                let addr = b.ins().ishl_imm_u(h, 3);
+                let addr = b.ins().iadd(buf, addr);
+                b.ins().store(flags, v, addr, (slot.offset * 8) as i32);
+            }
+            h
         })
         .collect();
     let status = b.declare_var(types::I32);
@@ -264,6 +285,18 @@ impl Tx<'_, '_> {
             .find(|(n, _)| *n == name)
             .map(|(_, f)| *f)
             .expect("every host function is declared")
+    }
+
+    /// The value at position `pos` of the slot starting at `offset`.
+    fn slot_load(&mut self, pos: Value, offset: i64) -> Value {
+        let addr = self.b.ins().ishl_imm_u(pos, 3);
+        let addr = self.b.ins().iadd(self.buf, addr);
+        self.b.ins().load(
+            types::F64,
+            MemFlagsData::trusted(),
+            addr,
+            (offset * 8) as i32,
+        )
     }
 
     fn f64c(&mut self, v: f64) -> Value {
@@ -345,10 +378,7 @@ impl Tx<'_, '_> {
                                     .icmp_imm_s(IntCC::UnsignedGreaterThanOrEqual, head, k);
                             self.b.ins().select(ge, direct, wrapped)
                         };
-                        let idx = self.b.ins().iadd_imm_s(pos, offset);
-                        let addr = self.b.ins().imul_imm_s(idx, 8);
-                        let addr = self.b.ins().iadd(self.buf, addr);
-                        self.b.ins().load(types::F64, flags, addr, 0)
+                        self.slot_load(pos, offset)
                     }
                     Back::Reg(r) => {
                         let kf = self.get(r);
@@ -367,10 +397,7 @@ impl Tx<'_, '_> {
                             .ins()
                             .icmp(IntCC::UnsignedGreaterThanOrEqual, head, k);
                         let pos = self.b.ins().select(ge, direct, wrapped);
-                        let idx = self.b.ins().iadd_imm_s(pos, offset);
-                        let addr = self.b.ins().imul_imm_s(idx, 8);
-                        let addr = self.b.ins().iadd(self.buf, addr);
-                        let v = self.b.ins().load(types::F64, flags, addr, 0);
+                        let v = self.slot_load(pos, offset);
                         let nan = self.f64c(f64::NAN);
                         self.b.ins().select(ok, v, nan)
                     }
@@ -380,11 +407,10 @@ impl Tx<'_, '_> {
             Inst::Store { slot, src } => {
                 let s = &self.p.slots[slot as usize];
                 let head = self.heads[slot as usize];
-                let idx = self.b.ins().iadd_imm_s(head, i64::from(s.offset));
-                let addr = self.b.ins().imul_imm_s(idx, 8);
+                let addr = self.b.ins().ishl_imm_u(head, 3);
                 let addr = self.b.ins().iadd(self.buf, addr);
                 let v = self.get(src);
-                self.b.ins().store(flags, v, addr, 0);
+                self.b.ins().store(flags, v, addr, (s.offset * 8) as i32);
             }
             Inst::GetVar { dst, var } => {
                 let v = self
@@ -461,25 +487,16 @@ impl Tx<'_, '_> {
             tx.na_if_either(a, b, v)
         };
         match op {
-            BinOp::Add => {
-                let v = self.b.ins().fadd(a, b);
-                self.na_if_either(a, b, v)
-            }
-            BinOp::Sub => {
-                let v = self.b.ins().fsub(a, b);
-                self.na_if_either(a, b, v)
-            }
-            BinOp::Mul => {
-                let v = self.b.ins().fmul(a, b);
-                self.na_if_either(a, b, v)
-            }
+            // IEEE arithmetic gives NaN for a NaN input, as `value::binary` does (payloads aside).
+            BinOp::Add => self.b.ins().fadd(a, b),
+            BinOp::Sub => self.b.ins().fsub(a, b),
+            BinOp::Mul => self.b.ins().fmul(a, b),
             BinOp::Div => {
                 let v = self.b.ins().fdiv(a, b);
                 let zero = self.f64c(0.0);
                 let z = self.b.ins().fcmp(FloatCC::Equal, b, zero);
                 let nan = self.f64c(f64::NAN);
-                let v = self.b.ins().select(z, nan, v);
-                self.na_if_either(a, b, v)
+                self.b.ins().select(z, nan, v)
             }
             BinOp::Rem => self.call2("btl_rem", a, b),
             BinOp::Eq => cmp(self, FloatCC::Equal),
@@ -519,10 +536,7 @@ impl Tx<'_, '_> {
                 let c = self.is_nan(a);
                 self.b.ins().select(c, d, a)
             }
-            Builtin::Abs => {
-                let v = self.b.ins().fabs(a);
-                self.na_if_either(a, a, v)
-            }
+            Builtin::Abs => self.b.ins().fabs(a),
             Builtin::Min | Builtin::Max => {
                 // The order of `value::builtin`: the second only when strictly better.
                 let cc = if f == Builtin::Min {
@@ -534,22 +548,10 @@ impl Tx<'_, '_> {
                 let v = self.b.ins().select(better, b, a);
                 self.na_if_either(a, b, v)
             }
-            Builtin::Sqrt => {
-                let v = self.b.ins().sqrt(a);
-                let zero = self.f64c(0.0);
-                let neg = self.b.ins().fcmp(FloatCC::LessThan, a, zero);
-                let nan = self.f64c(f64::NAN);
-                let v = self.b.ins().select(neg, nan, v);
-                self.na_if_either(a, a, v)
-            }
-            Builtin::Floor => {
-                let v = self.b.ins().floor(a);
-                self.na_if_either(a, a, v)
-            }
-            Builtin::Ceil => {
-                let v = self.b.ins().ceil(a);
-                self.na_if_either(a, a, v)
-            }
+            // sqrt of a negative number and rounding NaN give NaN by IEEE, as in `value::builtin`.
+            Builtin::Sqrt => self.b.ins().sqrt(a),
+            Builtin::Floor => self.b.ins().floor(a),
+            Builtin::Ceil => self.b.ins().ceil(a),
             Builtin::Round => self.call1("btl_round", a),
             Builtin::Log => self.call1("btl_log", a),
             Builtin::Exp => self.call1("btl_exp", a),

@@ -12,7 +12,7 @@ use crate::ir::BarProgram;
 use crate::runtime::broker::{Broker, BrokerConfig, ClosedTrade};
 use crate::runtime::feed::{Bar, CsvFeed, FeedError};
 use crate::runtime::machine::{Host, Machine};
-use crate::sema::builtins::Input;
+use crate::sema::builtins::{Input, Inputs};
 use crate::sema::elab::Action;
 
 /// Where bars come from.
@@ -33,16 +33,23 @@ impl<I: Iterator<Item = Bar>> BarSource for I {
     }
 }
 
-/// Runs one bar of a program: the interpreter or the JIT.
+/// Runs one bar of a program: the interpreter or the JIT. A step advances every slot's head,
+/// stores this bar's inputs into their slots, then runs the program.
 pub trait StepEngine {
-    fn step(&mut self, p: &BarProgram, m: &mut Machine, host: &mut dyn Host);
+    fn step(&mut self, p: &BarProgram, m: &mut Machine, inputs: &Inputs, host: &mut dyn Host);
 }
 
 /// The reference interpreter as an engine.
 pub struct Interpreter;
 
 impl StepEngine for Interpreter {
-    fn step(&mut self, p: &BarProgram, m: &mut Machine, host: &mut dyn Host) {
+    fn step(&mut self, p: &BarProgram, m: &mut Machine, inputs: &Inputs, host: &mut dyn Host) {
+        m.advance(p);
+        for (i, slot) in p.slots.iter().enumerate() {
+            if let Some(input) = slot.input {
+                m.store(slot, i, inputs[input as usize]);
+            }
+        }
         interp::step(p, m, host);
     }
 }
@@ -117,13 +124,10 @@ pub fn run(
     sink: &mut dyn Sink,
 ) -> Result<Summary, FeedError> {
     let mut m = Machine::new(p);
+    // Only the inputs the program reads are computed each bar.
+    let needed: Vec<Input> = p.slots.iter().filter_map(|s| s.input).collect();
+    let mut inputs: Inputs = [f64::NAN; 11];
     let mut broker = Broker::new(config);
-    let inputs: Vec<(usize, Input)> = p
-        .slots
-        .iter()
-        .enumerate()
-        .filter_map(|(i, s)| s.input.map(|input| (i, input)))
-        .collect();
     let (mut trades, mut wins) = (0u64, 0u64);
     let mut peak = config.cash;
     let mut max_dd = 0.0f64;
@@ -135,9 +139,8 @@ pub fn run(
             wins += u64::from(t.pnl_net > 0.0);
             sink.trade(&t);
         });
-        m.advance(p);
-        for &(i, input) in &inputs {
-            let v = match input {
+        for &input in &needed {
+            inputs[input as usize] = match input {
                 Input::Open => b.open,
                 Input::High => b.high,
                 Input::Low => b.low,
@@ -150,7 +153,6 @@ pub fn run(
                 Input::Equity => broker.value(b.close),
                 Input::EntryPrice => broker.entry_price(),
             };
-            m.store(&p.slots[i], i, v);
         }
         let mut host = BarHost {
             broker: &mut broker,
@@ -159,11 +161,12 @@ pub fn run(
             close: b.close,
             trading: bar >= p.warmup,
         };
-        engine.step(p, &mut m, &mut host);
+        engine.step(p, &mut m, &inputs, &mut host);
         value = broker.value(b.close);
         sink.bar(bar, b.time, value, broker.position);
         peak = peak.max(value);
-        if peak > 0.0 {
+        // A division only when the drawdown may be a new maximum.
+        if peak > 0.0 && value < peak * (1.0 - max_dd) {
             max_dd = max_dd.max((peak - value) / peak);
         }
         bar += 1;

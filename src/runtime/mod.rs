@@ -4,3 +4,4 @@ pub mod engine;
 pub mod feed;
 pub mod machine;
 pub mod output;
+pub mod stats;

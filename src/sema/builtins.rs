@@ -19,6 +19,9 @@ pub enum Input {
     EntryPrice,
 }
 
+/// The values of every input on one bar, indexed by `Input as usize`.
+pub type Inputs = [f64; 11];
+
 impl Input {
     pub const ALL: &'static [Input] = &[
         Input::Open,
