@@ -86,6 +86,9 @@ enum Command {
         /// Commission as a fraction of traded value (0.001 = 0.1%).
         #[arg(long, default_value_t = 0.0)]
         commission: f64,
+        /// Annual risk-free rate for the Sharpe and Sortino ratios (0.02 = 2%).
+        #[arg(long, default_value_t = 0.0)]
+        risk_free: f64,
         /// Print the summary as JSON, with every closed trade.
         #[arg(long)]
         json: bool,
@@ -157,6 +160,7 @@ fn main() -> ExitCode {
             params,
             cash,
             commission,
+            risk_free,
             json,
             trades,
             skip_bad_rows,
@@ -168,6 +172,7 @@ fn main() -> ExitCode {
             params,
             cash,
             commission,
+            risk_free,
             json,
             trades,
             skip_bad_rows,
@@ -320,6 +325,7 @@ struct RunArgs {
     params: Vec<String>,
     cash: f64,
     commission: f64,
+    risk_free: f64,
     json: bool,
     trades: Option<String>,
     skip_bad_rows: bool,
@@ -380,6 +386,12 @@ fn run(a: RunArgs) -> ExitCode {
         Ok(f) => f,
         Err(e) => return usage_error(&e.to_string()),
     };
+    if !(a.risk_free.is_finite() && a.risk_free > -1.0) {
+        return usage_error(&format!(
+            "--risk-free {}: must be an annual rate such as 0.02",
+            a.risk_free
+        ));
+    }
     let mut files = output::TradeFiles::default();
     if let Some(path) = &a.trades {
         match output::AtomicFile::create(std::path::Path::new(path)) {
@@ -408,19 +420,27 @@ fn run(a: RunArgs) -> ExitCode {
         cash: a.cash,
         commission: a.commission,
     };
-    let summary = match engine::run(
-        &program,
-        &mut source,
-        &mut engine::Interpreter,
-        config,
-        &mut files,
-    ) {
+    let mut sink = output::RunSink {
+        files,
+        stats: btl::runtime::stats::Stats::new(btl::runtime::stats::StatsConfig {
+            initial_cash: a.cash,
+            risk_free_rate: a.risk_free,
+        }),
+    };
+    let mut interp = engine::Interpreter;
+    let step: &mut dyn engine::StepEngine = match &mut jit {
+        Some(j) => j,
+        None => &mut interp,
+    };
+    let summary = match engine::run(&program, &mut source, step, config, &mut sink) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("error: {e}");
             return ExitCode::from(2);
         }
     };
+    let output::RunSink { mut files, stats } = sink;
+    let statistics = stats.finish();
     if let Some(e) = jit.as_mut().and_then(|j| j.error.take()) {
         return usage_error(&format!("the run failed: {e}"));
     }
@@ -478,6 +498,7 @@ fn run(a: RunArgs) -> ExitCode {
             "peak_rss_bytes": peak,
             "fill_convention": broker::FILL_CONVENTION,
             "open_position": summary.open_position.map(|(bar, qty, price)| serde_json::json!({"entry_bar": bar, "qty": qty, "entry_price": price})),
+            "statistics": statistics,
             "closed_trades": trades,
         });
         println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
@@ -502,7 +523,31 @@ fn run(a: RunArgs) -> ExitCode {
             summary.final_value, summary.final_cash, summary.initial_cash
         );
         println!("  total return     {}", pct(summary.total_return));
-        println!("  max drawdown     {}", pct(summary.max_drawdown));
+        println!(
+            "  max drawdown     {} ({} bars to recovery or the end)",
+            pct(summary.max_drawdown),
+            statistics.max_drawdown_bars
+        );
+        let opt = |x: Option<f64>, f: &dyn Fn(f64) -> String| x.map_or("n/a".to_string(), f);
+        let num = |x: f64| format!("{x:.3}");
+        println!(
+            "  annual return    {} over {} years",
+            opt(statistics.annualized_return, &pct),
+            opt(statistics.years, &|y| format!("{y:.1}"))
+        );
+        println!(
+            "  sharpe / sortino {} / {} (annualized, risk-free {})",
+            opt(statistics.sharpe_ratio, &num),
+            opt(statistics.sortino_ratio, &num),
+            pct(a.risk_free)
+        );
+        println!(
+            "  profit factor    {}, expectancy {} per trade, SQN {}",
+            opt(statistics.profit_factor, &num),
+            opt(statistics.average_trade, &|x| format!("{x:.2}")),
+            opt(statistics.sqn, &num)
+        );
+        println!("  exposure         {}", opt(statistics.exposure, &pct));
         println!("  rejected orders  {}", summary.rejected_orders);
         if summary.invalid_orders > 0 {
             println!(

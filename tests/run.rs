@@ -297,3 +297,28 @@ fn peak_memory_does_not_grow_with_bars() {
         "peak RSS {a} bytes on 100k bars, {b} on 1M bars"
     );
 }
+
+/// The binary's two engines print the same report (everything but the process's memory).
+#[test]
+fn both_engines_report_the_same_run() {
+    let mut reports = Vec::new();
+    for engine in ["jit", "interp"] {
+        let out = btl(&[
+            "run",
+            "examples/trend_flip.btl",
+            "--data",
+            "examples/data/prices.csv",
+            "--commission",
+            "0.001",
+            "--json",
+            "--engine",
+            engine,
+        ]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        let mut v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        v.as_object_mut().unwrap().remove("peak_rss_bytes");
+        assert!(v["statistics"]["sharpe_ratio"].is_number(), "{v}");
+        reports.push(v);
+    }
+    assert_eq!(reports[0], reports[1]);
+}

@@ -112,3 +112,20 @@ pub fn peak_rss_bytes() -> Option<u64> {
     let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kib * 1024)
 }
+
+/// What `btl run` attaches to the engine: the trade files and the statistics.
+pub struct RunSink {
+    pub files: TradeFiles,
+    pub stats: crate::runtime::stats::Stats,
+}
+
+impl Sink for RunSink {
+    fn trade(&mut self, t: &ClosedTrade) {
+        self.stats.on_trade(t);
+        self.files.trade(t);
+    }
+
+    fn bar(&mut self, _bar: u64, time_ms: i64, value: f64, position: f64) {
+        self.stats.on_bar(time_ms, value, position != 0.0);
+    }
+}
