@@ -12,14 +12,19 @@ use std::io::Write;
 use std::time::{Duration, Instant};
 
 use btl::jit::Jit;
-use btl::runtime::broker::{Broker, BrokerConfig};
+use btl::runtime::broker::{Broker, BrokerConfig, Event};
 use btl::runtime::engine::{self, Interpreter, NoSink};
 use btl::runtime::feed::{Bar, CsvFeed};
-use btl::sema::elab::Action;
+use btl::sema::builtins::Action;
 
 const CONFIG: BrokerConfig = BrokerConfig {
     cash: 100_000.0,
     commission: 0.001,
+    commission_per_unit: 0.0,
+    commission_min: 0.0,
+    slippage: 0.0,
+    slippage_fixed: 0.0,
+    fill_on_close: false,
 };
 
 fn walk(n: usize, seed: u64) -> Vec<Bar> {
@@ -58,7 +63,9 @@ fn hand_written(bars: &[Bar]) -> (u64, f64, f64) {
     let mut value = CONFIG.cash;
     let (mut peak, mut max_dd) = (CONFIG.cash, 0.0f64);
     for (t, b) in bars.iter().enumerate() {
-        broker.open_bar(t as u64, b.open, &mut |_| trades += 1);
+        broker.open_bar(t as u64, b, &mut |e| {
+            trades += u64::from(matches!(e, Event::Closed(_)))
+        });
         let i = t % 31;
         closes[i] = b.close;
         sum10 += b.close;
@@ -72,10 +79,10 @@ fn hand_written(bars: &[Bar]) -> (u64, f64, f64) {
         let f = if t >= 9 { sum10 / 10.0 } else { f64::NAN };
         let s = if t >= 29 { sum30 / 30.0 } else { f64::NAN };
         if broker.position == 0.0 && f > s && prev_f <= prev_s {
-            broker.submit(Action::Buy, 100.0, b.close);
+            broker.submit(t as u64, Action::Buy, &[100.0], b.close);
         }
         if broker.position > 0.0 && f < s && prev_f >= prev_s {
-            broker.submit(Action::ClosePosition, f64::NAN, b.close);
+            broker.submit(t as u64, Action::ClosePosition, &[], b.close);
         }
         prev_f = f;
         prev_s = s;

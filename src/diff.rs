@@ -18,7 +18,7 @@ use crate::sema::elab::Action;
 #[derive(Debug, Clone, Default)]
 pub struct Trace {
     pub plots: Vec<(u64, u32, f64)>,
-    pub orders: Vec<(u64, Action, f64)>,
+    pub orders: Vec<(u64, Action, Vec<f64>)>,
     pub trades: Vec<ClosedTrade>,
     pub final_value: f64,
     pub final_cash: f64,
@@ -29,8 +29,8 @@ impl Sink for Trace {
     fn plot(&mut self, bar: u64, index: u32, value: f64) {
         self.plots.push((bar, index, value));
     }
-    fn order(&mut self, bar: u64, action: Action, qty: f64) {
-        self.orders.push((bar, action, qty));
+    fn order(&mut self, bar: u64, action: Action, args: &[f64]) {
+        self.orders.push((bar, action, args.to_vec()));
     }
     fn trade(&mut self, trade: &ClosedTrade) {
         self.trades.push(*trade);
@@ -45,6 +45,11 @@ pub fn same(a: f64, b: f64) -> bool {
 pub const CONFIG: BrokerConfig = BrokerConfig {
     cash: 100_000.0,
     commission: 0.001,
+    commission_per_unit: 0.0,
+    commission_min: 0.0,
+    slippage: 0.0,
+    slippage_fixed: 0.0,
+    fill_on_close: false,
 };
 
 pub fn trace(p: &BarProgram, bars: &[Bar], engine: &mut dyn StepEngine) -> Result<Trace, String> {
@@ -84,7 +89,8 @@ pub fn compare(a: &Trace, b: &Trace) -> Vec<String> {
         out.push(format!("{} orders vs {}", a.orders.len(), b.orders.len()));
     }
     for (x, y) in a.orders.iter().zip(&b.orders) {
-        if x.0 != y.0 || x.1 != y.1 || !same(x.2, y.2) {
+        let args_same = x.2.len() == y.2.len() && x.2.iter().zip(&y.2).all(|(p, q)| same(*p, *q));
+        if x.0 != y.0 || x.1 != y.1 || !args_same {
             out.push(format!("order {x:?} vs {y:?}"));
         }
     }

@@ -45,6 +45,14 @@ enum Emit {
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Fill {
+    /// At the next bar's open (backtrader's default).
+    NextOpen,
+    /// At the close of the bar the order is placed on (backtrader's cheat-on-close).
+    Close,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum EngineKind {
     /// Native code compiled with Cranelift.
     Jit,
@@ -86,9 +94,27 @@ enum Command {
         /// Commission as a fraction of traded value (0.001 = 0.1%).
         #[arg(long, default_value_t = 0.0)]
         commission: f64,
+        /// Commission per unit traded, added to the fraction.
+        #[arg(long, default_value_t = 0.0)]
+        commission_per_unit: f64,
+        /// The least commission charged on a fill.
+        #[arg(long, default_value_t = 0.0)]
+        commission_min: f64,
+        /// Slippage as a fraction of the price (0.0005 = 5 basis points), against the trader.
+        #[arg(long, default_value_t = 0.0)]
+        slippage: f64,
+        /// Slippage as a fixed amount per unit, against the trader.
+        #[arg(long, default_value_t = 0.0)]
+        slippage_fixed: f64,
+        /// When market orders fill.
+        #[arg(long, value_enum, default_value_t = Fill::NextOpen)]
+        fill: Fill,
         /// Annual risk-free rate for the Sharpe and Sortino ratios (0.02 = 2%).
         #[arg(long, default_value_t = 0.0)]
         risk_free: f64,
+        /// Write the equity per bar (time, cash, value, position) to this CSV file.
+        #[arg(long, value_name = "OUT.csv")]
+        equity: Option<String>,
         /// Print the summary as JSON, with every closed trade.
         #[arg(long)]
         json: bool,
@@ -160,7 +186,13 @@ fn main() -> ExitCode {
             params,
             cash,
             commission,
+            commission_per_unit,
+            commission_min,
+            slippage,
+            slippage_fixed,
+            fill,
             risk_free,
+            equity,
             json,
             trades,
             skip_bad_rows,
@@ -172,7 +204,13 @@ fn main() -> ExitCode {
             params,
             cash,
             commission,
+            commission_per_unit,
+            commission_min,
+            slippage,
+            slippage_fixed,
+            fill,
             risk_free,
+            equity,
             json,
             trades,
             skip_bad_rows,
@@ -325,7 +363,13 @@ struct RunArgs {
     params: Vec<String>,
     cash: f64,
     commission: f64,
+    commission_per_unit: f64,
+    commission_min: f64,
+    slippage: f64,
+    slippage_fixed: f64,
+    fill: Fill,
     risk_free: f64,
+    equity: Option<String>,
     json: bool,
     trades: Option<String>,
     skip_bad_rows: bool,
@@ -416,12 +460,45 @@ fn run(a: RunArgs) -> ExitCode {
             }
         }
     }
+    for (flag, v) in [
+        ("--commission-per-unit", a.commission_per_unit),
+        ("--commission-min", a.commission_min),
+        ("--slippage-fixed", a.slippage_fixed),
+    ] {
+        if !(v.is_finite() && v >= 0.0) {
+            return usage_error(&format!("{flag} {v}: must be a non-negative number"));
+        }
+    }
+    if !(a.slippage.is_finite() && (0.0..1.0).contains(&a.slippage)) {
+        return usage_error(&format!(
+            "--slippage {}: must be a fraction in [0, 1)",
+            a.slippage
+        ));
+    }
     let config = broker::BrokerConfig {
         cash: a.cash,
         commission: a.commission,
+        commission_per_unit: a.commission_per_unit,
+        commission_min: a.commission_min,
+        slippage: a.slippage,
+        slippage_fixed: a.slippage_fixed,
+        fill_on_close: a.fill == Fill::Close,
     };
+    let mut equity = None;
+    if let Some(path) = &a.equity {
+        match output::AtomicFile::create(std::path::Path::new(path)) {
+            Ok(mut f) => {
+                if let Err(e) = writeln!(f.writer(), "{}", output::EQUITY_HEADER) {
+                    return usage_error(&format!("cannot write {path}: {e}"));
+                }
+                equity = Some(f);
+            }
+            Err(e) => return usage_error(&format!("cannot create {path}: {e}")),
+        }
+    }
     let mut sink = output::RunSink {
         files,
+        equity,
         stats: btl::runtime::stats::Stats::new(btl::runtime::stats::StatsConfig {
             initial_cash: a.cash,
             risk_free_rate: a.risk_free,
@@ -439,13 +516,25 @@ fn run(a: RunArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let output::RunSink { mut files, stats } = sink;
+    let output::RunSink {
+        mut files,
+        equity,
+        stats,
+    } = sink;
     let statistics = stats.finish();
     if let Some(e) = jit.as_mut().and_then(|j| j.error.take()) {
         return usage_error(&format!("the run failed: {e}"));
     }
     if let Some(e) = files.error.take() {
         return usage_error(&format!("writing trades: {e}"));
+    }
+    if let Some(f) = equity
+        && let Err(e) = f.commit()
+    {
+        return usage_error(&format!(
+            "writing {}: {e}",
+            a.equity.as_deref().unwrap_or("")
+        ));
     }
     if let Some(f) = files.csv.take()
         && let Err(e) = f.commit()
@@ -496,7 +585,9 @@ fn run(a: RunArgs) -> ExitCode {
             "skipped_rows": source.skipped_rows(),
             "buffer_bytes": summary.buffer_bytes,
             "peak_rss_bytes": peak,
-            "fill_convention": broker::FILL_CONVENTION,
+            "fill_convention": broker::fill_convention(&config),
+            "expired_orders": summary.expired_orders,
+            "cancelled_orders": summary.cancelled_orders,
             "open_position": summary.open_position.map(|(bar, qty, price)| serde_json::json!({"entry_bar": bar, "qty": qty, "entry_price": price})),
             "statistics": statistics,
             "closed_trades": trades,
@@ -512,7 +603,7 @@ fn run(a: RunArgs) -> ExitCode {
             "strategy {} on {} ({} bars)",
             program.name, a.data, summary.bars
         );
-        println!("  fill convention  {}", broker::FILL_CONVENTION);
+        println!("  fill convention  {}", broker::fill_convention(&config));
         println!("  warm-up bar      {}", summary.warmup_bar);
         println!("  closed trades    {}{win}", summary.trades);
         if let Some((bar, qty, price)) = summary.open_position {

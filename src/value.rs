@@ -110,7 +110,8 @@ pub fn builtin(b: Builtin, args: &[f64]) -> f64 {
         Builtin::Floor => a.floor(),
         Builtin::Ceil => a.ceil(),
         Builtin::Round => a.round(),
-        Builtin::Buy | Builtin::Sell | Builtin::ClosePosition | Builtin::Plot => NA,
+        // Actions are statements, not values.
+        _ => NA,
     }
 }
 

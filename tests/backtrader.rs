@@ -36,6 +36,7 @@ fn sma_cross_matches_backtrader() {
     let config = BrokerConfig {
         cash: 100_000.0,
         commission: 0.001,
+        ..BrokerConfig::default()
     };
     let summary = engine::run(&p, &mut feed, &mut Interpreter, config, &mut trades).unwrap();
 

@@ -150,7 +150,7 @@ fn the_harness_catches_a_planted_difference() {
 
     // The constant that the first order's quantity register holds.
     let qty = p.code.iter().find_map(|i| match i {
-        Inst::Order { qty, .. } => Some(*qty),
+        Inst::Order { args, .. } => Some(args[0]),
         _ => None,
     });
     let at = p

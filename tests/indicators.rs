@@ -91,6 +91,7 @@ fn run(expr: &str) -> Result<(Vec<f64>, Option<u64>), String> {
     let config = BrokerConfig {
         cash: 100_000.0,
         commission: 0.0,
+        ..BrokerConfig::default()
     };
     engine::run(&p, &mut feed, &mut Interpreter, config, &mut plots).map_err(|e| e.to_string())?;
     Ok((plots.0, warmup))

@@ -76,10 +76,15 @@ impl Sink for StatsSink {
     fn trade(&mut self, t: &ClosedTrade) {
         self.0.iter_mut().for_each(|s| s.on_trade(t));
     }
-    fn bar(&mut self, _bar: u64, time_ms: i64, value: f64, position: f64) {
+    fn bar(
+        &mut self,
+        _bar: u64,
+        data: &btl::runtime::feed::Bar,
+        account: &btl::runtime::engine::Account,
+    ) {
         self.0
             .iter_mut()
-            .for_each(|s| s.on_bar(time_ms, value, position != 0.0));
+            .for_each(|s| s.on_bar(data.time, account.value, account.position != 0.0));
     }
 }
 
@@ -101,6 +106,7 @@ fn run_sma_cross() -> (Statistics, Statistics) {
     let broker = BrokerConfig {
         cash: CASH,
         commission: 0.001,
+        ..BrokerConfig::default()
     };
     let summary = engine::run(&p, &mut feed, &mut Interpreter, broker, &mut sink).unwrap();
     let (rf0, rf2) = (sink.0[0].finish(), sink.0[1].finish());

@@ -61,7 +61,10 @@ pub fn step(p: &BarProgram, m: &mut Machine, host: &mut dyn Host) {
                     pc = target as usize;
                 }
             }
-            Inst::Order { action, qty } => host.order(action, m.regs[qty as usize]),
+            Inst::Order { action, args, argc } => {
+                let values = args.map(|r| m.regs[r as usize]);
+                host.order(action, &values[..argc as usize]);
+            }
             Inst::Plot { index, src } => host.plot(index, m.regs[src as usize]),
         }
     }

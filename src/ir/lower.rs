@@ -172,21 +172,15 @@ impl Lower<'_> {
                 let end = self.here();
                 self.patch(exit, end);
             }
-            EStmt::Action(action, qty, _) => {
-                let qty = match qty {
-                    Some(n) => self.node(*n),
-                    None => {
-                        let r = self.reg();
-                        self.code.push(Inst::Const {
-                            dst: r,
-                            value: f64::NAN,
-                        });
-                        r
-                    }
-                };
+            EStmt::Action(action, nodes, _) => {
+                let mut args = [0; 4];
+                for (slot, n) in args.iter_mut().zip(nodes) {
+                    *slot = self.node(*n);
+                }
                 self.code.push(Inst::Order {
                     action: *action,
-                    qty,
+                    args,
+                    argc: nodes.len().min(4) as u8,
                 });
             }
             EStmt::Plot(n, name) => {

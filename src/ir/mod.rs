@@ -88,10 +88,11 @@ pub enum Inst {
         cond: Reg,
         target: u32,
     },
-    /// An order; `qty` is NaN for `close_position`.
+    /// An order with its arguments (quantity, prices, bars): the first `argc` of `args`.
     Order {
         action: Action,
-        qty: Reg,
+        args: [Reg; 4],
+        argc: u8,
     },
     Plot {
         index: u32,

@@ -58,7 +58,13 @@ pub fn print(p: &BarProgram) -> String {
             Inst::Select { dst, cond, a, b } => writeln!(s, "r{dst} = select r{cond} r{a} r{b}"),
             Inst::Jump { target } => writeln!(s, "jump {target}"),
             Inst::BranchFalse { cond, target } => writeln!(s, "unless r{cond} jump {target}"),
-            Inst::Order { action, qty } => writeln!(s, "order {action:?} r{qty}"),
+            Inst::Order { action, args, argc } => {
+                let regs: Vec<String> = args[..*argc as usize]
+                    .iter()
+                    .map(|r| format!("r{r}"))
+                    .collect();
+                writeln!(s, "order {action:?}({})", regs.join(", "))
+            }
             Inst::Plot { index, src } => writeln!(s, "plot p{index} r{src}"),
         };
     }

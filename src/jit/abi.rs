@@ -38,22 +38,6 @@ pub const CTX_VARS: i32 = std::mem::offset_of!(JitCtx, vars) as i32;
 pub const CTX_HOST: i32 = std::mem::offset_of!(JitCtx, host) as i32;
 pub const CTX_INPUTS: i32 = std::mem::offset_of!(JitCtx, inputs) as i32;
 
-fn action_of(code: u32) -> Action {
-    match code {
-        0 => Action::Buy,
-        1 => Action::Sell,
-        _ => Action::ClosePosition,
-    }
-}
-
-pub fn action_code(a: Action) -> u32 {
-    match a {
-        Action::Buy => 0,
-        Action::Sell => 1,
-        Action::ClosePosition => 2,
-    }
-}
-
 fn guarded(cell: *mut HostCell<'static>, f: impl FnOnce(&mut dyn Host)) -> i32 {
     // SAFETY: `cell` is the pointer `call` put in the context: it points to a live `HostCell` that
     // is borrowed exclusively for the duration of the compiled call, and compiled code passes it
@@ -69,11 +53,34 @@ fn guarded(cell: *mut HostCell<'static>, f: impl FnOnce(&mut dyn Host)) -> i32 {
     }
 }
 
-extern "C" fn btl_order(cell: *mut HostCell<'static>, action: u32, qty: f64) -> i32 {
-    guarded(cell, |h| h.order(action_of(action), qty))
+/// An order: the action's code, how many of the four values are its arguments, the values.
+extern "C" fn btl_order(
+    cell: *mut HostCell<'static>,
+    action: u32,
+    argc: u32,
+    a: f64,
+    b: f64,
+    c: f64,
+    d: f64,
+) -> i32 {
+    let args = [a, b, c, d];
+    guarded(cell, |h| {
+        if let Some(action) = Action::from_code(action) {
+            h.order(action, &args[..(argc as usize).min(4)]);
+        }
+    })
 }
 
-extern "C" fn btl_plot(cell: *mut HostCell<'static>, index: u32, value: f64) -> i32 {
+/// A plotted value (the signature of every effect: only the first value is used).
+extern "C" fn btl_plot(
+    cell: *mut HostCell<'static>,
+    index: u32,
+    _argc: u32,
+    value: f64,
+    _b: f64,
+    _c: f64,
+    _d: f64,
+) -> i32 {
     guarded(cell, |h| h.plot(index, value))
 }
 
@@ -98,7 +105,7 @@ extern "C" fn btl_rem(a: f64, b: f64) -> f64 {
 /// The shape of a host function's signature, for declaring it to Cranelift.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum HostSig {
-    /// (host pointer, u32, f64) -> i32
+    /// (host pointer, u32 code, u32 argc, f64 × 4) -> i32
     Effect,
     /// (f64) -> f64
     Unary,

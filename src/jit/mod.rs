@@ -90,7 +90,10 @@ impl Jit {
                 HostSig::Effect => {
                     s.params.push(AbiParam::new(ptr));
                     s.params.push(AbiParam::new(types::I32));
-                    s.params.push(AbiParam::new(types::F64));
+                    s.params.push(AbiParam::new(types::I32));
+                    for _ in 0..4 {
+                        s.params.push(AbiParam::new(types::F64));
+                    }
                     s.returns.push(AbiParam::new(types::I32));
                 }
                 HostSig::Unary => {
@@ -340,10 +343,14 @@ impl Tx<'_, '_> {
     }
 
     /// An effect call; on a non-zero status, return it at once.
-    fn effect(&mut self, name: &str, code: u32, v: Value) {
+    fn effect(&mut self, name: &str, code: u32, values: &[Value]) {
         let f = self.host(name);
         let code = self.b.ins().iconst(types::I32, i64::from(code));
-        let call = self.b.ins().call(f, &[self.host, code, v]);
+        let argc = self.b.ins().iconst(types::I32, values.len() as i64);
+        let nan = self.f64c(f64::NAN);
+        let mut args = vec![self.host, code, argc];
+        args.extend((0..4).map(|i| values.get(i).copied().unwrap_or(nan)));
+        let call = self.b.ins().call(f, &args);
         let status = self.b.inst_results(call)[0];
         self.b.def_var(self.status, status);
         let cont = self.b.create_block();
@@ -467,13 +474,14 @@ impl Tx<'_, '_> {
                 self.b.ins().brif(t, next, &[], to, &[]);
                 return true;
             }
-            Inst::Order { action, qty } => {
-                let q = self.get(qty);
-                self.effect("btl_order", abi::action_code(action), q);
+            Inst::Order { action, args, argc } => {
+                let values: Vec<Value> =
+                    args[..argc as usize].iter().map(|&r| self.get(r)).collect();
+                self.effect("btl_order", action.code(), &values);
             }
             Inst::Plot { index, src } => {
                 let v = self.get(src);
-                self.effect("btl_plot", index, v);
+                self.effect("btl_plot", index, &[v]);
             }
         }
         false
@@ -556,9 +564,8 @@ impl Tx<'_, '_> {
             Builtin::Log => self.call1("btl_log", a),
             Builtin::Exp => self.call1("btl_exp", a),
             Builtin::Pow => self.call2("btl_pow", a, b),
-            Builtin::Buy | Builtin::Sell | Builtin::ClosePosition | Builtin::Plot => {
-                self.f64c(f64::NAN)
-            }
+            // Actions are statements, not values.
+            _ => self.f64c(f64::NAN),
         }
     }
 }

@@ -2,33 +2,87 @@
 //! against it.
 //!
 //! Contract:
-//! - A market order placed on bar t is checked for cash when bar t+1 starts, at bar t's close
-//!   (backtrader's `checksubmit`, pseudo-executing the bar's orders in order), and fills at bar
-//!   t+1's open. An order the cash cannot cover is rejected and counted, never filled.
-//! - Commission is a fraction of traded value, charged on every fill.
-//! - Stocks with `shortcash`: buying spends cash, selling (also short) receives it; the position is
-//!   signed; value = cash + position × price.
+//! - Orders placed on bar t reach the broker when bar t+1 starts. They are first checked for cash
+//!   (backtrader's `checksubmit`: pseudo-executed in order at their reference price: the close of
+//!   bar t for market orders, the limit or stop price otherwise); an order the cash cannot cover is
+//!   rejected and counted, never filled. Then every pending order is tried against bar t+1, in the
+//!   order placed:
+//!   - market: at the open;
+//!   - limit: buy at the open if it is at or below the limit, else at the limit if the low reaches
+//!     it (sell mirrored);
+//!   - stop: buy at the open if it is at or above the stop (a gap), else at the stop if the high
+//!     reaches it (sell mirrored);
+//!   - stop-limit: triggered like a stop, then a limit order (backtrader's same-bar rules);
+//!   - trailing stop: a stop whose price follows each close by an amount or a percentage, only in
+//!     the favourable direction, starting from the close of the bar it was placed on;
+//!   - bracket: a market entry; once it fills, a stop-loss and a take-profit (limit) become active
+//!     from the next bar, and when one fills the other is cancelled.
+//! - An order valid for N bars can fill on the N bars after the one it was placed on, then
+//!   expires. `cancel_all()` cancels every pending order at once. With
+//!   [`BrokerConfig::fill_on_close`], market orders fill at the close of the bar they are placed
+//!   on instead (backtrader's cheat-on-close).
+//! - Commission: a fraction of traded value plus an amount per unit, at least a minimum, on each
+//!   part of a fill (closing and opening a position are two parts, as in backtrader).
+//!   Slippage, as a fraction or a fixed amount, moves fills against the trader, within the bar's
+//!   range; limit fills at the open never cross the limit, fills at a limit price are not slipped
+//!   (backtrader with `slip_open=True, slip_match=True, slip_limit=True`).
+//! - Stocks with `shortcash`: buying spends cash, selling (also short) receives it; the position
+//!   is signed; value = cash + position × price.
 //! - The position's price is the average entry price: increasing averages it, reducing keeps it,
 //!   reversing restarts it at the fill price (backtrader's `Position.update`).
 //! - A trade opens when the position leaves zero and closes when it returns to zero (a reversal
-//!   closes one trade and opens the next). Its pnl is the gross profit of its closing fills; its net
-//!   pnl also subtracts every commission paid on its fills.
+//!   closes one trade and opens the next). Its pnl is the gross profit of its closing fills; its
+//!   net pnl also subtracts every commission paid on its fills.
 //!
-//! Documented difference: when the real fill at the open needs more cash than is left (a gap after
-//! the check at the close), backtrader fills only the closing part of the order; btl rejects the
-//! opening part too and counts the order as rejected, closing nothing it was not asked to. Both
-//! happen only on gaps larger than the cash cushion.
+//! Documented difference: when the real fill needs more cash than is left (a gap after the check
+//! at the reference price), backtrader fills only the closing part of the order and keeps the rest
+//! pending; btl rejects the order and counts it.
 
-use crate::sema::elab::Action;
+use crate::runtime::feed::Bar;
+use crate::sema::builtins::Action;
 
 /// How orders fill; printed in every report.
-pub const FILL_CONVENTION: &str = "market orders fill at the next bar's open; cash checked at the signal bar's close (backtrader BackBroker defaults)";
+pub fn fill_convention(c: &BrokerConfig) -> String {
+    let market = if c.fill_on_close {
+        "market orders fill at the close of the bar they are placed on (cheat-on-close)"
+    } else {
+        "market orders fill at the next bar's open"
+    };
+    format!(
+        "{market}; limit, stop and trailing orders fill on later bars by backtrader's BackBroker rules; \
+         cash checked at the order's reference price"
+    )
+}
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct BrokerConfig {
     pub cash: f64,
-    /// Fraction of traded value, e.g. 0.001.
+    /// Commission as a fraction of traded value, e.g. 0.001.
     pub commission: f64,
+    /// Commission per unit traded.
+    pub commission_per_unit: f64,
+    /// The least commission charged on a fill part.
+    pub commission_min: f64,
+    /// Slippage as a fraction of the price.
+    pub slippage: f64,
+    /// Slippage as a fixed amount (used when the fraction is 0).
+    pub slippage_fixed: f64,
+    /// Market orders fill at the close of their bar instead of the next open.
+    pub fill_on_close: bool,
+}
+
+impl Default for BrokerConfig {
+    fn default() -> BrokerConfig {
+        BrokerConfig {
+            cash: 100_000.0,
+            commission: 0.0,
+            commission_per_unit: 0.0,
+            commission_min: 0.0,
+            slippage: 0.0,
+            slippage_fixed: 0.0,
+            fill_on_close: false,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -44,12 +98,56 @@ pub struct ClosedTrade {
     pub pnl_net: f64,
 }
 
+/// What happened at the broker.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Event {
+    /// A fill of `size` (positive bought) at `price`.
+    Fill {
+        size: f64,
+        price: f64,
+    },
+    Closed(ClosedTrade),
+    Rejected,
+    Expired,
+    Cancelled,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Kind {
+    Market,
+    Limit(f64),
+    Stop(f64),
+    StopLimit {
+        stop: f64,
+        limit: f64,
+        triggered: bool,
+    },
+    /// A trailing stop: its current stop, and the distance (an amount, or a fraction of the close).
+    Trail {
+        stop: f64,
+        amount: f64,
+        fraction: bool,
+    },
+}
+
 #[derive(Debug, Clone, Copy)]
 struct Order {
+    id: u64,
     /// Signed size: positive buys.
     size: f64,
-    /// The close of the bar it was placed on.
-    created_price: f64,
+    kind: Kind,
+    /// The price of the cash check.
+    reference: f64,
+    /// The last bar on which it may fill.
+    valid_until: Option<u64>,
+    /// Not yet checked for cash (placed on the previous bar).
+    fresh: bool,
+    /// The first bar it may fill on (bracket children: the bar after their entry filled).
+    active_from: u64,
+    /// Bracket children: (stop, target) to place once this entry fills.
+    bracket: Option<(f64, f64)>,
+    /// The other half of a one-cancels-other pair.
+    oco: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -71,12 +169,15 @@ pub struct Broker {
     pub position: f64,
     /// Average entry price of the position (0 when flat).
     pub price: f64,
-    pending: Vec<Order>,
+    orders: Vec<Order>,
+    next_id: u64,
     trade: Option<OpenTrade>,
     pub rejected: u64,
-    /// Orders with a quantity that is `na`, zero or negative: ignored, counted.
+    /// Orders with a quantity or price that is `na`, zero or negative: ignored, counted.
     pub invalid: u64,
     pub fills: u64,
+    pub expired: u64,
+    pub cancelled: u64,
 }
 
 /// The result of one position update (backtrader's `Position.update`).
@@ -121,6 +222,10 @@ fn update(size: f64, price: f64, old: f64, old_price: f64) -> Update {
     }
 }
 
+fn positive(x: f64) -> bool {
+    x.is_finite() && x > 0.0
+}
+
 impl Broker {
     pub fn new(config: BrokerConfig) -> Broker {
         Broker {
@@ -128,11 +233,14 @@ impl Broker {
             cash: config.cash,
             position: 0.0,
             price: 0.0,
-            pending: Vec::new(),
+            orders: Vec::new(),
+            next_id: 0,
             trade: None,
             rejected: 0,
             invalid: 0,
             fills: 0,
+            expired: 0,
+            cancelled: 0,
         }
     }
 
@@ -149,26 +257,120 @@ impl Broker {
         }
     }
 
-    /// An action of the strategy on the bar whose close is `close`.
-    pub fn submit(&mut self, action: Action, qty: f64, close: f64) {
-        let size = match action {
-            Action::Buy | Action::Sell if qty.is_nan() || qty <= 0.0 || qty.is_infinite() => {
-                self.invalid += 1;
+    /// Orders waiting: placed and not yet filled, rejected, cancelled or expired.
+    pub fn pending_orders(&self) -> usize {
+        self.orders.len()
+    }
+
+    fn commission(&self, size: f64, price: f64) -> f64 {
+        if size == 0.0 {
+            return 0.0;
+        }
+        let c = &self.config;
+        (size.abs() * price * c.commission + size.abs() * c.commission_per_unit)
+            .max(c.commission_min)
+    }
+
+    /// An action of the strategy on bar `bar`, whose close is `close`.
+    pub fn submit(&mut self, bar: u64, action: Action, args: &[f64], close: f64) {
+        let arg = |i: usize| args.get(i).copied().unwrap_or(f64::NAN);
+        let qty = arg(0);
+        // The validity in bars, when the order has one as its last argument.
+        let bars = |n: usize| (args.len() == n).then(|| arg(n - 1));
+        let (size, kind, valid, bracket) = match action {
+            Action::CancelAll => {
+                self.cancelled += self.orders.len() as u64;
+                self.orders.clear();
                 return;
             }
-            Action::Buy => qty,
-            Action::Sell => -qty,
-            // backtrader's close(): the opposite of the position when the order is placed.
             Action::ClosePosition => {
+                // backtrader's close(): the opposite of the position when the order is placed.
                 if self.position == 0.0 {
                     return;
                 }
-                -self.position
+                (-self.position, Kind::Market, None, None)
             }
+            Action::Buy => (qty, Kind::Market, None, None),
+            Action::Sell => (-qty, Kind::Market, None, None),
+            Action::BuyLimit => (qty, Kind::Limit(arg(1)), bars(3), None),
+            Action::SellLimit => (-qty, Kind::Limit(arg(1)), bars(3), None),
+            Action::BuyStop => (qty, Kind::Stop(arg(1)), bars(3), None),
+            Action::SellStop => (-qty, Kind::Stop(arg(1)), bars(3), None),
+            Action::BuyStopLimit => (
+                qty,
+                Kind::StopLimit {
+                    stop: arg(1),
+                    limit: arg(2),
+                    triggered: false,
+                },
+                bars(4),
+                None,
+            ),
+            Action::SellStopLimit => (
+                -qty,
+                Kind::StopLimit {
+                    stop: arg(1),
+                    limit: arg(2),
+                    triggered: false,
+                },
+                bars(4),
+                None,
+            ),
+            Action::BuyTrail | Action::SellTrail | Action::BuyTrailPct | Action::SellTrailPct => {
+                let buy = matches!(action, Action::BuyTrail | Action::BuyTrailPct);
+                let fraction = matches!(action, Action::BuyTrailPct | Action::SellTrailPct);
+                let amount = if fraction { arg(1) / 100.0 } else { arg(1) };
+                let distance = if fraction { close * amount } else { amount };
+                let stop = if buy {
+                    close + distance
+                } else {
+                    close - distance
+                };
+                let size = if buy { qty } else { -qty };
+                (
+                    size,
+                    Kind::Trail {
+                        stop,
+                        amount,
+                        fraction,
+                    },
+                    bars(3),
+                    None,
+                )
+            }
+            Action::BuyBracket => (qty, Kind::Market, None, Some((arg(1), arg(2)))),
+            Action::SellBracket => (-qty, Kind::Market, None, Some((arg(1), arg(2)))),
         };
-        self.pending.push(Order {
+        let prices_ok = match kind {
+            Kind::Market => true,
+            Kind::Limit(p) | Kind::Stop(p) => positive(p),
+            Kind::StopLimit { stop, limit, .. } => positive(stop) && positive(limit),
+            Kind::Trail { stop, amount, .. } => positive(amount) && stop.is_finite(),
+        };
+        let valid_ok = valid.is_none_or(|b| b.is_finite() && b >= 1.0);
+        let bracket_ok = bracket.is_none_or(|(s, t)| positive(s) && positive(t));
+        let qty_ok = action == Action::ClosePosition || positive(qty);
+        if !qty_ok || !prices_ok || !valid_ok || !bracket_ok {
+            self.invalid += 1;
+            return;
+        }
+        let reference = match kind {
+            Kind::Market => close,
+            Kind::Limit(p) | Kind::Stop(p) => p,
+            Kind::StopLimit { stop, .. } => stop,
+            Kind::Trail { stop, .. } => stop,
+        };
+        self.next_id += 1;
+        self.orders.push(Order {
+            id: self.next_id,
             size,
-            created_price: close,
+            kind,
+            reference,
+            valid_until: valid.map(|b| bar + b as u64),
+            fresh: true,
+            active_from: bar + 1,
+            bracket,
+            oco: None,
         });
     }
 
@@ -186,52 +388,290 @@ impl Broker {
         let mut cash = cash;
         if u.closed != 0.0 {
             cash += -u.closed * pos_price;
-            cash -= u.closed.abs() * price * self.config.commission;
+            cash -= self.commission(u.closed, price);
         }
         if u.opened != 0.0 {
             cash -= u.opened * price;
-            cash -= u.opened.abs() * price * self.config.commission;
+            cash -= self.commission(u.opened, price);
         }
         (cash, pos + size, u.new_price)
     }
 
-    /// Starts bar `bar`: checks the orders placed on the previous bar and fills the accepted ones
-    /// at `open`. Closed trades are passed to `on_close`.
-    pub fn open_bar(&mut self, bar: u64, open: f64, on_close: &mut dyn FnMut(ClosedTrade)) {
-        if self.pending.is_empty() {
-            return;
-        }
-        let orders = std::mem::take(&mut self.pending);
-        // The check at submission: pseudo-execute in order at the created price.
+    /// The cash check of the orders placed on the previous bar, in order (backtrader's
+    /// `check_submitted`).
+    fn check_fresh(&mut self, on_event: &mut dyn FnMut(Event)) {
         let (mut cash, mut pos, mut pos_price) = (self.cash, self.position, self.price);
-        let mut accepted = Vec::with_capacity(orders.len());
-        for o in orders {
-            let (c, p, pp) = self.cash_after(cash, o.size, o.created_price, pos, pos_price);
-            if c >= 0.0 {
-                (cash, pos, pos_price) = (c, p, pp);
-                accepted.push(o);
-            } else {
-                self.rejected += 1;
-            }
-        }
-        for o in accepted {
-            let (c, _, _) = self.cash_after(self.cash, o.size, open, self.position, self.price);
-            let u = update(o.size, open, self.position, self.price);
-            if c < 0.0 && u.opened != 0.0 {
-                self.rejected += 1;
+        let mut i = 0;
+        while i < self.orders.len() {
+            let o = self.orders[i];
+            if !o.fresh {
+                i += 1;
                 continue;
             }
-            self.fill(bar, o.size, open, on_close);
+            let (c, p, pp) = self.cash_after(cash, o.size, o.reference, pos, pos_price);
+            if c >= 0.0 {
+                (cash, pos, pos_price) = (c, p, pp);
+                self.orders[i].fresh = false;
+                i += 1;
+            } else {
+                self.orders.remove(i);
+                self.rejected += 1;
+                on_event(Event::Rejected);
+            }
         }
     }
 
-    fn fill(&mut self, bar: u64, size: f64, price: f64, on_close: &mut dyn FnMut(ClosedTrade)) {
-        let commission = self.config.commission;
+    /// Starts bar `bar`: checks the orders placed on the previous bar, expires the old ones and
+    /// tries every pending order against the bar (see the module contract).
+    pub fn open_bar(&mut self, bar: u64, b: &Bar, on_event: &mut dyn FnMut(Event)) {
+        if self.orders.is_empty() {
+            return;
+        }
+        self.check_fresh(on_event);
+        let ids: Vec<u64> = self.orders.iter().map(|o| o.id).collect();
+        for id in ids {
+            let Some(i) = self.orders.iter().position(|o| o.id == id) else {
+                continue; // cancelled by its other half this bar
+            };
+            let o = self.orders[i];
+            if o.valid_until.is_some_and(|last| bar > last) {
+                self.orders.remove(i);
+                self.expired += 1;
+                on_event(Event::Expired);
+                continue;
+            }
+            if bar < o.active_from {
+                continue;
+            }
+            match self.try_fill(i, b) {
+                Some(price) => {
+                    self.orders.remove(i);
+                    if !self.execute(bar, &o, price, on_event) {
+                        continue;
+                    }
+                    if let Some(other) = o.oco
+                        && let Some(j) = self.orders.iter().position(|x| x.id == other)
+                    {
+                        self.orders.remove(j);
+                        self.cancelled += 1;
+                        on_event(Event::Cancelled);
+                    }
+                    if let Some((stop, target)) = o.bracket {
+                        self.place_children(bar, &o, stop, target);
+                    }
+                }
+                None => {
+                    if let Kind::Trail {
+                        stop,
+                        amount,
+                        fraction,
+                    } = o.kind
+                    {
+                        // backtrader's trailadjust at the close, only in the favourable direction.
+                        let d = if fraction { b.close * amount } else { amount };
+                        let stop = if o.size > 0.0 {
+                            stop.min(b.close + d)
+                        } else {
+                            stop.max(b.close - d)
+                        };
+                        self.orders[i].kind = Kind::Trail {
+                            stop,
+                            amount,
+                            fraction,
+                        };
+                    }
+                }
+            }
+        }
+    }
+
+    /// Ends bar `bar` (after the strategy ran): with fill-on-close, the market orders placed on it
+    /// fill at its close.
+    pub fn close_bar(&mut self, bar: u64, close: f64, on_event: &mut dyn FnMut(Event)) {
+        if !self.config.fill_on_close || self.orders.is_empty() {
+            return;
+        }
+        self.check_fresh(on_event);
+        let ids: Vec<u64> = self
+            .orders
+            .iter()
+            .filter(|o| o.kind == Kind::Market && o.active_from == bar + 1)
+            .map(|o| o.id)
+            .collect();
+        for id in ids {
+            if let Some(i) = self.orders.iter().position(|o| o.id == id) {
+                let o = self.orders.remove(i);
+                if self.execute(bar, &o, close, on_event)
+                    && let Some((stop, target)) = o.bracket
+                {
+                    self.place_children(bar, &o, stop, target);
+                }
+            }
+        }
+    }
+
+    fn place_children(&mut self, bar: u64, parent: &Order, stop: f64, target: f64) {
+        let (stop_id, target_id) = (self.next_id + 1, self.next_id + 2);
+        self.next_id += 2;
+        for (id, kind, oco) in [
+            (stop_id, Kind::Stop(stop), target_id),
+            (target_id, Kind::Limit(target), stop_id),
+        ] {
+            self.orders.push(Order {
+                id,
+                size: -parent.size,
+                kind,
+                reference: stop,
+                valid_until: None,
+                fresh: false,
+                active_from: bar + 1,
+                bracket: None,
+                oco: Some(oco),
+            });
+        }
+    }
+
+    fn slip_up(&self, price: f64, cap: f64) -> f64 {
+        let c = &self.config;
+        let slipped = if c.slippage != 0.0 {
+            price * (1.0 + c.slippage)
+        } else if c.slippage_fixed != 0.0 {
+            price + c.slippage_fixed
+        } else {
+            return price;
+        };
+        slipped.min(cap)
+    }
+
+    fn slip_down(&self, price: f64, floor: f64) -> f64 {
+        let c = &self.config;
+        let slipped = if c.slippage != 0.0 {
+            price * (1.0 - c.slippage)
+        } else if c.slippage_fixed != 0.0 {
+            price - c.slippage_fixed
+        } else {
+            return price;
+        };
+        slipped.max(floor)
+    }
+
+    /// The fill price of order `i` on bar `b`, if it fills (backtrader's `_try_exec_*`).
+    fn try_fill(&mut self, i: usize, b: &Bar) -> Option<f64> {
+        let o = self.orders[i];
+        let buy = o.size > 0.0;
+        let limit = |me: &Self, limit: f64| -> Option<f64> {
+            if buy {
+                if limit >= b.open {
+                    Some(me.slip_up(b.open, b.high.min(limit)))
+                } else if limit >= b.low {
+                    Some(limit)
+                } else {
+                    None
+                }
+            } else if limit <= b.open {
+                Some(me.slip_down(b.open, b.low.max(limit)))
+            } else if limit <= b.high {
+                Some(limit)
+            } else {
+                None
+            }
+        };
+        let stop = |me: &Self, stop: f64| -> Option<f64> {
+            if buy {
+                if b.open >= stop {
+                    Some(me.slip_up(b.open, b.high))
+                } else if b.high >= stop {
+                    Some(me.slip_up(stop, b.high))
+                } else {
+                    None
+                }
+            } else if b.open <= stop {
+                Some(me.slip_down(b.open, b.low))
+            } else if b.low <= stop {
+                Some(me.slip_down(stop, b.low))
+            } else {
+                None
+            }
+        };
+        match o.kind {
+            Kind::Market => Some(if buy {
+                self.slip_up(b.open, b.high)
+            } else {
+                self.slip_down(b.open, b.low)
+            }),
+            Kind::Limit(p) => limit(self, p),
+            Kind::Stop(p) | Kind::Trail { stop: p, .. } => stop(self, p),
+            Kind::StopLimit {
+                triggered: true,
+                limit: l,
+                ..
+            } => limit(self, l),
+            Kind::StopLimit {
+                stop: s, limit: l, ..
+            } => {
+                if (buy && b.open >= s) || (!buy && b.open <= s) {
+                    self.orders[i].kind = Kind::StopLimit {
+                        stop: s,
+                        limit: l,
+                        triggered: true,
+                    };
+                    return limit(self, l);
+                }
+                let touched = if buy { b.high >= s } else { b.low <= s };
+                if !touched {
+                    return None;
+                }
+                self.orders[i].kind = Kind::StopLimit {
+                    stop: s,
+                    limit: l,
+                    triggered: true,
+                };
+                // backtrader's same-bar rule after an intrabar trigger.
+                if buy {
+                    if l >= s {
+                        Some(self.slip_up(s, b.high))
+                    } else if b.open > b.close && l >= b.close {
+                        Some(l)
+                    } else {
+                        None
+                    }
+                } else if l <= s {
+                    Some(self.slip_down(s, b.low))
+                } else if b.open <= b.close && l <= b.close {
+                    Some(l)
+                } else {
+                    None
+                }
+            }
+        }
+    }
+
+    /// Fills order `o` at `price` if the cash covers it; false (and rejected) if not.
+    fn execute(
+        &mut self,
+        bar: u64,
+        o: &Order,
+        price: f64,
+        on_event: &mut dyn FnMut(Event),
+    ) -> bool {
+        let (c, _, _) = self.cash_after(self.cash, o.size, price, self.position, self.price);
+        let u = update(o.size, price, self.position, self.price);
+        if c < 0.0 && u.opened != 0.0 {
+            self.rejected += 1;
+            on_event(Event::Rejected);
+            return false;
+        }
+        self.fill(bar, o.size, price, on_event);
+        true
+    }
+
+    fn fill(&mut self, bar: u64, size: f64, price: f64, on_event: &mut dyn FnMut(Event)) {
         let u = update(size, price, self.position, self.price);
         self.fills += 1;
+        on_event(Event::Fill { size, price });
         if u.closed != 0.0 {
             let pnl = -u.closed * (price - self.price);
-            let comm = u.closed.abs() * price * commission;
+            let comm = self.commission(u.closed, price);
             self.cash += -u.closed * self.price + pnl - comm;
             if let Some(t) = &mut self.trade {
                 t.pnl += pnl;
@@ -244,7 +684,7 @@ impl Broker {
         if self.position == 0.0
             && let Some(t) = self.trade.take()
         {
-            on_close(ClosedTrade {
+            on_event(Event::Closed(ClosedTrade {
                 entry_bar: t.entry_bar,
                 exit_bar: bar,
                 qty: t.qty,
@@ -252,10 +692,10 @@ impl Broker {
                 exit_price: t.closed_value / t.closed_size,
                 pnl: t.pnl,
                 pnl_net: t.pnl - t.commission,
-            });
+            }));
         }
         if u.opened != 0.0 {
-            let comm = u.opened.abs() * price * commission;
+            let comm = self.commission(u.opened, price);
             self.cash -= u.opened * price + comm;
             let was_flat = self.position == 0.0;
             self.position += u.opened;
@@ -294,31 +734,54 @@ impl Broker {
 mod tests {
     use super::*;
 
-    fn run(orders: &[(u64, Action, f64, f64)], opens: &[f64]) -> (Broker, Vec<ClosedTrade>) {
-        let mut b = Broker::new(BrokerConfig {
+    fn bar(open: f64, high: f64, low: f64, close: f64) -> Bar {
+        Bar {
+            time: 0,
+            open,
+            high,
+            low,
+            close,
+            volume: 0.0,
+        }
+    }
+
+    /// Runs orders `(bar, action, args)` over bars; returns the broker, closed trades and fills.
+    fn run(
+        orders: &[(u64, Action, &[f64])],
+        bars: &[Bar],
+    ) -> (Broker, Vec<ClosedTrade>, Vec<(u64, f64, f64)>) {
+        let config = BrokerConfig {
             cash: 10_000.0,
             commission: 0.001,
-        });
-        let mut closed = Vec::new();
-        for (bar, &open) in opens.iter().enumerate() {
-            b.open_bar(bar as u64, open, &mut |t| closed.push(t));
-            for &(at, action, qty, close) in orders {
-                if at == bar as u64 {
-                    b.submit(action, qty, close);
+            ..BrokerConfig::default()
+        };
+        let mut b = Broker::new(config);
+        let (mut closed, mut fills) = (Vec::new(), Vec::new());
+        for (t, data) in bars.iter().enumerate() {
+            b.open_bar(t as u64, data, &mut |e| match e {
+                Event::Closed(c) => closed.push(c),
+                Event::Fill { size, price } => fills.push((t as u64, size, price)),
+                _ => {}
+            });
+            for &(at, action, args) in orders {
+                if at == t as u64 {
+                    b.submit(t as u64, action, args, data.close);
                 }
             }
         }
-        (b, closed)
+        (b, closed, fills)
     }
 
     #[test]
     fn long_round_trip_pays_commission_on_both_fills() {
-        let (b, closed) = run(
-            &[
-                (0, Action::Buy, 10.0, 100.0),
-                (1, Action::ClosePosition, 0.0, 110.0),
-            ],
-            &[100.0, 101.0, 111.0],
+        let bars = [
+            bar(100.0, 100.0, 100.0, 100.0),
+            bar(101.0, 101.0, 101.0, 110.0),
+            bar(111.0, 111.0, 111.0, 111.0),
+        ];
+        let (b, closed, _) = run(
+            &[(0, Action::Buy, &[10.0]), (1, Action::ClosePosition, &[])],
+            &bars,
         );
         assert_eq!(closed.len(), 1);
         let t = closed[0];
@@ -327,38 +790,122 @@ mod tests {
         let comm = 10.0 * 101.0 * 0.001 + 10.0 * 111.0 * 0.001;
         assert!((t.pnl_net - (100.0 - comm)).abs() < 1e-9);
         assert!((b.cash - (10_000.0 + 100.0 - comm)).abs() < 1e-9);
-        assert_eq!(b.position, 0.0);
     }
 
     #[test]
-    fn reversal_closes_one_trade_and_opens_another() {
-        let (b, closed) = run(
+    fn limit_fills_at_the_open_through_a_gap_or_at_the_limit() {
+        let bars = [
+            bar(100.0, 100.0, 100.0, 100.0),
+            bar(98.0, 99.0, 97.0, 98.0),
+            bar(100.0, 101.0, 94.0, 95.0),
+        ];
+        let (_, _, fills) = run(
             &[
-                (0, Action::Buy, 10.0, 100.0),
-                (1, Action::Sell, 20.0, 100.0),
+                (0, Action::BuyLimit, &[1.0, 98.5]),
+                (0, Action::BuyLimit, &[1.0, 95.0]),
             ],
-            &[100.0, 100.0, 90.0, 95.0],
+            &bars,
         );
+        assert_eq!(fills, vec![(1, 1.0, 98.0), (2, 1.0, 95.0)]);
+    }
+
+    #[test]
+    fn stops_trigger_on_the_range_and_gaps_fill_at_the_open() {
+        let bars = [
+            bar(100.0, 100.0, 100.0, 100.0),
+            bar(100.0, 103.0, 99.0, 102.0),
+            bar(106.0, 107.0, 105.0, 106.0),
+        ];
+        let (_, _, fills) = run(
+            &[
+                (0, Action::BuyStop, &[1.0, 102.0]),
+                (0, Action::BuyStop, &[1.0, 105.0]),
+            ],
+            &bars,
+        );
+        assert_eq!(fills, vec![(1, 1.0, 102.0), (2, 1.0, 106.0)]);
+    }
+
+    #[test]
+    fn orders_expire_after_their_bars() {
+        let bars = [
+            bar(100.0, 100.0, 100.0, 100.0),
+            bar(100.0, 101.0, 99.0, 100.0),
+            bar(100.0, 101.0, 99.0, 100.0),
+            bar(90.0, 91.0, 89.0, 90.0),
+        ];
+        let (b, _, fills) = run(&[(0, Action::BuyLimit, &[1.0, 95.0, 2.0])], &bars);
+        assert!(fills.is_empty());
+        assert_eq!(b.expired, 1);
+    }
+
+    #[test]
+    fn trailing_stop_follows_the_close_up() {
+        let bars = [
+            bar(100.0, 100.0, 100.0, 100.0),
+            bar(100.0, 110.0, 100.0, 110.0),
+            bar(110.0, 120.0, 110.0, 120.0),
+            bar(119.0, 119.0, 114.0, 115.0),
+        ];
+        let (_, _, fills) = run(
+            &[
+                (0, Action::Buy, &[1.0]),
+                (0, Action::SellTrail, &[1.0, 5.0]),
+            ],
+            &bars,
+        );
+        // Stop 95 at placement, 105 after bar 1's close, 115 after bar 2's: hit on bar 3.
+        assert_eq!(fills, vec![(1, 1.0, 100.0), (3, -1.0, 115.0)]);
+    }
+
+    #[test]
+    fn bracket_children_cancel_each_other() {
+        let bars = [
+            bar(100.0, 100.0, 100.0, 100.0),
+            bar(100.0, 101.0, 99.0, 100.0),
+            bar(100.0, 111.0, 99.0, 110.0),
+            bar(110.0, 111.0, 80.0, 85.0),
+        ];
+        let (b, closed, fills) = run(&[(0, Action::BuyBracket, &[1.0, 90.0, 110.0])], &bars);
+        assert_eq!(fills, vec![(1, 1.0, 100.0), (2, -1.0, 110.0)]);
         assert_eq!(closed.len(), 1);
-        assert_eq!(b.position, -10.0);
-        assert_eq!(b.open_trade().map(|t| (t.0, t.2)), Some((2, 90.0)));
-        // Value marks the short to market.
-        assert!(b.value(80.0) > b.value(90.0));
+        assert_eq!((b.pending_orders(), b.cancelled), (0, 1));
     }
 
     #[test]
-    fn orders_the_cash_cannot_cover_are_rejected() {
-        let (b, closed) = run(&[(0, Action::Buy, 1000.0, 100.0)], &[100.0, 100.0]);
-        assert_eq!(b.rejected, 1);
-        assert_eq!(b.position, 0.0);
-        assert!(closed.is_empty());
-        let (b, _) = run(
+    fn orders_the_cash_cannot_cover_are_rejected_and_bad_ones_ignored() {
+        let bars = [
+            bar(100.0, 100.0, 100.0, 100.0),
+            bar(100.0, 100.0, 100.0, 100.0),
+        ];
+        let (b, closed, _) = run(&[(0, Action::Buy, &[1000.0])], &bars);
+        assert_eq!((b.rejected, b.position, closed.len()), (1, 0.0, 0));
+        let (b, _, _) = run(
             &[
-                (0, Action::Buy, f64::NAN, 100.0),
-                (0, Action::Sell, -1.0, 100.0),
+                (0, Action::Buy, &[f64::NAN]),
+                (0, Action::Sell, &[-1.0]),
+                (0, Action::BuyLimit, &[1.0, -5.0]),
             ],
-            &[100.0, 100.0],
+            &bars,
         );
-        assert_eq!((b.invalid, b.fills), (2, 0));
+        assert_eq!((b.invalid, b.fills), (3, 0));
+    }
+
+    #[test]
+    fn cancel_all_empties_the_book() {
+        let bars = [
+            bar(100.0, 100.0, 100.0, 100.0),
+            bar(100.0, 100.0, 100.0, 100.0),
+            bar(100.0, 100.0, 100.0, 100.0),
+        ];
+        let (b, _, fills) = run(
+            &[
+                (0, Action::BuyLimit, &[1.0, 50.0]),
+                (1, Action::CancelAll, &[]),
+            ],
+            &bars,
+        );
+        assert!(fills.is_empty());
+        assert_eq!((b.pending_orders(), b.cancelled), (0, 1));
     }
 }

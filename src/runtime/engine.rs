@@ -2,18 +2,19 @@
 //!
 //! Contract: [`run`] pulls bars one at a time from a [`BarSource`] and never keeps them; memory
 //! is the [`Machine`] (sized before the run) plus the broker's pending orders. On each bar t, in
-//! this order: the broker fills the orders of bar t-1 at t's open; every slot head advances; the
+//! this order: the broker checks the orders of bar t-1 for cash and tries every pending order
+//! against bar t (market orders fill at its open); every slot head advances; the
 //! inputs (`open`…`volume`, `time`, `bar_index`, `position`, `cash`, `equity`, `entry_price`) are
 //! stored; the program runs (orders before the strategy's warm-up bar are dropped); equity is
 //! marked at t's close. Plots and closed trades go to a [`Sink`] as they happen.
 
 use crate::interp;
 use crate::ir::BarProgram;
-use crate::runtime::broker::{Broker, BrokerConfig, ClosedTrade};
+use crate::runtime::broker::{Broker, BrokerConfig, ClosedTrade, Event};
 use crate::runtime::feed::{Bar, CsvFeed, FeedError};
 use crate::runtime::machine::{Host, Machine};
+use crate::sema::builtins::Action;
 use crate::sema::builtins::{Input, Inputs};
-use crate::sema::elab::Action;
 
 /// Where bars come from.
 pub trait BarSource {
@@ -58,10 +59,23 @@ impl StepEngine for Interpreter {
 pub trait Sink {
     fn plot(&mut self, _bar: u64, _index: u32, _value: f64) {}
     /// An order the strategy placed (after its warm-up), before the broker sees it.
-    fn order(&mut self, _bar: u64, _action: Action, _qty: f64) {}
+    fn order(&mut self, _bar: u64, _action: Action, _args: &[f64]) {}
     fn trade(&mut self, _trade: &ClosedTrade) {}
     /// The end of a bar: its time, the equity marked at its close, the position held.
-    fn bar(&mut self, _bar: u64, _time_ms: i64, _value: f64, _position: f64) {}
+    /// A fill: signed size (positive bought) at a price, on bar `bar`.
+    fn fill(&mut self, _bar: u64, _size: f64, _price: f64) {}
+    /// The end of a bar: the bar itself and the account after it.
+    fn bar(&mut self, _bar: u64, _data: &Bar, _account: &Account) {}
+}
+
+/// The account at the end of a bar.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Account {
+    pub cash: f64,
+    /// Equity: cash plus the position marked at the close.
+    pub value: f64,
+    /// Signed quantity held.
+    pub position: f64,
 }
 
 /// A sink that keeps nothing.
@@ -82,6 +96,8 @@ pub struct Summary {
     pub max_drawdown: f64,
     pub rejected_orders: u64,
     pub invalid_orders: u64,
+    pub expired_orders: u64,
+    pub cancelled_orders: u64,
     pub buffer_bytes: u64,
     /// The open position at the end: (entry bar, signed size, average entry price).
     pub open_position: Option<(u64, f64, f64)>,
@@ -103,15 +119,33 @@ struct BarHost<'a> {
 }
 
 impl Host for BarHost<'_> {
-    fn order(&mut self, action: Action, qty: f64) {
+    fn order(&mut self, action: Action, args: &[f64]) {
         if self.trading {
-            self.sink.order(self.bar, action, qty);
-            self.broker.submit(action, qty, self.close);
+            self.sink.order(self.bar, action, args);
+            self.broker.submit(self.bar, action, args, self.close);
         }
     }
 
     fn plot(&mut self, index: u32, value: f64) {
         self.sink.plot(self.bar, index, value);
+    }
+}
+
+#[derive(Default)]
+struct Counts {
+    trades: u64,
+    wins: u64,
+}
+
+fn on_event(e: Event, bar: u64, counts: &mut Counts, sink: &mut dyn Sink) {
+    match e {
+        Event::Closed(t) => {
+            counts.trades += 1;
+            counts.wins += u64::from(t.pnl_net > 0.0);
+            sink.trade(&t);
+        }
+        Event::Fill { size, price } => sink.fill(bar, size, price),
+        Event::Rejected | Event::Expired | Event::Cancelled => {}
     }
 }
 
@@ -126,19 +160,15 @@ pub fn run(
     let mut m = Machine::new(p);
     // Only the inputs the program reads are computed each bar.
     let needed: Vec<Input> = p.slots.iter().filter_map(|s| s.input).collect();
-    let mut inputs: Inputs = [f64::NAN; 11];
+    let mut inputs: Inputs = [f64::NAN; 12];
     let mut broker = Broker::new(config);
-    let (mut trades, mut wins) = (0u64, 0u64);
+    let mut counts = Counts::default();
     let mut peak = config.cash;
     let mut max_dd = 0.0f64;
     let mut bar = 0u64;
     let mut value = config.cash;
     while let Some(b) = source.next_bar()? {
-        broker.open_bar(bar, b.open, &mut |t| {
-            trades += 1;
-            wins += u64::from(t.pnl_net > 0.0);
-            sink.trade(&t);
-        });
+        broker.open_bar(bar, &b, &mut |e| on_event(e, bar, &mut counts, sink));
         for &input in &needed {
             inputs[input as usize] = match input {
                 Input::Open => b.open,
@@ -152,6 +182,7 @@ pub fn run(
                 Input::Cash => broker.cash,
                 Input::Equity => broker.value(b.close),
                 Input::EntryPrice => broker.entry_price(),
+                Input::PendingOrders => broker.pending_orders() as f64,
             };
         }
         let mut host = BarHost {
@@ -162,8 +193,14 @@ pub fn run(
             trading: bar >= p.warmup,
         };
         engine.step(p, &mut m, &inputs, &mut host);
+        broker.close_bar(bar, b.close, &mut |e| on_event(e, bar, &mut counts, sink));
         value = broker.value(b.close);
-        sink.bar(bar, b.time, value, broker.position);
+        let account = Account {
+            cash: broker.cash,
+            value,
+            position: broker.position,
+        };
+        sink.bar(bar, &b, &account);
         peak = peak.max(value);
         // A division only when the drawdown may be a new maximum.
         if peak > 0.0 && value < peak * (1.0 - max_dd) {
@@ -174,8 +211,8 @@ pub fn run(
     Ok(Summary {
         bars: bar,
         warmup_bar: p.warmup,
-        trades,
-        winning_trades: wins,
+        trades: counts.trades,
+        winning_trades: counts.wins,
         initial_cash: config.cash,
         final_value: value,
         final_cash: broker.cash,
@@ -183,6 +220,8 @@ pub fn run(
         max_drawdown: max_dd,
         rejected_orders: broker.rejected,
         invalid_orders: broker.invalid,
+        expired_orders: broker.expired,
+        cancelled_orders: broker.cancelled,
         buffer_bytes: p.buffer_bytes(),
         open_position: broker.open_trade(),
     })

@@ -11,8 +11,8 @@ use crate::sema::elab::Action;
 
 /// What a running program asks of the world.
 pub trait Host {
-    /// An order action on this bar; `qty` is NaN for `close_position`.
-    fn order(&mut self, action: Action, qty: f64);
+    /// An order action on this bar with its arguments (quantity, prices, bars).
+    fn order(&mut self, action: Action, args: &[f64]);
     /// A plotted value on this bar.
     fn plot(&mut self, index: u32, value: f64);
 }

@@ -113,11 +113,15 @@ pub fn peak_rss_bytes() -> Option<u64> {
     Some(kib * 1024)
 }
 
-/// What `btl run` attaches to the engine: the trade files and the statistics.
+/// What `btl run` attaches to the engine: the trade files, the equity file and the statistics.
 pub struct RunSink {
     pub files: TradeFiles,
+    /// Per bar: time, cash, value, position.
+    pub equity: Option<AtomicFile>,
     pub stats: crate::runtime::stats::Stats,
 }
+
+pub const EQUITY_HEADER: &str = "time,cash,value,position";
 
 impl Sink for RunSink {
     fn trade(&mut self, t: &ClosedTrade) {
@@ -125,7 +129,26 @@ impl Sink for RunSink {
         self.files.trade(t);
     }
 
-    fn bar(&mut self, _bar: u64, time_ms: i64, value: f64, position: f64) {
-        self.stats.on_bar(time_ms, value, position != 0.0);
+    fn bar(
+        &mut self,
+        _bar: u64,
+        data: &crate::runtime::feed::Bar,
+        account: &crate::runtime::engine::Account,
+    ) {
+        self.stats
+            .on_bar(data.time, account.value, account.position != 0.0);
+        if self.files.error.is_none()
+            && let Some(f) = &mut self.equity
+            && let Err(e) = writeln!(
+                f.writer(),
+                "{},{:?},{:?},{:?}",
+                crate::runtime::feed::format_time_ms(data.time),
+                account.cash,
+                account.value,
+                account.position
+            )
+        {
+            self.files.error = Some(e);
+        }
     }
 }

@@ -17,10 +17,11 @@ pub enum Input {
     Cash,
     Equity,
     EntryPrice,
+    PendingOrders,
 }
 
 /// The values of every input on one bar, indexed by `Input as usize`.
-pub type Inputs = [f64; 11];
+pub type Inputs = [f64; 12];
 
 impl Input {
     pub const ALL: &'static [Input] = &[
@@ -35,6 +36,7 @@ impl Input {
         Input::Cash,
         Input::Equity,
         Input::EntryPrice,
+        Input::PendingOrders,
     ];
 
     pub fn name(self) -> &'static str {
@@ -50,6 +52,7 @@ impl Input {
             Input::Cash => "cash",
             Input::Equity => "equity",
             Input::EntryPrice => "entry_price",
+            Input::PendingOrders => "pending_orders",
         }
     }
 
@@ -59,7 +62,7 @@ impl Input {
 
     /// Whether the value is an `int` (otherwise `float`).
     pub fn is_int(self) -> bool {
-        matches!(self, Input::Time | Input::BarIndex)
+        matches!(self, Input::Time | Input::BarIndex | Input::PendingOrders)
     }
 
     pub fn doc(self) -> &'static str {
@@ -75,6 +78,9 @@ impl Input {
             Input::Cash => "the broker's cash",
             Input::Equity => "cash plus the position valued at the close",
             Input::EntryPrice => "the average entry price of the open position; na when flat",
+            Input::PendingOrders => {
+                "the number of orders waiting at the broker (placed, not filled, cancelled or expired)"
+            }
         }
     }
 }
@@ -98,6 +104,19 @@ pub enum Builtin {
     Buy,
     Sell,
     ClosePosition,
+    BuyLimit,
+    SellLimit,
+    BuyStop,
+    SellStop,
+    BuyStopLimit,
+    SellStopLimit,
+    BuyTrail,
+    SellTrail,
+    BuyTrailPct,
+    SellTrailPct,
+    BuyBracket,
+    SellBracket,
+    CancelAll,
     Plot,
 }
 
@@ -119,6 +138,19 @@ impl Builtin {
         Builtin::Buy,
         Builtin::Sell,
         Builtin::ClosePosition,
+        Builtin::BuyLimit,
+        Builtin::SellLimit,
+        Builtin::BuyStop,
+        Builtin::SellStop,
+        Builtin::BuyStopLimit,
+        Builtin::SellStopLimit,
+        Builtin::BuyTrail,
+        Builtin::SellTrail,
+        Builtin::BuyTrailPct,
+        Builtin::SellTrailPct,
+        Builtin::BuyBracket,
+        Builtin::SellBracket,
+        Builtin::CancelAll,
         Builtin::Plot,
     ];
 
@@ -140,6 +172,19 @@ impl Builtin {
             Builtin::Buy => "buy",
             Builtin::Sell => "sell",
             Builtin::ClosePosition => "close_position",
+            Builtin::BuyLimit => "buy_limit",
+            Builtin::SellLimit => "sell_limit",
+            Builtin::BuyStop => "buy_stop",
+            Builtin::SellStop => "sell_stop",
+            Builtin::BuyStopLimit => "buy_stop_limit",
+            Builtin::SellStopLimit => "sell_stop_limit",
+            Builtin::BuyTrail => "buy_trail",
+            Builtin::SellTrail => "sell_trail",
+            Builtin::BuyTrailPct => "buy_trail_pct",
+            Builtin::SellTrailPct => "sell_trail_pct",
+            Builtin::BuyBracket => "buy_bracket",
+            Builtin::SellBracket => "sell_bracket",
+            Builtin::CancelAll => "cancel_all",
             Builtin::Plot => "plot",
         }
     }
@@ -154,16 +199,47 @@ impl Builtin {
             Builtin::Min | Builtin::Max | Builtin::Pow => (2, 2),
             Builtin::Nz | Builtin::Plot => (1, 2),
             Builtin::ClosePosition => (0, 0),
+            Builtin::BuyLimit
+            | Builtin::SellLimit
+            | Builtin::BuyStop
+            | Builtin::SellStop
+            | Builtin::BuyTrail
+            | Builtin::SellTrail
+            | Builtin::BuyTrailPct
+            | Builtin::SellTrailPct => (2, 3),
+            Builtin::BuyStopLimit | Builtin::SellStopLimit => (3, 4),
+            Builtin::BuyBracket | Builtin::SellBracket => (3, 3),
+            Builtin::CancelAll => (0, 0),
             _ => (1, 1),
         }
     }
 
     /// Actions change the broker's state or the run's output: strategy body only.
     pub fn is_action(self) -> bool {
-        matches!(
-            self,
-            Builtin::Buy | Builtin::Sell | Builtin::ClosePosition | Builtin::Plot
-        )
+        self == Builtin::Plot || self.order_action().is_some()
+    }
+
+    /// The order action of an order built-in.
+    pub fn order_action(self) -> Option<Action> {
+        Some(match self {
+            Builtin::Buy => Action::Buy,
+            Builtin::Sell => Action::Sell,
+            Builtin::ClosePosition => Action::ClosePosition,
+            Builtin::BuyLimit => Action::BuyLimit,
+            Builtin::SellLimit => Action::SellLimit,
+            Builtin::BuyStop => Action::BuyStop,
+            Builtin::SellStop => Action::SellStop,
+            Builtin::BuyStopLimit => Action::BuyStopLimit,
+            Builtin::SellStopLimit => Action::SellStopLimit,
+            Builtin::BuyTrail => Action::BuyTrail,
+            Builtin::SellTrail => Action::SellTrail,
+            Builtin::BuyTrailPct => Action::BuyTrailPct,
+            Builtin::SellTrailPct => Action::SellTrailPct,
+            Builtin::BuyBracket => Action::BuyBracket,
+            Builtin::SellBracket => Action::SellBracket,
+            Builtin::CancelAll => Action::CancelAll,
+            _ => return None,
+        })
     }
 
     pub fn signature(self) -> &'static str {
@@ -184,6 +260,33 @@ impl Builtin {
             Builtin::Buy => "buy(qty: float)",
             Builtin::Sell => "sell(qty: float)",
             Builtin::ClosePosition => "close_position()",
+            Builtin::BuyLimit => "buy_limit(qty: float, price: float, bars: int = until cancelled)",
+            Builtin::SellLimit => {
+                "sell_limit(qty: float, price: float, bars: int = until cancelled)"
+            }
+            Builtin::BuyStop => "buy_stop(qty: float, price: float, bars: int = until cancelled)",
+            Builtin::SellStop => "sell_stop(qty: float, price: float, bars: int = until cancelled)",
+            Builtin::BuyStopLimit => {
+                "buy_stop_limit(qty: float, stop: float, limit: float, bars: int = until cancelled)"
+            }
+            Builtin::SellStopLimit => {
+                "sell_stop_limit(qty: float, stop: float, limit: float, bars: int = until cancelled)"
+            }
+            Builtin::BuyTrail => {
+                "buy_trail(qty: float, amount: float, bars: int = until cancelled)"
+            }
+            Builtin::SellTrail => {
+                "sell_trail(qty: float, amount: float, bars: int = until cancelled)"
+            }
+            Builtin::BuyTrailPct => {
+                "buy_trail_pct(qty: float, percent: float, bars: int = until cancelled)"
+            }
+            Builtin::SellTrailPct => {
+                "sell_trail_pct(qty: float, percent: float, bars: int = until cancelled)"
+            }
+            Builtin::BuyBracket => "buy_bracket(qty: float, stop: float, target: float)",
+            Builtin::SellBracket => "sell_bracket(qty: float, stop: float, target: float)",
+            Builtin::CancelAll => "cancel_all()",
             Builtin::Plot => "plot(x, name: string)",
         }
     }
@@ -206,7 +309,93 @@ impl Builtin {
             Builtin::Buy => "a market order to buy qty at the next bar's open",
             Builtin::Sell => "a market order to sell qty at the next bar's open",
             Builtin::ClosePosition => "a market order that brings the position back to zero",
+            Builtin::BuyLimit => {
+                "a limit order to buy qty at price or lower; valid for `bars` bars if given"
+            }
+            Builtin::SellLimit => {
+                "a limit order to sell qty at price or higher; valid for `bars` bars if given"
+            }
+            Builtin::BuyStop => "a stop order to buy qty once the price trades at or above `price`",
+            Builtin::SellStop => {
+                "a stop order to sell qty once the price trades at or below `price`"
+            }
+            Builtin::BuyStopLimit => {
+                "a stop that, once triggered, becomes a limit order to buy at `limit` or lower"
+            }
+            Builtin::SellStopLimit => {
+                "a stop that, once triggered, becomes a limit order to sell at `limit` or higher"
+            }
+            Builtin::BuyTrail => {
+                "a trailing stop to buy: the stop follows the close down, `amount` above it"
+            }
+            Builtin::SellTrail => {
+                "a trailing stop to sell: the stop follows the close up, `amount` below it"
+            }
+            Builtin::BuyTrailPct => {
+                "a trailing stop to buy, `percent` % above the lowest close since it was placed"
+            }
+            Builtin::SellTrailPct => {
+                "a trailing stop to sell, `percent` % below the highest close since it was placed"
+            }
+            Builtin::BuyBracket => {
+                "a market buy with a protective sell stop at `stop` and a sell limit at `target`, placed once the entry fills; one cancels the other"
+            }
+            Builtin::SellBracket => {
+                "a market sell (short) with a buy stop at `stop` and a buy limit at `target`, placed once the entry fills; one cancels the other"
+            }
+            Builtin::CancelAll => "cancels every pending order",
             Builtin::Plot => "records x in the run's output under a name",
         }
+    }
+}
+
+/// An order action of the strategy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Action {
+    Buy,
+    Sell,
+    ClosePosition,
+    BuyLimit,
+    SellLimit,
+    BuyStop,
+    SellStop,
+    BuyStopLimit,
+    SellStopLimit,
+    BuyTrail,
+    SellTrail,
+    BuyTrailPct,
+    SellTrailPct,
+    BuyBracket,
+    SellBracket,
+    CancelAll,
+}
+
+impl Action {
+    pub const ALL: &'static [Action] = &[
+        Action::Buy,
+        Action::Sell,
+        Action::ClosePosition,
+        Action::BuyLimit,
+        Action::SellLimit,
+        Action::BuyStop,
+        Action::SellStop,
+        Action::BuyStopLimit,
+        Action::SellStopLimit,
+        Action::BuyTrail,
+        Action::SellTrail,
+        Action::BuyTrailPct,
+        Action::SellTrailPct,
+        Action::BuyBracket,
+        Action::SellBracket,
+        Action::CancelAll,
+    ];
+
+    /// A small number identifying the action across the JIT's ABI.
+    pub fn code(self) -> u32 {
+        Action::ALL.iter().position(|a| *a == self).unwrap_or(0) as u32
+    }
+
+    pub fn from_code(code: u32) -> Option<Action> {
+        Action::ALL.get(code as usize).copied()
     }
 }

@@ -1196,11 +1196,21 @@ impl<'a> Checker<'a> {
                     tys[0].ty
                 }
             }
-            Builtin::Buy | Builtin::Sell => {
-                self.expect_fits(tys[0].ty, Ty::Float, args[0], "the quantity");
+            _ if b.order_action().is_some() => {
+                // qty, then prices; an optional last argument of an order with a validity is
+                // its number of bars.
+                let with_bars = b.arity().0 < b.arity().1;
+                for (i, (&a, t)) in args.iter().zip(tys).enumerate() {
+                    let bars = with_bars && i + 1 == b.arity().1;
+                    let (want, what) = match i {
+                        _ if bars => (Ty::Int, "the number of bars the order is valid"),
+                        0 => (Ty::Float, "the quantity"),
+                        _ => (Ty::Float, "a price"),
+                    };
+                    self.expect_fits(t.ty, want, a, what);
+                }
                 Ty::Void
             }
-            Builtin::ClosePosition => Ty::Void,
             Builtin::Plot => {
                 if matches!(tys[0].ty, Ty::Void | Ty::Str) {
                     self.operand_error(args[0], tys[0].ty, "`plot` needs a value");
@@ -1216,6 +1226,8 @@ impl<'a> Checker<'a> {
                 }
                 Ty::Void
             }
+            // Every order action is handled above.
+            _ => Ty::Void,
         };
         self.set(e, ty, konst)
     }

@@ -82,12 +82,7 @@ pub enum Node {
     If(NodeId, NodeId, NodeId),
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Action {
-    Buy,
-    Sell,
-    ClosePosition,
-}
+pub use super::builtins::Action;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum EStmt {
@@ -98,7 +93,8 @@ pub enum EStmt {
     If(NodeId, Vec<EStmt>, Vec<EStmt>),
     /// `for var in lo..hi`.
     For(VarId, i64, i64, Vec<EStmt>),
-    Action(Action, Option<NodeId>, Span),
+    /// An order action with its arguments (quantity, prices, bars), at most four.
+    Action(Action, Vec<NodeId>, Span),
     Plot(NodeId, String),
 }
 
@@ -533,25 +529,21 @@ impl<'a> Elab<'a> {
                     return None;
                 };
                 let span = self.ast.expr_span(e);
+                if let Some(action) = b.order_action() {
+                    let nodes: Vec<NodeId> = args.iter().map(|a| self.expr(*a)).collect();
+                    self.push(EStmt::Action(action, nodes, span));
+                    return None;
+                }
                 let arg = args.first().map(|a| self.expr(*a));
-                match b {
-                    Builtin::Buy => self.push(EStmt::Action(Action::Buy, arg, span)),
-                    Builtin::Sell => self.push(EStmt::Action(Action::Sell, arg, span)),
-                    Builtin::ClosePosition => {
-                        self.push(EStmt::Action(Action::ClosePosition, None, span))
-                    }
-                    _ => {
-                        let name = match args.get(1).map(|n| self.ast.expr(*n)) {
-                            Some(Expr::Str(s)) => s.clone(),
-                            _ => args
-                                .first()
-                                .map(|a| self.sources.snippet(self.ast.expr_span(*a)).to_string())
-                                .unwrap_or_default(),
-                        };
-                        if let Some(a) = arg {
-                            self.push(EStmt::Plot(a, name));
-                        }
-                    }
+                let name = match args.get(1).map(|n| self.ast.expr(*n)) {
+                    Some(Expr::Str(s)) => s.clone(),
+                    _ => args
+                        .first()
+                        .map(|a| self.sources.snippet(self.ast.expr_span(*a)).to_string())
+                        .unwrap_or_default(),
+                };
+                if let Some(a) = arg {
+                    self.push(EStmt::Plot(a, name));
                 }
                 None
             }

@@ -77,8 +77,8 @@ impl Warm<'_> {
                     self.stmts(body, conds);
                     self.stmts(body, conds);
                 }
-                EStmt::Action(_, arg, _) => {
-                    let mut w = arg.map_or(0, |a| self.vf(a, None));
+                EStmt::Action(_, args, _) => {
+                    let mut w = args.iter().map(|a| self.vf(*a, None)).max().unwrap_or(0);
                     for &c in conds.iter() {
                         w = w.max(self.vf(c, None));
                     }
