@@ -639,7 +639,10 @@ fn run(a: RunArgs) -> ExitCode {
             opt(statistics.sqn, &num)
         );
         println!("  exposure         {}", opt(statistics.exposure, &pct));
-        println!("  rejected orders  {}", summary.rejected_orders);
+        println!(
+            "  orders           {} rejected, {} expired, {} cancelled",
+            summary.rejected_orders, summary.expired_orders, summary.cancelled_orders
+        );
         if summary.invalid_orders > 0 {
             println!(
                 "  invalid orders   {} (quantity na, zero or negative: ignored)",
