@@ -1497,10 +1497,66 @@ impl Gen {
 
     fn action(&mut self) -> String {
         self.actions += 1;
-        match self.rng.below(5) {
-            0 | 1 => format!("buy({})", self.qty()),
-            2 | 3 => format!("sell({})", self.qty()),
-            _ => "close_position()".to_string(),
+        let q = self.qty();
+        match self.rng.below(16) {
+            0..=2 => format!("buy({q})"),
+            3..=5 => format!("sell({q})"),
+            6 | 7 => "close_position()".to_string(),
+            8 => format!("buy_limit({q}, {}{})", self.price(-1), self.bars()),
+            9 => format!("sell_limit({q}, {}{})", self.price(1), self.bars()),
+            10 => format!("buy_stop({q}, {}{})", self.price(1), self.bars()),
+            11 => format!("sell_stop({q}, {}{})", self.price(-1), self.bars()),
+            12 => format!(
+                "{}({q}, {}, {}{})",
+                self.rng.pick(&["buy_stop_limit", "sell_stop_limit"]),
+                self.price(1),
+                self.price(-1),
+                self.bars()
+            ),
+            13 => format!(
+                "{}({q}, {}{})",
+                self.rng.pick(&["buy_trail", "sell_trail"]),
+                self.rng.range(1, 10),
+                self.bars()
+            ),
+            14 => format!(
+                "{}({q}, {}, {})",
+                self.rng.pick(&["buy_bracket", "sell_bracket"]),
+                self.price(-1),
+                self.price(1)
+            ),
+            _ => {
+                if self.rng.below(2) == 0 {
+                    "cancel_all()".to_string()
+                } else {
+                    format!("sell_trail_pct({q}, {})", self.rng.range(1, 10))
+                }
+            }
+        }
+    }
+
+    /// A price near the close, above it (`side` > 0) or below it.
+    fn price(&mut self, side: i32) -> String {
+        let pct = self.rng.range(1, 8);
+        let op = if side > 0 { "+" } else { "-" };
+        match self.rng.below(3) {
+            0 => format!("close * (1 {op} 0.0{pct})"),
+            1 => format!("close {op} {pct}"),
+            _ => {
+                if side > 0 {
+                    format!("high[{}]", self.rng.range(0, 3))
+                } else {
+                    format!("low[{}]", self.rng.range(0, 3))
+                }
+            }
+        }
+    }
+
+    /// An optional validity in bars.
+    fn bars(&mut self) -> String {
+        match self.rng.below(3) {
+            0 => format!(", {}", self.rng.range(1, 10)),
+            _ => String::new(),
         }
     }
 
