@@ -105,6 +105,17 @@ pub fn compile_here(file_name: &str, text: &str, overrides: &[(String, String)])
             diagnostics.extend(param_diags);
             let (program, elab_diags) = sema::elab::elaborate(&ast, &sources, &checked, &values);
             diagnostics.extend(elab_diags);
+            if program_acts(&program.body)
+                && program.strategy_warmup == sema::elab::NEVER
+                && let Some(syntax::ast::Item::Strategy(s)) =
+                    checked.strategy.map(|i| &ast.items[i].1)
+            {
+                diagnostics.push(
+                    Diagnostic::new(Code::W0002, format!("strategy `{}` never trades", s.name.name))
+                        .primary(s.name.span, "its actions read a value that is never present")
+                        .help("`btl mem` shows each series' warm-up: look for `never`, and guard it with `nz`"),
+                );
+            }
             Some(program)
         }
         None => {
@@ -126,6 +137,17 @@ pub fn compile_here(file_name: &str, text: &str, overrides: &[(String, String)])
         program,
         diagnostics,
     }
+}
+
+/// Whether any statement is an order action.
+fn program_acts(stmts: &[sema::elab::EStmt]) -> bool {
+    use sema::elab::EStmt;
+    stmts.iter().any(|s| match s {
+        EStmt::Action(..) => true,
+        EStmt::If(_, t, f) => program_acts(t) || program_acts(f),
+        EStmt::For(_, _, _, b) => program_acts(b),
+        _ => false,
+    })
 }
 
 /// The value of every strategy param: its default, or its `--param` override.

@@ -64,6 +64,8 @@ pub enum Code {
     E0302,
     /// A `let` series that is never read.
     W0001,
+    /// The strategy's actions read a value that is never present: it never trades.
+    W0002,
 }
 
 impl Code {
@@ -97,6 +99,7 @@ impl Code {
         Code::E0301,
         Code::E0302,
         Code::W0001,
+        Code::W0002,
     ];
 
     /// The code as printed: `E0200`.
@@ -130,6 +133,7 @@ impl Code {
             Code::E0301 => "E0301",
             Code::E0302 => "E0302",
             Code::W0001 => "W0001",
+            Code::W0002 => "W0002",
         }
     }
 
@@ -172,6 +176,7 @@ impl Code {
             Code::E0301 => include_str!("../../docs/codes/E0301.md"),
             Code::E0302 => include_str!("../../docs/codes/E0302.md"),
             Code::W0001 => include_str!("../../docs/codes/W0001.md"),
+            Code::W0002 => include_str!("../../docs/codes/W0002.md"),
         }
     }
 
