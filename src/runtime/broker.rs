@@ -35,8 +35,8 @@
 //!   net pnl also subtracts every commission paid on its fills.
 //!
 //! Documented difference: when the real fill needs more cash than is left (a gap after the check
-//! at the reference price), backtrader fills only the closing part of the order and keeps the rest
-//! pending; btl rejects the order and counts it.
+//! at the reference price), backtrader fills only the closing part of the order and rejects the
+//! rest (status Margin; it does not stay pending); btl rejects the whole order and counts it.
 
 use crate::runtime::feed::Bar;
 use crate::sema::builtins::Action;
@@ -374,8 +374,11 @@ impl Broker {
         });
     }
 
-    /// Cash left after a fill of `size` at `price` from a position `(pos, pos_price)` (no pnl, as
-    /// backtrader's pseudo-execution), and the new position.
+    /// Cash left after a fill of `size` at `price` from a position `(pos, pos_price)`, and the new
+    /// position. The part that closes the position is valued at `price`, not at the position's
+    /// average price: what closing it brings back at that price (as backtrader's `_execute`: its
+    /// pseudo-execution values the closed part at the order's price, its real execution at the
+    /// average price plus the pnl at the fill price, which is the same).
     fn cash_after(
         &self,
         cash: f64,
@@ -387,7 +390,7 @@ impl Broker {
         let u = update(size, price, pos, pos_price);
         let mut cash = cash;
         if u.closed != 0.0 {
-            cash += -u.closed * pos_price;
+            cash += -u.closed * price;
             cash -= self.commission(u.closed, price);
         }
         if u.opened != 0.0 {
@@ -870,6 +873,41 @@ mod tests {
         assert_eq!(fills, vec![(1, 1.0, 100.0), (2, -1.0, 110.0)]);
         assert_eq!(closed.len(), 1);
         assert_eq!((b.pending_orders(), b.cancelled), (0, 1));
+    }
+
+    #[test]
+    fn a_reversal_is_cash_checked_with_the_closed_side_at_the_order_price() {
+        // Short 100 from 100; at 50, buying back 100 costs 5,000 (not the 10,000 it was sold
+        // for), which leaves enough for 299 more: backtrader accepts the reversal.
+        let bars = [
+            bar(100.0, 100.0, 100.0, 100.0),
+            bar(100.0, 100.0, 100.0, 100.0),
+            bar(50.0, 50.0, 50.0, 50.0),
+            bar(50.0, 50.0, 50.0, 50.0),
+        ];
+        let (b, closed, _) = run(
+            &[(0, Action::Sell, &[100.0]), (2, Action::Buy, &[399.0])],
+            &bars,
+        );
+        assert_eq!((b.rejected, b.position, closed.len()), (0, 299.0, 1));
+    }
+
+    #[test]
+    fn a_reversal_the_cash_cannot_cover_at_its_fill_is_rejected_whole() {
+        // The documented difference: checked at the close (100) the reversal fits; at the gap
+        // open (120) it does not. backtrader would buy back the short and drop the rest; btl
+        // rejects the whole order and the short stays.
+        let bars = [
+            bar(100.0, 100.0, 100.0, 100.0),
+            bar(100.0, 100.0, 100.0, 100.0),
+            bar(100.0, 100.0, 100.0, 100.0),
+            bar(120.0, 120.0, 120.0, 120.0),
+        ];
+        let (b, closed, _) = run(
+            &[(0, Action::Sell, &[100.0]), (2, Action::Buy, &[199.0])],
+            &bars,
+        );
+        assert_eq!((b.rejected, b.position, closed.len()), (1, -100.0, 0));
     }
 
     #[test]
