@@ -29,7 +29,9 @@ nvim --version | head -n 1 >&2
 
 if [ -z "${BTL_BIN:-}" ]; then
   timeout 1800 cargo build --locked --quiet --bin btl || fail "cargo build failed"
-  BTL_BIN="$(pwd)/${CARGO_TARGET_DIR:-target}/debug/btl"
+  target_dir="${CARGO_TARGET_DIR:-target}"
+  case "$target_dir" in /*) ;; *) target_dir="$(pwd)/$target_dir" ;; esac
+  BTL_BIN="$target_dir/debug/btl"
 fi
 [ -x "$BTL_BIN" ] || fail "no btl binary at $BTL_BIN"
 case "$BTL_BIN" in /*) ;; *) BTL_BIN="$(pwd)/$BTL_BIN" ;; esac
