@@ -4,6 +4,8 @@
 //! evaluation order with capacity `lookback + 1`; each `EStmt::Series` becomes the code of its
 //! definition followed by a `Store`; a read of a series' present value is a `Load` of 0 bars back.
 //! Value-level `if`s are lowered to `Select` (both sides are pure, so evaluating both is exact).
+//! A read of a series' present value after its update this bar reuses the register it was
+//! stored from.
 
 use std::collections::HashMap;
 
@@ -38,6 +40,7 @@ pub fn lower(p: &Program) -> BarProgram {
         regs: 0,
         plots: Vec::new(),
         code: Vec::new(),
+        present: HashMap::new(),
     };
     l.stmts(&p.body);
     BarProgram {
@@ -60,6 +63,9 @@ struct Lower<'a> {
     regs: u32,
     plots: Vec<String>,
     code: Vec<Inst>,
+    /// The register holding each series' value on this bar, once stored. Series updates all sit
+    /// in the top-level statement list, so the register dominates every later read.
+    present: HashMap<SeriesId, Reg>,
 }
 
 impl Lower<'_> {
@@ -102,6 +108,7 @@ impl Lower<'_> {
                     let r = self.node(def);
                     let slot = self.slot_of[s];
                     self.code.push(Inst::Store { slot, src: r });
+                    self.present.insert(*s, r);
                 }
             }
             EStmt::Assign(v, n) => {
@@ -200,6 +207,7 @@ impl Lower<'_> {
                 dst = self.reg();
                 Inst::Const { dst, value: *v }
             }
+            Node::Read(s) if self.present.contains_key(s) => return self.present[s],
             Node::Read(s) => {
                 dst = self.reg();
                 Inst::Load {
