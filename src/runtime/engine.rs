@@ -110,15 +110,15 @@ impl Summary {
     }
 }
 
-struct BarHost<'a> {
+struct BarHost<'a, K: ?Sized> {
     broker: &'a mut Broker,
-    sink: &'a mut dyn Sink,
+    sink: &'a mut K,
     bar: u64,
     close: f64,
     trading: bool,
 }
 
-impl Host for BarHost<'_> {
+impl<K: Sink + ?Sized> Host for BarHost<'_, K> {
     fn order(&mut self, action: Action, args: &[f64]) {
         if self.trading {
             self.sink.order(self.bar, action, args);
@@ -137,7 +137,7 @@ struct Counts {
     wins: u64,
 }
 
-fn on_event(e: Event, bar: u64, counts: &mut Counts, sink: &mut dyn Sink) {
+fn on_event<K: Sink + ?Sized>(e: Event, bar: u64, counts: &mut Counts, sink: &mut K) {
     match e {
         Event::Closed(t) => {
             counts.trades += 1;
@@ -150,13 +150,21 @@ fn on_event(e: Event, bar: u64, counts: &mut Counts, sink: &mut dyn Sink) {
 }
 
 /// Runs the program over every bar of `source` (see the module contract).
-pub fn run(
+///
+/// Generic so that a concrete source, engine and sink are compiled into the loop (no dynamic
+/// call per bar); trait objects work too.
+pub fn run<S, E, K>(
     p: &BarProgram,
-    source: &mut dyn BarSource,
-    engine: &mut dyn StepEngine,
+    source: &mut S,
+    engine: &mut E,
     config: BrokerConfig,
-    sink: &mut dyn Sink,
-) -> Result<Summary, FeedError> {
+    sink: &mut K,
+) -> Result<Summary, FeedError>
+where
+    S: BarSource + ?Sized,
+    E: StepEngine + ?Sized,
+    K: Sink + ?Sized,
+{
     let mut m = Machine::new(p);
     // Only the inputs the program reads are computed each bar.
     let needed: Vec<Input> = p.slots.iter().filter_map(|s| s.input).collect();
