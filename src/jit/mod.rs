@@ -151,6 +151,9 @@ struct Tx<'a, 'b> {
     hosts: Vec<(&'static str, ir::FuncRef)>,
     exit: Block,
     status: Variable,
+    /// For registers holding a bool computed in the current block, its truth as an `i8` (`value ==
+    /// 1.0`), so conditions skip rebuilding it from the `f64`.
+    truth: std::collections::HashMap<u32, (Block, Value)>,
 }
 
 fn translate(
@@ -250,6 +253,7 @@ fn translate(
         hosts,
         exit,
         status,
+        truth: std::collections::HashMap::new(),
     };
     let mut terminated = true;
     for pc in 0..=n {
@@ -280,6 +284,25 @@ impl Tx<'_, '_> {
 
     fn set(&mut self, r: u32, v: Value) {
         self.b.def_var(self.regs[r as usize], v);
+        self.truth.remove(&r);
+    }
+
+    /// Records the truth of a bool register just set.
+    fn set_truth(&mut self, r: u32, t: Value) {
+        if let Some(block) = self.b.current_block() {
+            self.truth.insert(r, (block, t));
+        }
+    }
+
+    /// `truthy(r)`: from the recorded truth when it was computed in this block.
+    fn truth_of(&mut self, r: u32) -> Value {
+        match self.truth.get(&r) {
+            Some(&(block, t)) if Some(block) == self.b.current_block() => t,
+            _ => {
+                let v = self.get(r);
+                self.truthy(v)
+            }
+        }
     }
 
     fn host(&self, name: &str) -> ir::FuncRef {
@@ -430,8 +453,8 @@ impl Tx<'_, '_> {
                 let v = self.get(src);
                 self.b.ins().store(flags, v, self.vars, (var * 8) as i32);
             }
-            Inst::Unary { dst, op, a } => {
-                let a = self.get(a);
+            Inst::Unary { dst, op, a: ra } => {
+                let a = self.get(ra);
                 let v = match op {
                     UnOp::Neg => self.b.ins().fneg(a),
                     UnOp::Not => {
@@ -442,11 +465,20 @@ impl Tx<'_, '_> {
                     }
                 };
                 self.set(dst, v);
+                if op == UnOp::Not {
+                    // Bools are 0, 1 or NaN: `not a` is true exactly when a == 0.
+                    let zero = self.f64c(0.0);
+                    let t = self.b.ins().fcmp(FloatCC::Equal, a, zero);
+                    self.set_truth(dst, t);
+                }
             }
             Inst::Binary { dst, op, a, b } => {
                 let (x, y) = (self.get(a), self.get(b));
                 let v = self.binary(op, x, y);
                 self.set(dst, v);
+                if let Some(t) = self.binary_truth(op, (a, x), (b, y)) {
+                    self.set_truth(dst, t);
+                }
             }
             Inst::Call { dst, f, a, b, argc } => {
                 let x = self.get(a);
@@ -455,8 +487,7 @@ impl Tx<'_, '_> {
                 self.set(dst, v);
             }
             Inst::Select { dst, cond, a, b } => {
-                let c = self.get(cond);
-                let t = self.truthy(c);
+                let t = self.truth_of(cond);
                 let (x, y) = (self.get(a), self.get(b));
                 let v = self.b.ins().select(t, x, y);
                 self.set(dst, v);
@@ -467,8 +498,7 @@ impl Tx<'_, '_> {
                 return true;
             }
             Inst::BranchFalse { cond, target } => {
-                let c = self.get(cond);
-                let t = self.truthy(c);
+                let t = self.truth_of(cond);
                 let to = blocks[target as usize].expect("a branch target starts a block");
                 let next = blocks[pc + 1].expect("the instruction after a branch starts a block");
                 self.b.ins().brif(t, next, &[], to, &[]);
@@ -485,6 +515,37 @@ impl Tx<'_, '_> {
             }
         }
         false
+    }
+
+    /// The truth of a comparison or logical operation, straight from its operands: a comparison
+    /// with NaN is NaN, never 1.0, which is what an ordered `fcmp` gives; `and` is true when both
+    /// bools are; `or` when either is and neither is NaN.
+    fn binary_truth(
+        &mut self,
+        op: BinOp,
+        (ra, a): (u32, Value),
+        (rb, b): (u32, Value),
+    ) -> Option<Value> {
+        let cc = match op {
+            BinOp::Eq => FloatCC::Equal,
+            BinOp::Ne => FloatCC::OrderedNotEqual,
+            BinOp::Lt => FloatCC::LessThan,
+            BinOp::Le => FloatCC::LessThanOrEqual,
+            BinOp::Gt => FloatCC::GreaterThan,
+            BinOp::Ge => FloatCC::GreaterThanOrEqual,
+            BinOp::And => {
+                let (x, y) = (self.truth_of(ra), self.truth_of(rb));
+                return Some(self.b.ins().band(x, y));
+            }
+            BinOp::Or => {
+                let (x, y) = (self.truth_of(ra), self.truth_of(rb));
+                let either = self.b.ins().bor(x, y);
+                let ordered = self.b.ins().fcmp(FloatCC::Ordered, a, b);
+                return Some(self.b.ins().band(either, ordered));
+            }
+            _ => return None,
+        };
+        Some(self.b.ins().fcmp(cc, a, b))
     }
 
     /// `crate::value::binary`, instruction by instruction.
