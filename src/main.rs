@@ -121,6 +121,9 @@ enum Command {
         /// Write closed trades to this CSV file.
         #[arg(long, value_name = "OUT.csv")]
         trades: Option<String>,
+        /// Write a self-contained HTML report (candles, plots, fills, equity, drawdown) to this file.
+        #[arg(long, value_name = "OUT.html")]
+        plot: Option<String>,
         /// Skip (and count) malformed rows instead of stopping at the first.
         #[arg(long)]
         skip_bad_rows: bool,
@@ -195,6 +198,7 @@ fn main() -> ExitCode {
             equity,
             json,
             trades,
+            plot,
             skip_bad_rows,
             emit,
             engine,
@@ -213,6 +217,7 @@ fn main() -> ExitCode {
             equity,
             json,
             trades,
+            plot,
             skip_bad_rows,
             emit,
             engine,
@@ -372,6 +377,7 @@ struct RunArgs {
     equity: Option<String>,
     json: bool,
     trades: Option<String>,
+    plot: Option<String>,
     skip_bad_rows: bool,
     emit: Option<Emit>,
     engine: EngineKind,
@@ -496,6 +502,18 @@ fn run(a: RunArgs) -> ExitCode {
             Err(e) => return usage_error(&format!("cannot create {path}: {e}")),
         }
     }
+    let mut report = None;
+    if let Some(path) = &a.plot {
+        match btl::runtime::report::ReportSink::create(
+            std::path::Path::new(path),
+            &program.name,
+            &program.plots,
+            a.cash,
+        ) {
+            Ok(r) => report = Some(r),
+            Err(e) => return usage_error(&format!("cannot create {path}: {e}")),
+        }
+    }
     let mut sink = output::RunSink {
         files,
         equity,
@@ -509,7 +527,11 @@ fn run(a: RunArgs) -> ExitCode {
         Some(j) => j,
         None => &mut interp,
     };
-    let summary = match engine::run(&program, &mut source, step, config, &mut sink) {
+    let mut tee = btl::runtime::report::Tee {
+        run: &mut sink,
+        report: report.as_mut(),
+    };
+    let summary = match engine::run(&program, &mut source, step, config, &mut tee) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("error: {e}");
@@ -544,6 +566,33 @@ fn run(a: RunArgs) -> ExitCode {
             a.trades.as_deref().unwrap_or("")
         ));
     }
+    let mut v = serde_json::json!({
+        "strategy": program.name,
+        "bars": summary.bars,
+        "warmup_bar": summary.warmup_bar,
+        "trades": summary.trades,
+        "winning_trades": summary.winning_trades,
+        "win_rate": summary.win_rate(),
+        "initial_cash": summary.initial_cash,
+        "final_cash": summary.final_cash,
+        "final_value": summary.final_value,
+        "total_return": summary.total_return,
+        "max_drawdown": summary.max_drawdown,
+        "rejected_orders": summary.rejected_orders,
+        "invalid_orders": summary.invalid_orders,
+        "skipped_rows": source.skipped_rows(),
+        "buffer_bytes": summary.buffer_bytes,
+        "fill_convention": broker::fill_convention(&config),
+        "expired_orders": summary.expired_orders,
+        "cancelled_orders": summary.cancelled_orders,
+        "open_position": summary.open_position.map(|(bar, qty, price)| serde_json::json!({"entry_bar": bar, "qty": qty, "entry_price": price})),
+        "statistics": statistics,
+    });
+    if let Some(r) = report
+        && let Err(e) = r.finish(&v)
+    {
+        return usage_error(&format!("writing {}: {e}", a.plot.as_deref().unwrap_or("")));
+    }
     let peak = output::peak_rss_bytes();
     if source.skipped_rows() > 0 {
         let first = source
@@ -568,30 +617,8 @@ fn run(a: RunArgs) -> ExitCode {
                 .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
                 .collect();
         }
-        let v = serde_json::json!({
-            "strategy": program.name,
-            "bars": summary.bars,
-            "warmup_bar": summary.warmup_bar,
-            "trades": summary.trades,
-            "winning_trades": summary.winning_trades,
-            "win_rate": summary.win_rate(),
-            "initial_cash": summary.initial_cash,
-            "final_cash": summary.final_cash,
-            "final_value": summary.final_value,
-            "total_return": summary.total_return,
-            "max_drawdown": summary.max_drawdown,
-            "rejected_orders": summary.rejected_orders,
-            "invalid_orders": summary.invalid_orders,
-            "skipped_rows": source.skipped_rows(),
-            "buffer_bytes": summary.buffer_bytes,
-            "peak_rss_bytes": peak,
-            "fill_convention": broker::fill_convention(&config),
-            "expired_orders": summary.expired_orders,
-            "cancelled_orders": summary.cancelled_orders,
-            "open_position": summary.open_position.map(|(bar, qty, price)| serde_json::json!({"entry_bar": bar, "qty": qty, "entry_price": price})),
-            "statistics": statistics,
-            "closed_trades": trades,
-        });
+        v["peak_rss_bytes"] = serde_json::json!(peak);
+        v["closed_trades"] = serde_json::Value::Array(trades);
         println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
     } else {
         let pct = |x: f64| format!("{:.2}%", x * 100.0);

@@ -4,4 +4,5 @@ pub mod engine;
 pub mod feed;
 pub mod machine;
 pub mod output;
+pub mod report;
 pub mod stats;
