@@ -81,59 +81,7 @@ enum Command {
         json: bool,
     },
     /// Backtest a strategy over a CSV file of bars.
-    Run {
-        file: String,
-        /// The bars: CSV with a header (date/time, open, high, low, close, volume).
-        #[arg(long)]
-        data: String,
-        #[arg(long = "param", value_name = "NAME=VALUE")]
-        params: Vec<String>,
-        /// Starting cash.
-        #[arg(long, default_value_t = 100_000.0)]
-        cash: f64,
-        /// Commission as a fraction of traded value (0.001 = 0.1%).
-        #[arg(long, default_value_t = 0.0)]
-        commission: f64,
-        /// Commission per unit traded, added to the fraction.
-        #[arg(long, default_value_t = 0.0)]
-        commission_per_unit: f64,
-        /// The least commission charged on a fill.
-        #[arg(long, default_value_t = 0.0)]
-        commission_min: f64,
-        /// Slippage as a fraction of the price (0.0005 = 5 basis points), against the trader.
-        #[arg(long, default_value_t = 0.0)]
-        slippage: f64,
-        /// Slippage as a fixed amount per unit, against the trader.
-        #[arg(long, default_value_t = 0.0)]
-        slippage_fixed: f64,
-        /// When market orders fill.
-        #[arg(long, value_enum, default_value_t = Fill::NextOpen)]
-        fill: Fill,
-        /// Annual risk-free rate for the Sharpe and Sortino ratios (0.02 = 2%).
-        #[arg(long, default_value_t = 0.0)]
-        risk_free: f64,
-        /// Write the equity per bar (time, cash, value, position) to this CSV file.
-        #[arg(long, value_name = "OUT.csv")]
-        equity: Option<String>,
-        /// Print the summary as JSON, with every closed trade.
-        #[arg(long)]
-        json: bool,
-        /// Write closed trades to this CSV file.
-        #[arg(long, value_name = "OUT.csv")]
-        trades: Option<String>,
-        /// Write a self-contained HTML report (candles, plots, fills, equity, drawdown) to this file.
-        #[arg(long, value_name = "OUT.html")]
-        plot: Option<String>,
-        /// Skip (and count) malformed rows instead of stopping at the first.
-        #[arg(long)]
-        skip_bad_rows: bool,
-        /// Print the lowered bar program or the compiled function's CLIF instead of running.
-        #[arg(long, value_enum)]
-        emit: Option<Emit>,
-        /// The engine that runs each bar.
-        #[arg(long, value_enum, default_value_t = EngineKind::Jit)]
-        engine: EngineKind,
-    },
+    Run(RunArgs),
     /// Differential fuzzing: generated programs on the interpreter and the JIT, compared bit for bit.
     Fuzz {
         /// How many generated programs.
@@ -183,46 +131,7 @@ fn main() -> ExitCode {
             bars,
             jobs,
         } => fuzz(seeds, start, bars, jobs),
-        Command::Run {
-            file,
-            data,
-            params,
-            cash,
-            commission,
-            commission_per_unit,
-            commission_min,
-            slippage,
-            slippage_fixed,
-            fill,
-            risk_free,
-            equity,
-            json,
-            trades,
-            plot,
-            skip_bad_rows,
-            emit,
-            engine,
-        } => run(RunArgs {
-            file,
-            data,
-            params,
-            cash,
-            commission,
-            commission_per_unit,
-            commission_min,
-            slippage,
-            slippage_fixed,
-            fill,
-            risk_free,
-            equity,
-            json,
-            trades,
-            plot,
-            skip_bad_rows,
-            emit,
-            engine,
-            color,
-        }),
+        Command::Run(args) => run(args, color),
     }
 }
 
@@ -362,26 +271,59 @@ fn mem(path: &str, params: &[String], json: bool, color: bool) -> ExitCode {
     ExitCode::SUCCESS
 }
 
+#[derive(clap::Args)]
 struct RunArgs {
     file: String,
+    /// The bars: CSV with a header (date/time, open, high, low, close, volume).
+    #[arg(long)]
     data: String,
+    #[arg(long = "param", value_name = "NAME=VALUE")]
     params: Vec<String>,
+    /// Starting cash.
+    #[arg(long, default_value_t = 100_000.0)]
     cash: f64,
+    /// Commission as a fraction of traded value (0.001 = 0.1%).
+    #[arg(long, default_value_t = 0.0)]
     commission: f64,
+    /// Commission per unit traded, added to the fraction.
+    #[arg(long, default_value_t = 0.0)]
     commission_per_unit: f64,
+    /// The least commission charged on a fill.
+    #[arg(long, default_value_t = 0.0)]
     commission_min: f64,
+    /// Slippage as a fraction of the price (0.0005 = 5 basis points), against the trader.
+    #[arg(long, default_value_t = 0.0)]
     slippage: f64,
+    /// Slippage as a fixed amount per unit, against the trader.
+    #[arg(long, default_value_t = 0.0)]
     slippage_fixed: f64,
+    /// When market orders fill.
+    #[arg(long, value_enum, default_value_t = Fill::NextOpen)]
     fill: Fill,
+    /// Annual risk-free rate for the Sharpe and Sortino ratios (0.02 = 2%).
+    #[arg(long, default_value_t = 0.0)]
     risk_free: f64,
+    /// Write the equity per bar (time, cash, value, position) to this CSV file.
+    #[arg(long, value_name = "OUT.csv")]
     equity: Option<String>,
+    /// Print the summary as JSON, with every closed trade.
+    #[arg(long)]
     json: bool,
+    /// Write closed trades to this CSV file.
+    #[arg(long, value_name = "OUT.csv")]
     trades: Option<String>,
+    /// Write a self-contained HTML report (candles, plots, fills, equity, drawdown) to this file.
+    #[arg(long, value_name = "OUT.html")]
     plot: Option<String>,
+    /// Skip (and count) malformed rows instead of stopping at the first.
+    #[arg(long)]
     skip_bad_rows: bool,
+    /// Print the lowered bar program or the compiled function's CLIF instead of running.
+    #[arg(long, value_enum)]
     emit: Option<Emit>,
+    /// The engine that runs each bar.
+    #[arg(long, value_enum, default_value_t = EngineKind::Jit)]
     engine: EngineKind,
-    color: bool,
 }
 
 fn usage_error(msg: &str) -> ExitCode {
@@ -389,7 +331,7 @@ fn usage_error(msg: &str) -> ExitCode {
     ExitCode::from(2)
 }
 
-fn run(a: RunArgs) -> ExitCode {
+fn run(a: RunArgs, color: bool) -> ExitCode {
     use btl::runtime::{broker, engine, feed, output};
 
     if !(a.cash.is_finite() && a.cash > 0.0) {
@@ -401,11 +343,11 @@ fn run(a: RunArgs) -> ExitCode {
             a.commission
         ));
     }
-    let c = match load(&a.file, &a.params, MessageFormat::Human, a.color) {
+    let c = match load(&a.file, &a.params, MessageFormat::Human, color) {
         Ok(c) => c,
         Err(code) => return code,
     };
-    emit(&c.diagnostics, &c.sources, MessageFormat::Human, a.color);
+    emit(&c.diagnostics, &c.sources, MessageFormat::Human, color);
     let Some(program) = c.bar_program() else {
         return ExitCode::from(1);
     };
