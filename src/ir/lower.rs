@@ -41,6 +41,7 @@ pub fn lower(p: &Program) -> BarProgram {
         plots: Vec::new(),
         code: Vec::new(),
         present: HashMap::new(),
+        depth: 0,
     };
     l.stmts(&p.body);
     BarProgram {
@@ -66,6 +67,8 @@ struct Lower<'a> {
     /// The register holding each series' value on this bar, once stored. Series updates all sit
     /// in the top-level statement list, so the register dominates every later read.
     present: HashMap<SeriesId, Reg>,
+    /// Nesting inside `if` branches and loop bodies.
+    depth: u32,
 }
 
 impl Lower<'_> {
@@ -95,6 +98,14 @@ impl Lower<'_> {
         }
     }
 
+    /// Statements inside an `if` branch or a loop body: registers defined there do not dominate
+    /// the code after, so no present value is recorded from them.
+    fn nested(&mut self, stmts: &[EStmt]) {
+        self.depth += 1;
+        self.stmts(stmts);
+        self.depth -= 1;
+    }
+
     fn stmts(&mut self, stmts: &[EStmt]) {
         for s in stmts {
             self.stmt(s);
@@ -120,7 +131,7 @@ impl Lower<'_> {
                 let cond = self.node(*c);
                 let branch = self.code.len();
                 self.code.push(Inst::BranchFalse { cond, target: 0 });
-                self.stmts(t);
+                self.nested(t);
                 if f.is_empty() {
                     let end = self.here();
                     self.patch(branch, end);
@@ -129,7 +140,7 @@ impl Lower<'_> {
                     self.code.push(Inst::Jump { target: 0 });
                     let else_start = self.here();
                     self.patch(branch, else_start);
-                    self.stmts(f);
+                    self.nested(f);
                     let end = self.here();
                     self.patch(jump, end);
                 }
@@ -159,7 +170,7 @@ impl Lower<'_> {
                 });
                 let exit = self.code.len();
                 self.code.push(Inst::BranchFalse { cond, target: 0 });
-                self.stmts(body);
+                self.nested(body);
                 let i2 = self.reg();
                 self.code.push(Inst::GetVar { dst: i2, var });
                 let one = self.reg();
@@ -210,6 +221,10 @@ impl Lower<'_> {
             Node::Read(s) if self.present.contains_key(s) => return self.present[s],
             Node::Read(s) => {
                 dst = self.reg();
+                if self.depth == 0 {
+                    // An input's value, loaded once at the top level, serves every later read.
+                    self.present.insert(*s, dst);
+                }
                 Inst::Load {
                     dst,
                     slot: self.slot_of[s],

@@ -153,7 +153,7 @@ struct Tx<'a, 'b> {
     status: Variable,
     /// For registers holding a bool computed in the current block, its truth as an `i8` (`value ==
     /// 1.0`), so conditions skip rebuilding it from the `f64`.
-    truth: std::collections::HashMap<u32, (Block, Value)>,
+    truth: std::collections::HashMap<u32, (Block, Value, bool)>,
 }
 
 fn translate(
@@ -209,15 +209,20 @@ fn translate(
         .iter()
         .enumerate()
         .map(|(i, slot)| {
-            let h = b.ins().load(types::I32, flags, heads_ptr, (i * 4) as i32);
-            let next = b.ins().iadd_imm_s(h, 1);
-            let wrap = b
-                .ins()
-                .icmp_imm_s(IntCC::Equal, next, i64::from(slot.capacity));
-            let zero = b.ins().iconst(types::I32, 0);
-            let h = b.ins().select(wrap, zero, next);
-            b.ins().store(flags, h, heads_ptr, (i * 4) as i32);
-            let h = b.ins().uextend(types::I64, h);
+            let h = if slot.capacity == 1 {
+                // One value: the head is always 0 (the interpreter's advance keeps it there too).
+                b.ins().iconst(types::I64, 0)
+            } else {
+                let h = b.ins().load(types::I32, flags, heads_ptr, (i * 4) as i32);
+                let next = b.ins().iadd_imm_s(h, 1);
+                let wrap = b
+                    .ins()
+                    .icmp_imm_s(IntCC::Equal, next, i64::from(slot.capacity));
+                let zero = b.ins().iconst(types::I32, 0);
+                let h = b.ins().select(wrap, zero, next);
+                b.ins().store(flags, h, heads_ptr, (i * 4) as i32);
+                b.ins().uextend(types::I64, h)
+            };
             if let Some(input) = slot.input {
                 let v = b
                     .ins()
@@ -288,16 +293,16 @@ impl Tx<'_, '_> {
     }
 
     /// Records the truth of a bool register just set.
-    fn set_truth(&mut self, r: u32, t: Value) {
+    fn set_truth(&mut self, r: u32, t: Value, never_nan: bool) {
         if let Some(block) = self.b.current_block() {
-            self.truth.insert(r, (block, t));
+            self.truth.insert(r, (block, t, never_nan));
         }
     }
 
     /// `truthy(r)`: from the recorded truth when it was computed in this block.
     fn truth_of(&mut self, r: u32) -> Value {
         match self.truth.get(&r) {
-            Some(&(block, t)) if Some(block) == self.b.current_block() => t,
+            Some(&(block, t, _)) if Some(block) == self.b.current_block() => t,
             _ => {
                 let v = self.get(r);
                 self.truthy(v)
@@ -466,10 +471,20 @@ impl Tx<'_, '_> {
                 };
                 self.set(dst, v);
                 if op == UnOp::Not {
-                    // Bools are 0, 1 or NaN: `not a` is true exactly when a == 0.
-                    let zero = self.f64c(0.0);
-                    let t = self.b.ins().fcmp(FloatCC::Equal, a, zero);
-                    self.set_truth(dst, t);
+                    let known = match self.truth.get(&ra) {
+                        Some(&(block, t, true)) if Some(block) == self.b.current_block() => Some(t),
+                        _ => None,
+                    };
+                    let t = match known {
+                        // Of a value that is never NaN, `not` is the negated truth.
+                        Some(t) => self.b.ins().icmp_imm_s(IntCC::Equal, t, 0),
+                        // Bools are 0, 1 or NaN: `not a` is true exactly when a == 0.
+                        None => {
+                            let zero = self.f64c(0.0);
+                            self.b.ins().fcmp(FloatCC::Equal, a, zero)
+                        }
+                    };
+                    self.set_truth(dst, t, known.is_some());
                 }
             }
             Inst::Binary { dst, op, a, b } => {
@@ -477,7 +492,7 @@ impl Tx<'_, '_> {
                 let v = self.binary(op, x, y);
                 self.set(dst, v);
                 if let Some(t) = self.binary_truth(op, (a, x), (b, y)) {
-                    self.set_truth(dst, t);
+                    self.set_truth(dst, t, false);
                 }
             }
             Inst::Call { dst, f, a, b, argc } => {
@@ -485,6 +500,11 @@ impl Tx<'_, '_> {
                 let y = self.get(b);
                 let v = self.builtin(f, x, y, argc);
                 self.set(dst, v);
+                if f == Builtin::Na {
+                    // 1.0 or 0.0, never NaN: true exactly when x is NaN.
+                    let t = self.is_nan(x);
+                    self.set_truth(dst, t, true);
+                }
             }
             Inst::Select { dst, cond, a, b } => {
                 let t = self.truth_of(cond);

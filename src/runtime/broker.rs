@@ -426,10 +426,14 @@ impl Broker {
 
     /// Starts bar `bar`: checks the orders placed on the previous bar, expires the old ones and
     /// tries every pending order against the bar (see the module contract).
+    #[inline]
     pub fn open_bar(&mut self, bar: u64, b: &Bar, on_event: &mut dyn FnMut(Event)) {
-        if self.orders.is_empty() {
-            return;
+        if !self.orders.is_empty() {
+            self.try_orders(bar, b, on_event);
         }
+    }
+
+    fn try_orders(&mut self, bar: u64, b: &Bar, on_event: &mut dyn FnMut(Event)) {
         self.check_fresh(on_event);
         let ids: Vec<u64> = self.orders.iter().map(|o| o.id).collect();
         for id in ids {
@@ -490,10 +494,14 @@ impl Broker {
 
     /// Ends bar `bar` (after the strategy ran): with fill-on-close, the market orders placed on it
     /// fill at its close.
+    #[inline]
     pub fn close_bar(&mut self, bar: u64, close: f64, on_event: &mut dyn FnMut(Event)) {
-        if !self.config.fill_on_close || self.orders.is_empty() {
-            return;
+        if self.config.fill_on_close && !self.orders.is_empty() {
+            self.fill_at_close(bar, close, on_event);
         }
+    }
+
+    fn fill_at_close(&mut self, bar: u64, close: f64, on_event: &mut dyn FnMut(Event)) {
         self.check_fresh(on_event);
         let ids: Vec<u64> = self
             .orders
