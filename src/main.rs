@@ -42,6 +42,8 @@ enum Emit {
     Ir,
     /// The Cranelift IR of the compiled step function.
     Clif,
+    /// The machine code of the compiled step function.
+    Asm,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -356,8 +358,13 @@ fn run(a: RunArgs, color: bool) -> ExitCode {
             print!("{}", btl::ir::print::print(&program));
             return ExitCode::SUCCESS;
         }
-        Some(Emit::Clif) => {
-            return match btl::jit::clif(&program) {
+        Some(emit @ (Emit::Clif | Emit::Asm)) => {
+            let text = if emit == Emit::Clif {
+                btl::jit::clif(&program)
+            } else {
+                btl::jit::asm(&program)
+            };
+            return match text {
                 Ok(text) => {
                     print!("{text}");
                     ExitCode::SUCCESS

@@ -8,7 +8,8 @@
 //! (`crate::value`): results agree bit for bit, NaN payloads aside (every NaN is `na`).
 //! Ring-buffer reads need no bounds check: immediate indices are at most the slot's lookback by
 //! lowering, and register indices are range-checked against the capacity (NaN or out of range
-//! reads `na`, as in the interpreter). All `unsafe` lives in [`abi`].
+//! reads `na`, as in the interpreter). All `unsafe` lives in [`abi`]. [`asm`] gives the machine
+//! code (`btl run --emit asm`).
 
 pub mod abi;
 
@@ -34,6 +35,8 @@ pub struct Jit {
     step: StepFn,
     /// The CLIF text of the function, before optimisation.
     pub clif: String,
+    /// The machine code, when asked for.
+    pub asm: Option<String>,
     /// The first host error met while running.
     pub error: Option<String>,
 }
@@ -68,6 +71,10 @@ fn isa() -> Result<std::sync::Arc<dyn cranelift_codegen::isa::TargetIsa>, String
 impl Jit {
     /// Compiles `p`. An error here is a bug in the translator (or an unsupported machine).
     pub fn compile(p: &BarProgram) -> Result<Jit, String> {
+        Jit::compile_inner(p, false)
+    }
+
+    fn compile_inner(p: &BarProgram, want_asm: bool) -> Result<Jit, String> {
         let isa = isa()?;
         let mut builder = JITBuilder::with_isa(isa, cranelift_module::default_libcall_names());
         for (name, addr, _) in HOST_FUNCTIONS {
@@ -117,9 +124,15 @@ impl Jit {
         let mut fctx = FunctionBuilderContext::new();
         translate(p, &mut module, &mut ctx, &mut fctx, &hosts, ptr)?;
         let clif = ctx.func.display().to_string();
+        ctx.set_disasm(want_asm);
         module
             .define_function(func_id, &mut ctx)
             .map_err(|e| format!("{e:?}"))?;
+        let asm = if want_asm {
+            ctx.compiled_code().and_then(|c| c.vcode.clone())
+        } else {
+            None
+        };
         module.clear_context(&mut ctx);
         module.finalize_definitions().map_err(|e| e.to_string())?;
         let code = module.get_finalized_function(func_id);
@@ -130,6 +143,7 @@ impl Jit {
             _module: module,
             step,
             clif,
+            asm,
             error: None,
         })
     }
@@ -138,6 +152,11 @@ impl Jit {
 /// The CLIF text of a program's step function (`btl run --emit clif`).
 pub fn clif(p: &BarProgram) -> Result<String, String> {
     Jit::compile(p).map(|j| j.clif)
+}
+
+/// The machine code of a program's step function, as Cranelift prints it (`btl run --emit asm`).
+pub fn asm(p: &BarProgram) -> Result<String, String> {
+    Jit::compile_inner(p, true).map(|j| j.asm.unwrap_or_default())
 }
 
 struct Tx<'a, 'b> {
@@ -154,6 +173,8 @@ struct Tx<'a, 'b> {
     /// For registers holding a bool computed in the current block, its truth as an `i8` (`value ==
     /// 1.0`), so conditions skip rebuilding it from the `f64`.
     truth: std::collections::HashMap<u32, (Block, Value, bool)>,
+    /// Registers loaded with a constant (each register has one defining instruction).
+    consts: std::collections::HashMap<u32, f64>,
 }
 
 fn translate(
@@ -259,6 +280,7 @@ fn translate(
         exit,
         status,
         truth: std::collections::HashMap::new(),
+        consts: std::collections::HashMap::new(),
     };
     let mut terminated = true;
     for pc in 0..=n {
@@ -393,6 +415,7 @@ impl Tx<'_, '_> {
             Inst::Const { dst, value } => {
                 let v = self.f64c(value);
                 self.set(dst, v);
+                self.consts.insert(dst, value);
             }
             Inst::Load { dst, slot, back } => {
                 let s = &self.p.slots[slot as usize];
@@ -489,7 +512,13 @@ impl Tx<'_, '_> {
             }
             Inst::Binary { dst, op, a, b } => {
                 let (x, y) = (self.get(a), self.get(b));
-                let v = self.binary(op, x, y);
+                let v = match self.consts.get(&b) {
+                    // Division by a constant that is neither 0 nor NaN needs no zero check.
+                    Some(&c) if op == BinOp::Div && c != 0.0 && !c.is_nan() => {
+                        self.b.ins().fdiv(x, y)
+                    }
+                    _ => self.binary(op, x, y),
+                };
                 self.set(dst, v);
                 if let Some(t) = self.binary_truth(op, (a, x), (b, y)) {
                     self.set_truth(dst, t, false);
