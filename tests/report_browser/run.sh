@@ -6,7 +6,7 @@
 #
 #   tests/report_browser/run.sh            # BTL=/path/to/btl to test a given binary
 #
-# Ends with `report browser: N passed, M failed`; exits non-zero on any failure.
+# Ends with `report-browser: N passed, M failed`; exits non-zero on any failure.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 . tests/report_browser/common.sh
@@ -16,7 +16,7 @@ failed=0
 pass() { passed=$((passed + 1)); echo "ok   $1"; }
 fail() { failed=$((failed + 1)); echo "FAIL $1${2:+: $2}"; }
 finish() {
-    echo "report browser: $passed passed, $failed failed"
+    echo "report-browser: $passed passed, $failed failed"
     [ "$failed" = 0 ]
     exit
 }
