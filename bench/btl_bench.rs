@@ -20,11 +20,7 @@ use btl::sema::builtins::Action;
 const CONFIG: BrokerConfig = BrokerConfig {
     cash: 100_000.0,
     commission: 0.001,
-    commission_per_unit: 0.0,
-    commission_min: 0.0,
-    slippage: 0.0,
-    slippage_fixed: 0.0,
-    fill_on_close: false,
+    ..BrokerConfig::DEFAULT
 };
 
 fn walk(n: usize, seed: u64) -> Vec<Bar> {

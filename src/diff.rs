@@ -45,11 +45,7 @@ pub fn same(a: f64, b: f64) -> bool {
 pub const CONFIG: BrokerConfig = BrokerConfig {
     cash: 100_000.0,
     commission: 0.001,
-    commission_per_unit: 0.0,
-    commission_min: 0.0,
-    slippage: 0.0,
-    slippage_fixed: 0.0,
-    fill_on_close: false,
+    ..BrokerConfig::DEFAULT
 };
 
 pub fn trace(p: &BarProgram, bars: &[Bar], engine: &mut dyn StepEngine) -> Result<Trace, String> {

@@ -2,7 +2,9 @@
 //! reports; output files appear only when a run completes; data errors exit 2 naming the line;
 //! peak memory does not grow with the number of bars.
 
-use std::io::Write;
+mod common;
+use common::write_bars;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -240,30 +242,6 @@ fn trades_file_is_written_whole_or_not_at_all() {
         Some(2)
     );
     std::fs::remove_dir_all(&dir).unwrap();
-}
-
-/// Writes `n` daily bars of a random walk.
-fn write_bars(path: &Path, n: usize) {
-    let mut f = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
-    writeln!(f, "timestamp,open,high,low,close,volume").unwrap();
-    let mut price = 100.0f64;
-    let mut state = 0x2545_f491_4f6c_dd1du64;
-    for i in 0..n {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        let step = ((state % 2001) as f64 - 1000.0) / 1000.0 * 0.01;
-        let open = price;
-        price = (price * (1.0 + step)).max(1.0);
-        let (hi, lo) = (open.max(price) * 1.002, open.min(price) * 0.998);
-        writeln!(
-            f,
-            "{},{open:.4},{hi:.4},{lo:.4},{price:.4},{}",
-            946_684_800 + i as i64 * 60,
-            1000 + i % 500
-        )
-        .unwrap();
-    }
 }
 
 fn peak_rss(data: &Path) -> u64 {

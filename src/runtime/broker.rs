@@ -71,17 +71,22 @@ pub struct BrokerConfig {
     pub fill_on_close: bool,
 }
 
+impl BrokerConfig {
+    /// 100,000 cash, no costs, fills at the next open (a `const`, for `..BrokerConfig::DEFAULT`).
+    pub const DEFAULT: BrokerConfig = BrokerConfig {
+        cash: 100_000.0,
+        commission: 0.0,
+        commission_per_unit: 0.0,
+        commission_min: 0.0,
+        slippage: 0.0,
+        slippage_fixed: 0.0,
+        fill_on_close: false,
+    };
+}
+
 impl Default for BrokerConfig {
     fn default() -> BrokerConfig {
-        BrokerConfig {
-            cash: 100_000.0,
-            commission: 0.0,
-            commission_per_unit: 0.0,
-            commission_min: 0.0,
-            slippage: 0.0,
-            slippage_fixed: 0.0,
-            fill_on_close: false,
-        }
+        BrokerConfig::DEFAULT
     }
 }
 
