@@ -328,6 +328,36 @@ struct RunArgs {
     engine: EngineKind,
 }
 
+/// Prints `summary` as pretty JSON with a `closed_trades` array read line by line from `spill`
+/// (one JSON object per line).
+fn print_json_with_trades(
+    summary: &serde_json::Value,
+    spill: &std::path::Path,
+) -> std::io::Result<()> {
+    use std::io::BufRead;
+    let text = serde_json::to_string_pretty(summary).map_err(std::io::Error::other)?;
+    let head = text
+        .trim_end()
+        .strip_suffix('}')
+        .unwrap_or(&text)
+        .trim_end();
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    write!(out, "{head},\n  \"closed_trades\": [")?;
+    let mut first = true;
+    if let Ok(file) = std::fs::File::open(spill) {
+        for line in std::io::BufReader::new(file).lines() {
+            let line = line?;
+            if line.trim().is_empty() {
+                continue;
+            }
+            write!(out, "{}\n    {}", if first { "" } else { "," }, line.trim())?;
+            first = false;
+        }
+    }
+    writeln!(out, "{}]\n}}", if first { "" } else { "\n  " })?;
+    out.flush()
+}
+
 fn usage_error(msg: &str) -> ExitCode {
     eprintln!("error: {msg}");
     ExitCode::from(2)
@@ -554,21 +584,18 @@ fn run(a: RunArgs, color: bool) -> ExitCode {
         );
     }
     if a.json {
-        let mut trades = Vec::new();
-        if let Some(f) = files.json.take() {
-            if let Err(e) = f.commit() {
-                return usage_error(&format!("writing a temporary file: {e}"));
-            }
-            let text = std::fs::read_to_string(&spill).unwrap_or_default();
-            let _ = std::fs::remove_file(&spill);
-            trades = text
-                .lines()
-                .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-                .collect();
-        }
         v["peak_rss_bytes"] = serde_json::json!(peak);
-        v["closed_trades"] = serde_json::Value::Array(trades);
-        println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+        if let Some(f) = files.json.take()
+            && let Err(e) = f.commit()
+        {
+            return usage_error(&format!("writing a temporary file: {e}"));
+        }
+        // The trades are streamed from the spill file, never all held in memory.
+        let printed = print_json_with_trades(&v, &spill);
+        let _ = std::fs::remove_file(&spill);
+        if let Err(e) = printed {
+            return usage_error(&format!("writing the JSON report: {e}"));
+        }
     } else {
         let pct = |x: f64| format!("{:.2}%", x * 100.0);
         let win = summary
