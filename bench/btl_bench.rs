@@ -92,6 +92,22 @@ fn hand_written(bars: &[Bar]) -> (u64, f64, f64) {
     (trades, value, max_dd)
 }
 
+/// One run over bars already in memory, with no sink.
+fn run_in_memory(
+    program: &btl::ir::BarProgram,
+    bars: &[Bar],
+    engine: &mut impl engine::StepEngine,
+) -> engine::Summary {
+    engine::run(
+        program,
+        &mut bars.iter().copied(),
+        engine,
+        CONFIG,
+        &mut NoSink,
+    )
+    .expect("in-memory bars")
+}
+
 fn best_of<T>(runs: usize, mut f: impl FnMut() -> T) -> (Duration, T) {
     let mut best = Duration::MAX;
     let mut out = None;
@@ -133,39 +149,12 @@ fn main() {
     if std::env::var("BTL_BENCH_ONLY").is_ok_and(|v| v == "jit") {
         // For profiling the JIT's bar loop alone.
         for _ in 0..5 {
-            black_box(
-                engine::run(
-                    &program,
-                    &mut bars.iter().copied(),
-                    &mut jit,
-                    CONFIG,
-                    &mut NoSink,
-                )
-                .expect("in-memory bars"),
-            );
+            black_box(run_in_memory(&program, &bars, &mut jit));
         }
         return;
     }
-    let (jit_t, jit_s) = best_of(3, || {
-        engine::run(
-            &program,
-            &mut bars.iter().copied(),
-            &mut jit,
-            CONFIG,
-            &mut NoSink,
-        )
-        .expect("in-memory bars")
-    });
-    let (interp_t, interp_s) = best_of(1, || {
-        engine::run(
-            &program,
-            &mut bars.iter().copied(),
-            &mut Interpreter,
-            CONFIG,
-            &mut NoSink,
-        )
-        .expect("in-memory bars")
-    });
+    let (jit_t, jit_s) = best_of(3, || run_in_memory(&program, &bars, &mut jit));
+    let (interp_t, interp_s) = best_of(1, || run_in_memory(&program, &bars, &mut Interpreter));
     assert_eq!(
         (jit_s.trades, jit_s.final_value.to_bits()),
         (interp_s.trades, interp_s.final_value.to_bits()),

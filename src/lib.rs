@@ -27,7 +27,7 @@ use diag::{Code, Diagnostic};
 use sema::check::{Checked, Ty};
 use sema::elab::Program;
 use source::{FileId, SourceFile, SourceMap};
-use syntax::ast::{Ast, Expr};
+use syntax::ast::Ast;
 
 /// Everything known about one program.
 #[derive(Debug, Clone)]
@@ -161,7 +161,7 @@ fn bind_params(
     for &id in &checked.params {
         let local = &checked.locals[id];
         let default = local.decl.and_then(|s| match ast.stmt(s) {
-            syntax::ast::Stmt::Param { default, .. } => const_value(ast, *default),
+            syntax::ast::Stmt::Param { default, .. } => sema::check::literal_value(ast, *default),
             _ => None,
         });
         values.insert(id, default.unwrap_or(value::NA));
@@ -230,15 +230,4 @@ fn bind_params(
         }
     }
     (values, diags)
-}
-
-/// The value of a literal param default (`10`, `-0.5`, `true`).
-fn const_value(ast: &Ast, e: syntax::ast::ExprId) -> Option<f64> {
-    match ast.expr(ast.unparen(e)) {
-        Expr::Int(v) => Some(*v as f64),
-        Expr::Float(v) => Some(*v),
-        Expr::Bool(b) => Some(value::bool_val(*b)),
-        Expr::Unary(syntax::ast::UnOp::Neg, inner) => const_value(ast, *inner).map(|v| -v),
-        _ => None,
-    }
 }

@@ -1,19 +1,7 @@
 //! The `btl` binary end to end: exit codes, output formats, colour, `--param`, `explain`.
 
-use std::process::{Command, Output};
-
-fn btl(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_btl"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env_remove("NO_COLOR")
-        .output()
-        .expect("the btl binary runs")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
+mod common;
+use common::{btl, text};
 
 fn mem_json(args: &[&str]) -> serde_json::Value {
     let out = btl(args);

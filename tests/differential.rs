@@ -3,37 +3,11 @@
 //! final equity, bit for bit, on the interpreter and the JIT. And the harness catches a planted
 //! difference.
 
+mod common;
+
 use btl::diff;
 use btl::ir::Inst;
 use btl::runtime::engine::Interpreter;
-
-fn root() -> std::path::PathBuf {
-    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-const INDICATORS: &[&str] = &[
-    "sma(close, 10)",
-    "ema(close, 10)",
-    "wma(close, 10)",
-    "rma(close, 14)",
-    "highest(high, 20)",
-    "lowest(low, 20)",
-    "stdev(close, 20)",
-    "rsi(close, 14)",
-    "macd_line(close, 12, 26, 9)",
-    "macd_signal(close, 12, 26, 9)",
-    "macd_hist(close, 12, 26, 9)",
-    "bb_upper(close, 20, 2.0)",
-    "bb_middle(close, 20)",
-    "bb_lower(close, 20, 2.0)",
-    "true_range()",
-    "atr(14)",
-    "stoch_k(14, 3, 3)",
-    "stoch_d(14, 3, 3)",
-    "change(close)",
-    "roc(close, 10)",
-    "mom(close, 10)",
-];
 
 /// A strategy that plots an indicator and trades on its changes.
 fn indicator_strategy(call: &str) -> String {
@@ -44,7 +18,7 @@ fn indicator_strategy(call: &str) -> String {
 
 fn corpus() -> Vec<(String, String)> {
     let mut v = Vec::new();
-    for e in std::fs::read_dir(root().join("examples")).unwrap() {
+    for e in std::fs::read_dir(common::root().join("examples")).unwrap() {
         let p = e.unwrap().path();
         if p.extension().is_some_and(|x| x == "btl") {
             v.push((
@@ -53,7 +27,7 @@ fn corpus() -> Vec<(String, String)> {
             ));
         }
     }
-    for call in INDICATORS {
+    for call in common::INDICATOR_CALLS {
         v.push((call.to_string(), indicator_strategy(call)));
     }
     v.push((

@@ -6,29 +6,12 @@
 //! `tests/report_browser/run.sh`.
 
 mod common;
-use common::write_bars;
+use common::{btl, text, write_bars};
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 use btl::runtime::report::{MAX_MARKERS, MAX_SLOTS, ReportSink, Tee};
 use btl::runtime::{broker, engine};
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn btl(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_btl"))
-        .args(args)
-        .current_dir(root())
-        .output()
-        .expect("btl runs")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
 
 /// A fresh directory for one test.
 fn scratch(name: &str) -> PathBuf {

@@ -3,26 +3,9 @@
 //! peak memory does not grow with the number of bars.
 
 mod common;
-use common::write_bars;
+use common::{btl, root, text, write_bars};
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn btl(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_btl"))
-        .args(args)
-        .current_dir(root())
-        .output()
-        .expect("btl runs")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
 
 fn examples() -> Vec<PathBuf> {
     let mut v: Vec<PathBuf> = std::fs::read_dir(root().join("examples"))
@@ -93,31 +76,11 @@ fn run_buffers_equal_mem_report() {
             )
         })
         .collect();
-    for call in [
-        "sma(close, 10)",
-        "ema(close, 10)",
-        "wma(close, 10)",
-        "rma(close, 10)",
-        "highest(close, 10)",
-        "lowest(close, 10)",
-        "stdev(close, 10)",
-        "rsi(close, 14)",
-        "macd_line(close, 12, 26, 9)",
-        "macd_signal(close, 12, 26, 9)",
-        "macd_hist(close, 12, 26, 9)",
-        "bb_upper(close, 20, 2.0)",
-        "bb_middle(close, 20)",
-        "bb_lower(close, 20, 2.0)",
-        "true_range()",
-        "atr(14)",
-        "stoch_k(14, 3, 3)",
-        "stoch_d(14, 3, 3)",
-        "change(close)",
-        "roc(close, 10)",
-        "mom(close, 10)",
+    let crossings = [
         "if crossover(close, open) { 1 } else { 0 }",
         "if crossunder(close, open) { 1 } else { 0 }",
-    ] {
+    ];
+    for call in common::INDICATOR_CALLS.iter().chain(&crossings) {
         programs.push((
             call.to_string(),
             format!("strategy t {{\n    plot({call}, \"x\")\n}}\n"),

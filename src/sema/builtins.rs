@@ -85,7 +85,7 @@ impl Input {
     }
 }
 
-/// A built-in function.
+/// A built-in function: a pure one, `plot`, or an order action.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Builtin {
     Abs,
@@ -101,58 +101,45 @@ pub enum Builtin {
     Na,
     Nz,
     Valid,
-    Buy,
-    Sell,
-    ClosePosition,
-    BuyLimit,
-    SellLimit,
-    BuyStop,
-    SellStop,
-    BuyStopLimit,
-    SellStopLimit,
-    BuyTrail,
-    SellTrail,
-    BuyTrailPct,
-    SellTrailPct,
-    BuyBracket,
-    SellBracket,
-    CancelAll,
     Plot,
+    /// An order action (`buy`, `sell_limit`, ...).
+    Order(Action),
 }
 
+/// The built-ins that are not orders.
+const NOT_ORDERS: [Builtin; 14] = [
+    Builtin::Abs,
+    Builtin::Min,
+    Builtin::Max,
+    Builtin::Sqrt,
+    Builtin::Log,
+    Builtin::Exp,
+    Builtin::Pow,
+    Builtin::Floor,
+    Builtin::Ceil,
+    Builtin::Round,
+    Builtin::Na,
+    Builtin::Nz,
+    Builtin::Valid,
+    Builtin::Plot,
+];
+
 impl Builtin {
-    pub const ALL: &'static [Builtin] = &[
-        Builtin::Abs,
-        Builtin::Min,
-        Builtin::Max,
-        Builtin::Sqrt,
-        Builtin::Log,
-        Builtin::Exp,
-        Builtin::Pow,
-        Builtin::Floor,
-        Builtin::Ceil,
-        Builtin::Round,
-        Builtin::Na,
-        Builtin::Nz,
-        Builtin::Valid,
-        Builtin::Buy,
-        Builtin::Sell,
-        Builtin::ClosePosition,
-        Builtin::BuyLimit,
-        Builtin::SellLimit,
-        Builtin::BuyStop,
-        Builtin::SellStop,
-        Builtin::BuyStopLimit,
-        Builtin::SellStopLimit,
-        Builtin::BuyTrail,
-        Builtin::SellTrail,
-        Builtin::BuyTrailPct,
-        Builtin::SellTrailPct,
-        Builtin::BuyBracket,
-        Builtin::SellBracket,
-        Builtin::CancelAll,
-        Builtin::Plot,
-    ];
+    /// Every built-in: the ones that are not orders, then every order action.
+    pub const ALL: &'static [Builtin] = &{
+        let mut all = [Builtin::Abs; NOT_ORDERS.len() + Action::ALL.len()];
+        let mut i = 0;
+        while i < NOT_ORDERS.len() {
+            all[i] = NOT_ORDERS[i];
+            i += 1;
+        }
+        let mut j = 0;
+        while j < Action::ALL.len() {
+            all[i + j] = Builtin::Order(Action::ALL[j]);
+            j += 1;
+        }
+        all
+    };
 
     pub fn name(self) -> &'static str {
         match self {
@@ -169,23 +156,8 @@ impl Builtin {
             Builtin::Na => "na",
             Builtin::Nz => "nz",
             Builtin::Valid => "valid",
-            Builtin::Buy => "buy",
-            Builtin::Sell => "sell",
-            Builtin::ClosePosition => "close_position",
-            Builtin::BuyLimit => "buy_limit",
-            Builtin::SellLimit => "sell_limit",
-            Builtin::BuyStop => "buy_stop",
-            Builtin::SellStop => "sell_stop",
-            Builtin::BuyStopLimit => "buy_stop_limit",
-            Builtin::SellStopLimit => "sell_stop_limit",
-            Builtin::BuyTrail => "buy_trail",
-            Builtin::SellTrail => "sell_trail",
-            Builtin::BuyTrailPct => "buy_trail_pct",
-            Builtin::SellTrailPct => "sell_trail_pct",
-            Builtin::BuyBracket => "buy_bracket",
-            Builtin::SellBracket => "sell_bracket",
-            Builtin::CancelAll => "cancel_all",
             Builtin::Plot => "plot",
+            Builtin::Order(a) => a.name(),
         }
     }
 
@@ -196,50 +168,35 @@ impl Builtin {
     /// Accepted argument counts (inclusive).
     pub fn arity(self) -> (usize, usize) {
         match self {
-            Builtin::Min | Builtin::Max | Builtin::Pow => (2, 2),
-            Builtin::Nz | Builtin::Plot => (1, 2),
-            Builtin::ClosePosition => (0, 0),
-            Builtin::BuyLimit
-            | Builtin::SellLimit
-            | Builtin::BuyStop
-            | Builtin::SellStop
-            | Builtin::BuyTrail
-            | Builtin::SellTrail
-            | Builtin::BuyTrailPct
-            | Builtin::SellTrailPct => (2, 3),
-            Builtin::BuyStopLimit | Builtin::SellStopLimit => (3, 4),
-            Builtin::BuyBracket | Builtin::SellBracket => (3, 3),
-            Builtin::CancelAll => (0, 0),
-            _ => (1, 1),
+            Builtin::Abs => (1, 1),
+            Builtin::Min => (2, 2),
+            Builtin::Max => (2, 2),
+            Builtin::Sqrt => (1, 1),
+            Builtin::Log => (1, 1),
+            Builtin::Exp => (1, 1),
+            Builtin::Pow => (2, 2),
+            Builtin::Floor => (1, 1),
+            Builtin::Ceil => (1, 1),
+            Builtin::Round => (1, 1),
+            Builtin::Na => (1, 1),
+            Builtin::Nz => (1, 2),
+            Builtin::Valid => (1, 1),
+            Builtin::Plot => (1, 2),
+            Builtin::Order(a) => a.arity(),
         }
     }
 
     /// Actions change the broker's state or the run's output: strategy body only.
     pub fn is_action(self) -> bool {
-        self == Builtin::Plot || self.order_action().is_some()
+        matches!(self, Builtin::Plot | Builtin::Order(_))
     }
 
     /// The order action of an order built-in.
     pub fn order_action(self) -> Option<Action> {
-        Some(match self {
-            Builtin::Buy => Action::Buy,
-            Builtin::Sell => Action::Sell,
-            Builtin::ClosePosition => Action::ClosePosition,
-            Builtin::BuyLimit => Action::BuyLimit,
-            Builtin::SellLimit => Action::SellLimit,
-            Builtin::BuyStop => Action::BuyStop,
-            Builtin::SellStop => Action::SellStop,
-            Builtin::BuyStopLimit => Action::BuyStopLimit,
-            Builtin::SellStopLimit => Action::SellStopLimit,
-            Builtin::BuyTrail => Action::BuyTrail,
-            Builtin::SellTrail => Action::SellTrail,
-            Builtin::BuyTrailPct => Action::BuyTrailPct,
-            Builtin::SellTrailPct => Action::SellTrailPct,
-            Builtin::BuyBracket => Action::BuyBracket,
-            Builtin::SellBracket => Action::SellBracket,
-            Builtin::CancelAll => Action::CancelAll,
-            _ => return None,
-        })
+        match self {
+            Builtin::Order(a) => Some(a),
+            _ => None,
+        }
     }
 
     pub fn signature(self) -> &'static str {
@@ -257,37 +214,8 @@ impl Builtin {
             Builtin::Na => "na(x) -> bool",
             Builtin::Nz => "nz(x, default = 0) -> type of x",
             Builtin::Valid => "valid(x) -> int",
-            Builtin::Buy => "buy(qty: float)",
-            Builtin::Sell => "sell(qty: float)",
-            Builtin::ClosePosition => "close_position()",
-            Builtin::BuyLimit => "buy_limit(qty: float, price: float, bars: int = until cancelled)",
-            Builtin::SellLimit => {
-                "sell_limit(qty: float, price: float, bars: int = until cancelled)"
-            }
-            Builtin::BuyStop => "buy_stop(qty: float, price: float, bars: int = until cancelled)",
-            Builtin::SellStop => "sell_stop(qty: float, price: float, bars: int = until cancelled)",
-            Builtin::BuyStopLimit => {
-                "buy_stop_limit(qty: float, stop: float, limit: float, bars: int = until cancelled)"
-            }
-            Builtin::SellStopLimit => {
-                "sell_stop_limit(qty: float, stop: float, limit: float, bars: int = until cancelled)"
-            }
-            Builtin::BuyTrail => {
-                "buy_trail(qty: float, amount: float, bars: int = until cancelled)"
-            }
-            Builtin::SellTrail => {
-                "sell_trail(qty: float, amount: float, bars: int = until cancelled)"
-            }
-            Builtin::BuyTrailPct => {
-                "buy_trail_pct(qty: float, percent: float, bars: int = until cancelled)"
-            }
-            Builtin::SellTrailPct => {
-                "sell_trail_pct(qty: float, percent: float, bars: int = until cancelled)"
-            }
-            Builtin::BuyBracket => "buy_bracket(qty: float, stop: float, target: float)",
-            Builtin::SellBracket => "sell_bracket(qty: float, stop: float, target: float)",
-            Builtin::CancelAll => "cancel_all()",
             Builtin::Plot => "plot(x, name: string)",
+            Builtin::Order(a) => a.signature(),
         }
     }
 
@@ -306,45 +234,8 @@ impl Builtin {
             Builtin::Na => "true when x is missing",
             Builtin::Nz => "x, or the default (0) when x is missing",
             Builtin::Valid => "1 when x is present, 0 when it is missing",
-            Builtin::Buy => "a market order to buy qty at the next bar's open",
-            Builtin::Sell => "a market order to sell qty at the next bar's open",
-            Builtin::ClosePosition => "a market order that brings the position back to zero",
-            Builtin::BuyLimit => {
-                "a limit order to buy qty at price or lower; valid for `bars` bars if given"
-            }
-            Builtin::SellLimit => {
-                "a limit order to sell qty at price or higher; valid for `bars` bars if given"
-            }
-            Builtin::BuyStop => "a stop order to buy qty once the price trades at or above `price`",
-            Builtin::SellStop => {
-                "a stop order to sell qty once the price trades at or below `price`"
-            }
-            Builtin::BuyStopLimit => {
-                "a stop that, once triggered, becomes a limit order to buy at `limit` or lower"
-            }
-            Builtin::SellStopLimit => {
-                "a stop that, once triggered, becomes a limit order to sell at `limit` or higher"
-            }
-            Builtin::BuyTrail => {
-                "a trailing stop to buy: the stop follows the close down, `amount` above it"
-            }
-            Builtin::SellTrail => {
-                "a trailing stop to sell: the stop follows the close up, `amount` below it"
-            }
-            Builtin::BuyTrailPct => {
-                "a trailing stop to buy, `percent` % above the lowest close since it was placed"
-            }
-            Builtin::SellTrailPct => {
-                "a trailing stop to sell, `percent` % below the highest close since it was placed"
-            }
-            Builtin::BuyBracket => {
-                "a market buy with a protective sell stop at `stop` and a sell limit at `target`, placed once the entry fills; one cancels the other"
-            }
-            Builtin::SellBracket => {
-                "a market sell (short) with a buy stop at `stop` and a buy limit at `target`, placed once the entry fills; one cancels the other"
-            }
-            Builtin::CancelAll => "cancels every pending order",
             Builtin::Plot => "records x in the run's output under a name",
+            Builtin::Order(a) => a.doc(),
         }
     }
 }
@@ -389,6 +280,125 @@ impl Action {
         Action::SellBracket,
         Action::CancelAll,
     ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Action::Buy => "buy",
+            Action::Sell => "sell",
+            Action::ClosePosition => "close_position",
+            Action::BuyLimit => "buy_limit",
+            Action::SellLimit => "sell_limit",
+            Action::BuyStop => "buy_stop",
+            Action::SellStop => "sell_stop",
+            Action::BuyStopLimit => "buy_stop_limit",
+            Action::SellStopLimit => "sell_stop_limit",
+            Action::BuyTrail => "buy_trail",
+            Action::SellTrail => "sell_trail",
+            Action::BuyTrailPct => "buy_trail_pct",
+            Action::SellTrailPct => "sell_trail_pct",
+            Action::BuyBracket => "buy_bracket",
+            Action::SellBracket => "sell_bracket",
+            Action::CancelAll => "cancel_all",
+        }
+    }
+
+    /// Accepted argument counts (inclusive): the quantity, prices, an optional validity in bars.
+    pub fn arity(self) -> (usize, usize) {
+        match self {
+            Action::Buy => (1, 1),
+            Action::Sell => (1, 1),
+            Action::ClosePosition => (0, 0),
+            Action::BuyLimit => (2, 3),
+            Action::SellLimit => (2, 3),
+            Action::BuyStop => (2, 3),
+            Action::SellStop => (2, 3),
+            Action::BuyStopLimit => (3, 4),
+            Action::SellStopLimit => (3, 4),
+            Action::BuyTrail => (2, 3),
+            Action::SellTrail => (2, 3),
+            Action::BuyTrailPct => (2, 3),
+            Action::SellTrailPct => (2, 3),
+            Action::BuyBracket => (3, 3),
+            Action::SellBracket => (3, 3),
+            Action::CancelAll => (0, 0),
+        }
+    }
+
+    pub fn signature(self) -> &'static str {
+        match self {
+            Action::Buy => "buy(qty: float)",
+            Action::Sell => "sell(qty: float)",
+            Action::ClosePosition => "close_position()",
+            Action::BuyLimit => "buy_limit(qty: float, price: float, bars: int = until cancelled)",
+            Action::SellLimit => {
+                "sell_limit(qty: float, price: float, bars: int = until cancelled)"
+            }
+            Action::BuyStop => "buy_stop(qty: float, price: float, bars: int = until cancelled)",
+            Action::SellStop => "sell_stop(qty: float, price: float, bars: int = until cancelled)",
+            Action::BuyStopLimit => {
+                "buy_stop_limit(qty: float, stop: float, limit: float, bars: int = until cancelled)"
+            }
+            Action::SellStopLimit => {
+                "sell_stop_limit(qty: float, stop: float, limit: float, bars: int = until cancelled)"
+            }
+            Action::BuyTrail => "buy_trail(qty: float, amount: float, bars: int = until cancelled)",
+            Action::SellTrail => {
+                "sell_trail(qty: float, amount: float, bars: int = until cancelled)"
+            }
+            Action::BuyTrailPct => {
+                "buy_trail_pct(qty: float, percent: float, bars: int = until cancelled)"
+            }
+            Action::SellTrailPct => {
+                "sell_trail_pct(qty: float, percent: float, bars: int = until cancelled)"
+            }
+            Action::BuyBracket => "buy_bracket(qty: float, stop: float, target: float)",
+            Action::SellBracket => "sell_bracket(qty: float, stop: float, target: float)",
+            Action::CancelAll => "cancel_all()",
+        }
+    }
+
+    pub fn doc(self) -> &'static str {
+        match self {
+            Action::Buy => "a market order to buy qty at the next bar's open",
+            Action::Sell => "a market order to sell qty at the next bar's open",
+            Action::ClosePosition => "a market order that brings the position back to zero",
+            Action::BuyLimit => {
+                "a limit order to buy qty at price or lower; valid for `bars` bars if given"
+            }
+            Action::SellLimit => {
+                "a limit order to sell qty at price or higher; valid for `bars` bars if given"
+            }
+            Action::BuyStop => "a stop order to buy qty once the price trades at or above `price`",
+            Action::SellStop => {
+                "a stop order to sell qty once the price trades at or below `price`"
+            }
+            Action::BuyStopLimit => {
+                "a stop that, once triggered, becomes a limit order to buy at `limit` or lower"
+            }
+            Action::SellStopLimit => {
+                "a stop that, once triggered, becomes a limit order to sell at `limit` or higher"
+            }
+            Action::BuyTrail => {
+                "a trailing stop to buy: the stop follows the close down, `amount` above it"
+            }
+            Action::SellTrail => {
+                "a trailing stop to sell: the stop follows the close up, `amount` below it"
+            }
+            Action::BuyTrailPct => {
+                "a trailing stop to buy, `percent` % above the lowest close since it was placed"
+            }
+            Action::SellTrailPct => {
+                "a trailing stop to sell, `percent` % below the highest close since it was placed"
+            }
+            Action::BuyBracket => {
+                "a market buy with a protective sell stop at `stop` and a sell limit at `target`, placed once the entry fills; one cancels the other"
+            }
+            Action::SellBracket => {
+                "a market sell (short) with a buy stop at `stop` and a buy limit at `target`, placed once the entry fills; one cancels the other"
+            }
+            Action::CancelAll => "cancels every pending order",
+        }
+    }
 
     /// A small number identifying the action across the JIT's ABI.
     pub fn code(self) -> u32 {

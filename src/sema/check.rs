@@ -1256,13 +1256,22 @@ fn type_text(t: &TypeExpr) -> String {
     }
 }
 
-/// A literal, possibly negated: what a param default may be.
-pub fn is_literal(ast: &Ast, e: ExprId) -> bool {
+/// The value of a literal, possibly a negated number (`10`, `-0.5`, `true`): what a param's
+/// default may be.
+pub fn literal_value(ast: &Ast, e: ExprId) -> Option<f64> {
     match ast.expr(ast.unparen(e)) {
-        Expr::Int(_) | Expr::Float(_) | Expr::Bool(_) | Expr::Error => true,
-        Expr::Unary(UnOp::Neg, inner) => {
-            matches!(ast.expr(ast.unparen(*inner)), Expr::Int(_) | Expr::Float(_))
-        }
-        _ => false,
+        Expr::Int(v) => Some(*v as f64),
+        Expr::Float(v) => Some(*v),
+        Expr::Bool(b) => Some(crate::value::bool_val(*b)),
+        Expr::Unary(UnOp::Neg, inner) => match ast.expr(ast.unparen(*inner)) {
+            Expr::Int(_) | Expr::Float(_) => literal_value(ast, *inner).map(|v| -v),
+            _ => None,
+        },
+        _ => None,
     }
+}
+
+/// Whether a param default is acceptable: a literal (or an error already reported).
+pub fn is_literal(ast: &Ast, e: ExprId) -> bool {
+    matches!(ast.expr(ast.unparen(e)), Expr::Error) || literal_value(ast, e).is_some()
 }

@@ -161,6 +161,7 @@ pub fn elaborate(
         ast,
         sources,
         checked,
+        param_values: params,
         p: Program::default(),
         diags: Vec::new(),
         inputs: HashMap::new(),
@@ -236,6 +237,8 @@ struct Elab<'a> {
     ast: &'a Ast,
     sources: &'a SourceMap,
     checked: &'a Checked,
+    /// The bound value of each strategy param.
+    param_values: &'a HashMap<LocalId, f64>,
     p: Program,
     diags: Vec<Diagnostic>,
     inputs: HashMap<Input, SeriesId>,
@@ -401,16 +404,8 @@ impl<'a> Elab<'a> {
         match self.ast.stmt(sid) {
             Stmt::Param { default, .. } => {
                 if let Some(&id) = self.checked.decls.get(sid) {
-                    let n = match self
-                        .p
-                        .params
-                        .iter()
-                        .find(|p| p.span == self.checked.locals[id].span)
-                    {
-                        Some(p) => {
-                            let v = p.value;
-                            self.p.nodes.insert(Node::Const(v))
-                        }
+                    let n = match self.param_values.get(&id) {
+                        Some(&v) => self.p.nodes.insert(Node::Const(v)),
                         None => self.expr(*default),
                     };
                     self.env.insert(id, Bind::Node(n));
@@ -591,7 +586,7 @@ impl<'a> Elab<'a> {
                 let b = self.expr(*b);
                 self.node(Node::Binary(*op, a, b))
             }
-            Expr::Index(base, index) => self.index(e, *base, *index),
+            Expr::Index(base, index) => self.index(*base, *index),
             Expr::If(c, then, els) => {
                 let c = self.expr(*c);
                 self.open();
@@ -621,7 +616,7 @@ impl<'a> Elab<'a> {
         }
     }
 
-    fn index(&mut self, e: ExprId, base: ExprId, index: ExprId) -> NodeId {
+    fn index(&mut self, base: ExprId, index: ExprId) -> NodeId {
         let idx = self.expr(index);
         let b = self.expr(base);
         let ty = self.checked.ty(base).ty;
@@ -689,7 +684,6 @@ impl<'a> Elab<'a> {
                 }
             }
         }
-        let _ = e;
         self.node(Node::History(s, idx))
     }
 

@@ -1,7 +1,56 @@
-//! Helpers shared by the integration tests.
+//! Helpers shared by the integration tests (each test crate uses a part of them).
+#![allow(dead_code)]
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The repository root.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Runs the `btl` binary from the repository root (without `NO_COLOR`, so colour tests are
+/// deterministic).
+pub fn btl(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_btl"))
+        .args(args)
+        .current_dir(root())
+        .env_remove("NO_COLOR")
+        .output()
+        .expect("the btl binary runs")
+}
+
+pub fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// A call of every stdlib indicator, with typical settings.
+pub const INDICATOR_CALLS: &[&str] = &[
+    "sma(close, 10)",
+    "ema(close, 10)",
+    "wma(close, 10)",
+    "rma(close, 14)",
+    "highest(high, 20)",
+    "lowest(low, 20)",
+    "stdev(close, 20)",
+    "rsi(close, 14)",
+    "macd_line(close, 12, 26, 9)",
+    "macd_signal(close, 12, 26, 9)",
+    "macd_hist(close, 12, 26, 9)",
+    "bb_upper(close, 20, 2.0)",
+    "bb_middle(close, 20)",
+    "bb_lower(close, 20, 2.0)",
+    "true_range()",
+    "atr(14)",
+    "stoch_k(14, 3, 3)",
+    "stoch_d(14, 3, 3)",
+    "change(close)",
+    "roc(close, 10)",
+    "mom(close, 10)",
+    "qty_for_cash(10000)",
+    "qty_for_equity(0.5)",
+];
 
 /// Writes `n` minute bars of a seeded random walk as CSV (epoch-second timestamps).
 pub fn write_bars(path: &Path, n: usize) {
