@@ -1,10 +1,10 @@
 //! Language-server latency: from `didChange` to `publishDiagnostics` on a 1,000-line strategy.
 //!
 //! Runs `btl::lsp::serve` in process over `Connection::memory()`, opens a generated strategy of
-//! 1,000 lines (`let`s chaining stdlib indicators: about 1,700 series after expansion), then sends
+//! 1,000 lines (`btl::generate::big_strategy`: about 3,400 series after expansion), then sends
 //! full-text changes one at a time (alternating a parameter's default, so every change really
 //! recompiles) and times each until the diagnostics for that version arrive. Prints min, median,
-//! p95 and max over the samples, the compile alone for comparison, and whether the median is
+//! p95 and max over the samples, the compile alone for comparison, and whether the p95 is
 //! within the 50 ms budget. `cargo bench --bench lsp_latency` (release profile).
 //! `BTL_LSP_SAMPLES` sets the number of changes (default 200).
 
@@ -23,38 +23,6 @@ use lsp_types::{
 };
 
 const BUDGET: Duration = Duration::from_millis(50);
-
-/// A strategy of about `lines` lines: `let`s chaining stdlib indicators.
-fn big_strategy(lines: usize, len: u32) -> String {
-    let fns = [
-        "sma", "ema", "rsi", "highest", "lowest", "mom", "wma", "rma",
-    ];
-    let mut out = format!("strategy big {{\n    param len: int = {len}\n");
-    let mut i = 0;
-    while out.lines().count() < lines.saturating_sub(2) {
-        let src = if i % 3 == 0 {
-            "close".to_string()
-        } else {
-            format!("a{}", i - 1)
-        };
-        if i == 0 {
-            out.push_str("    let a0 = sma(close, len)\n");
-        } else {
-            out.push_str(&format!(
-                "    let a{i} = {}({src}, {}) + nz(a{}[1]) * 0.0\n",
-                fns[i % fns.len()],
-                i % 20 + 2,
-                i - 1
-            ));
-        }
-        i += 1;
-    }
-    out.push_str(&format!(
-        "    if position == 0 and a{} > a0 {{ buy(1) }}\n}}\n",
-        i - 1
-    ));
-    out
-}
 
 fn send_request<R: RequestTrait>(c: &Connection, id: i32, params: R::Params) {
     c.sender
@@ -98,7 +66,10 @@ fn main() {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(200);
-    let texts = [big_strategy(1000, 14), big_strategy(1000, 15)];
+    let texts = [
+        btl::generate::big_strategy(1000, 14),
+        btl::generate::big_strategy(1000, 15),
+    ];
     let lines = texts[0].lines().count();
 
     let comp = btl::compile("big.btl", &texts[0], &[]);

@@ -1876,3 +1876,34 @@ pub fn valid_program(seed: u64) -> String {
     let hint = rng.range(6, 50) as usize;
     valid_program_size(seed, hint)
 }
+
+/// A long, valid strategy of about `lines` lines: `let`s chaining stdlib indicators, each reading
+/// the previous one, with a param `len` (for editor latency tests and benchmarks).
+pub fn big_strategy(lines: usize, len: u32) -> String {
+    let fns = [
+        "sma", "ema", "rsi", "highest", "lowest", "mom", "wma", "rma",
+    ];
+    let mut out = format!("strategy big {{\n    param len: int = {len}\n");
+    out.push_str("    let a0 = sma(close, len)\n");
+    let mut i = 1;
+    // Two lines of header, the last `let`, and the closing two lines.
+    while i + 4 < lines.max(5) {
+        let src = if i % 3 == 0 {
+            "close".to_string()
+        } else {
+            format!("a{}", i - 1)
+        };
+        out.push_str(&format!(
+            "    let a{i} = {}({src}, {}) + nz(a{}[1]) * 0.0\n",
+            fns[i % fns.len()],
+            i % 20 + 2,
+            i - 1
+        ));
+        i += 1;
+    }
+    out.push_str(&format!(
+        "    if position == 0 and a{} > a0 {{ buy(1) }}\n}}\n",
+        i - 1
+    ));
+    out
+}

@@ -729,41 +729,9 @@ fn exit_without_shutdown_stops_with_an_error() {
     assert!(r.is_err());
 }
 
-/// A strategy of about `lines` lines: `let`s chaining stdlib indicators.
-fn big_strategy(lines: usize) -> String {
-    let fns = [
-        "sma", "ema", "rsi", "highest", "lowest", "mom", "wma", "rma",
-    ];
-    let mut out = String::from("strategy big {\n    param len: int = 14\n");
-    let mut i = 0;
-    while out.lines().count() < lines.saturating_sub(2) {
-        let src = if i % 3 == 0 {
-            "close".to_string()
-        } else {
-            format!("a{}", i - 1)
-        };
-        let f = fns[i % fns.len()];
-        if i == 0 {
-            out.push_str("    let a0 = sma(close, len)\n");
-        } else {
-            out.push_str(&format!(
-                "    let a{i} = {f}({src}, {}) + nz(a{}[1]) * 0.0\n",
-                i % 20 + 2,
-                i - 1
-            ));
-        }
-        i += 1;
-    }
-    out.push_str(&format!(
-        "    if position == 0 and a{} > a0 {{ buy(1) }}\n}}\n",
-        i - 1
-    ));
-    out
-}
-
 #[test]
 fn a_thousand_line_strategy_compiles_cleanly_through_the_server() {
-    let text = big_strategy(1000);
+    let text = btl::generate::big_strategy(1000, 14);
     assert!(text.lines().count() >= 995);
     let mut c = Client::start(true);
     let u = uri("big.btl");

@@ -208,20 +208,14 @@ fn trades_file_is_written_whole_or_not_at_all() {
 }
 
 fn peak_rss(data: &Path) -> u64 {
-    let out = btl(&[
-        "run",
+    let trades = data.with_extension("trades.csv");
+    common::peak_rss(&[
         "examples/sma_cross.btl",
         "--data",
         &data.to_string_lossy(),
-        "--json",
         "--trades",
-        &data.with_extension("trades.csv").to_string_lossy(),
-    ]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    v["peak_rss_bytes"]
-        .as_u64()
-        .expect("peak memory is reported on Linux")
+        &trades.to_string_lossy(),
+    ])
 }
 
 #[test]

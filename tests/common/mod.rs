@@ -75,3 +75,16 @@ pub fn write_bars(path: &Path, n: usize) {
         .unwrap();
     }
 }
+
+/// Peak resident memory of `btl run ARGS --json`, as the run reports it.
+pub fn peak_rss(args: &[&str]) -> u64 {
+    let mut all = vec!["run"];
+    all.extend_from_slice(args);
+    all.push("--json");
+    let out = btl(&all);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    v["peak_rss_bytes"]
+        .as_u64()
+        .expect("peak memory is reported on Linux")
+}
