@@ -105,7 +105,7 @@ pub fn compile_here(file_name: &str, text: &str, overrides: &[(String, String)])
             diagnostics.extend(param_diags);
             let (program, elab_diags) = sema::elab::elaborate(&ast, &sources, &checked, &values);
             diagnostics.extend(elab_diags);
-            if program_acts(&program.body)
+            if program.has_actions
                 && program.strategy_warmup == sema::elab::NEVER
                 && let Some(syntax::ast::Item::Strategy(s)) =
                     checked.strategy.map(|i| &ast.items[i].1)
@@ -137,17 +137,6 @@ pub fn compile_here(file_name: &str, text: &str, overrides: &[(String, String)])
         program,
         diagnostics,
     }
-}
-
-/// Whether any statement is an order action.
-fn program_acts(stmts: &[sema::elab::EStmt]) -> bool {
-    use sema::elab::EStmt;
-    stmts.iter().any(|s| match s {
-        EStmt::Action(..) => true,
-        EStmt::If(_, t, f) => program_acts(t) || program_acts(f),
-        EStmt::For(_, _, _, b) => program_acts(b),
-        _ => false,
-    })
 }
 
 /// The value of every strategy param: its default, or its `--param` override.

@@ -131,6 +131,8 @@ pub struct Program {
     pub warmup: SecondaryMap<SeriesId, u64>,
     /// The first bar on which everything the strategy's actions read is warmed up.
     pub strategy_warmup: u64,
+    /// Whether the program has any order action (found by warm-up inference).
+    pub has_actions: bool,
     /// The series each `let` statement became, per call site (for editors' inlay hints).
     pub let_series: Vec<(StmtId, SeriesId)>,
 }

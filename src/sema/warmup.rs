@@ -26,6 +26,7 @@ pub fn infer(p: &mut Program) {
         series: SecondaryMap::new(),
         vars: SecondaryMap::new(),
         strategy: 0,
+        has_actions: false,
     };
     let body = std::mem::take(&mut w.p.body);
     w.stmts(&body, &mut Vec::new());
@@ -33,6 +34,7 @@ pub fn infer(p: &mut Program) {
         p,
         series,
         strategy,
+        has_actions,
         ..
     } = w;
     p.body = body;
@@ -40,6 +42,7 @@ pub fn infer(p: &mut Program) {
         p.warmup.insert(s, series.get(s).copied().unwrap_or(0));
     }
     p.strategy_warmup = strategy;
+    p.has_actions = has_actions;
 }
 
 struct Warm<'a> {
@@ -47,6 +50,7 @@ struct Warm<'a> {
     series: SecondaryMap<SeriesId, u64>,
     vars: SecondaryMap<VarId, u64>,
     strategy: u64,
+    has_actions: bool,
 }
 
 /// A condition that is false before bar `at` and true from it (`true_before` flips that).
@@ -78,6 +82,7 @@ impl Warm<'_> {
                     self.stmts(body, conds);
                 }
                 EStmt::Action(_, args, _) => {
+                    self.has_actions = true;
                     let mut w = args.iter().map(|a| self.vf(*a, None)).max().unwrap_or(0);
                     for &c in conds.iter() {
                         w = w.max(self.vf(c, None));
