@@ -96,7 +96,7 @@ fn hand_written(bars: &[Bar]) -> (u64, f64, f64) {
 fn run_in_memory(
     program: &btl::ir::BarProgram,
     bars: &[Bar],
-    engine: &mut impl engine::StepEngine,
+    engine: &mut impl engine::Engine,
 ) -> engine::Summary {
     engine::run(
         program,
@@ -146,12 +146,27 @@ fn main() {
     let bars = walk(n, 42);
     let (hand_t, hand) = best_of(3, || hand_written(&bars));
     let mut jit = Jit::compile(&program).expect("the JIT compiles the example");
-    if std::env::var("BTL_BENCH_ONLY").is_ok_and(|v| v == "jit") {
+    match std::env::var("BTL_BENCH_ONLY").as_deref() {
         // For profiling the JIT's bar loop alone.
-        for _ in 0..5 {
-            black_box(run_in_memory(&program, &bars, &mut jit));
+        Ok("jit") => {
+            for _ in 0..5 {
+                black_box(run_in_memory(&program, &bars, &mut jit));
+            }
+            return;
         }
-        return;
+        // For working on the JIT: the bar loop only, best of 7.
+        Ok("loop") => {
+            let (hand_t, _) = best_of(7, || hand_written(&bars));
+            let (jit_t, _) = best_of(7, || run_in_memory(&program, &bars, &mut jit));
+            println!(
+                "hand-written {:.3} s, JIT {:.3} s: {:.2}x",
+                hand_t.as_secs_f64(),
+                jit_t.as_secs_f64(),
+                jit_t.as_secs_f64() / hand_t.as_secs_f64()
+            );
+            return;
+        }
+        _ => {}
     }
     let (jit_t, jit_s) = best_of(3, || run_in_memory(&program, &bars, &mut jit));
     let (interp_t, interp_s) = best_of(1, || run_in_memory(&program, &bars, &mut Interpreter));

@@ -1,8 +1,11 @@
 //! Differential testing: the same program on the interpreter and the JIT over the same bars, every
-//! plotted value, every order, every closed trade and the final equity compared bit for bit.
+//! plotted value, every order, every fill, every closed trade, the equity of every bar, the final
+//! equity and the largest drawdown compared bit for bit.
 //!
 //! Contract: [`trace`] records what one engine produced; [`compare`] lists every divergence
-//! between two traces (all of them, not the first); [`differential`] compiles a program, runs both
+//! between two traces (all of them, not the first); each engine runs twice, with a sink that sees
+//! every bar and with one that sees none (the JIT skips the per-bar host call then), and both runs
+//! must end the same; [`differential`] compiles a program, runs both
 //! engines and compares. Values are compared with `f64::to_bits`, except that any two NaNs are equal
 //! (every NaN is `na`; payload bits are not part of the language). Bars are in memory: this module
 //! exists for tests and `btl fuzz`, not for runs.
@@ -10,7 +13,7 @@
 use crate::ir::BarProgram;
 use crate::jit::Jit;
 use crate::runtime::broker::{BrokerConfig, ClosedTrade};
-use crate::runtime::engine::{self, Interpreter, Sink, StepEngine};
+use crate::runtime::engine::{self, Account, Engine, Interpreter, NoSink, Sink};
 use crate::runtime::feed::Bar;
 use crate::sema::elab::Action;
 
@@ -20,9 +23,15 @@ pub struct Trace {
     pub plots: Vec<(u64, u32, f64)>,
     pub orders: Vec<(u64, Action, Vec<f64>)>,
     pub trades: Vec<ClosedTrade>,
+    pub fills: Vec<(u64, f64, f64)>,
+    /// Per bar: cash, equity, position.
+    pub equity: Vec<(f64, f64, f64)>,
     pub final_value: f64,
     pub final_cash: f64,
+    pub max_drawdown: f64,
     pub rejected: u64,
+    /// Final equity, largest drawdown and closed trades of the run with a sink that sees no bar.
+    pub quiet: (f64, f64, u64),
 }
 
 impl Sink for Trace {
@@ -34,6 +43,12 @@ impl Sink for Trace {
     }
     fn trade(&mut self, trade: &ClosedTrade) {
         self.trades.push(*trade);
+    }
+    fn fill(&mut self, bar: u64, size: f64, price: f64) {
+        self.fills.push((bar, size, price));
+    }
+    fn bar(&mut self, _bar: u64, _data: &Bar, a: &Account) {
+        self.equity.push((a.cash, a.value, a.position));
     }
 }
 
@@ -48,13 +63,17 @@ pub const CONFIG: BrokerConfig = BrokerConfig {
     ..BrokerConfig::DEFAULT
 };
 
-pub fn trace(p: &BarProgram, bars: &[Bar], engine: &mut dyn StepEngine) -> Result<Trace, String> {
+pub fn trace(p: &BarProgram, bars: &[Bar], engine: &mut dyn Engine) -> Result<Trace, String> {
     let mut t = Trace::default();
-    let mut source = bars.iter().copied();
-    let s = engine::run(p, &mut source, engine, CONFIG, &mut t).map_err(|e| e.to_string())?;
+    let s = engine::run(p, &mut bars.iter().copied(), engine, CONFIG, &mut t)
+        .map_err(|e| e.to_string())?;
     t.final_value = s.final_value;
     t.final_cash = s.final_cash;
+    t.max_drawdown = s.max_drawdown;
     t.rejected = s.rejected_orders;
+    let q = engine::run(p, &mut bars.iter().copied(), engine, CONFIG, &mut NoSink)
+        .map_err(|e| e.to_string())?;
+    t.quiet = (q.final_value, q.max_drawdown, q.trades);
     Ok(t)
 }
 
@@ -118,6 +137,37 @@ pub fn compare(a: &Trace, b: &Trace) -> Vec<String> {
             a.final_value, a.final_cash, b.final_value, b.final_cash
         ));
     }
+    if a.fills.len() != b.fills.len() {
+        out.push(format!("{} fills vs {}", a.fills.len(), b.fills.len()));
+    }
+    for (x, y) in a.fills.iter().zip(&b.fills) {
+        if x.0 != y.0 || !same(x.1, y.1) || !same(x.2, y.2) {
+            out.push(format!("fill {x:?} vs {y:?}"));
+        }
+    }
+    if a.equity.len() != b.equity.len() {
+        out.push(format!("{} bars vs {}", a.equity.len(), b.equity.len()));
+    }
+    for (bar, (x, y)) in a.equity.iter().zip(&b.equity).enumerate() {
+        if !same(x.0, y.0) || !same(x.1, y.1) || !same(x.2, y.2) {
+            out.push(format!("account at bar {bar}: {x:?} vs {y:?}"));
+        }
+    }
+    if !same(a.max_drawdown, b.max_drawdown) {
+        out.push(format!(
+            "largest drawdown {:?} vs {:?}",
+            a.max_drawdown, b.max_drawdown
+        ));
+    }
+    for (name, t) in [("first", a), ("second", b)] {
+        let loud = (t.final_value, t.max_drawdown, t.trades.len() as u64);
+        if !same(loud.0, t.quiet.0) || !same(loud.1, t.quiet.1) || loud.2 != t.quiet.2 {
+            out.push(format!(
+                "the {name} engine ends differently without a per-bar sink: {loud:?} vs {:?}",
+                t.quiet
+            ));
+        }
+    }
     if a.rejected != b.rejected {
         out.push(format!("{} rejected orders vs {}", a.rejected, b.rejected));
     }
@@ -139,10 +189,7 @@ pub fn differential(name: &str, src: &str, bars: &[Bar]) -> Result<Vec<String>, 
     };
     let interp = trace(&p, bars, &mut Interpreter)?;
     let mut jit = Jit::compile(&p)?;
-    let native = trace(&p, bars, &mut jit)?;
-    if let Some(e) = jit.error {
-        return Err(format!("{name}: the JIT run failed: {e}"));
-    }
+    let native = trace(&p, bars, &mut jit).map_err(|e| format!("{name}: the JIT run: {e}"))?;
     Ok(compare(&interp, &native))
 }
 

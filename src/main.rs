@@ -502,7 +502,7 @@ fn run(a: RunArgs, color: bool) -> ExitCode {
         }),
     };
     let mut interp = engine::Interpreter;
-    let step: &mut dyn engine::StepEngine = match &mut jit {
+    let step: &mut dyn engine::Engine = match &mut jit {
         Some(j) => j,
         None => &mut interp,
     };
@@ -523,9 +523,6 @@ fn run(a: RunArgs, color: bool) -> ExitCode {
         stats,
     } = sink;
     let statistics = stats.finish();
-    if let Some(e) = jit.as_mut().and_then(|j| j.error.take()) {
-        return usage_error(&format!("the run failed: {e}"));
-    }
     if let Some(e) = files.error.take() {
         return usage_error(&format!("writing trades: {e}"));
     }

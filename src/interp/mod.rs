@@ -1,16 +1,18 @@
 //! The reference interpreter of the bar IR: the oracle the JIT must agree with bit for bit.
 //!
-//! Contract: [`step`] runs one bar of a [`BarProgram`] on a [`Machine`], calling the [`Host`] for
-//! orders and plots. Every operation's value comes from `crate::value`, the one definition of the
-//! run-time semantics. It never panics on a program produced by lowering: loads are within their
+//! Contract: [`step`] runs one bar of a [`BarProgram`] on a [`Machine`] (step 3 of the bar
+//! protocol of `crate::runtime::engine`), calling the [`Host`] for orders and plots. Every
+//! operation's value comes from `crate::value`, the one definition of the run-time semantics.
+//! It never panics on a program produced by lowering: loads are within their
 //! slot by construction, and a register index that is NaN or out of range reads `na`.
 
 use crate::ir::{Back, BarProgram, Inst};
+use crate::runtime::feed::Bar;
 use crate::runtime::machine::{Host, Machine};
 use crate::value;
 
 /// Runs the program once, for the current bar.
-pub fn step(p: &BarProgram, m: &mut Machine, host: &mut dyn Host) {
+pub fn step(p: &BarProgram, m: &mut Machine, bar: u64, b: &Bar, host: &mut dyn Host) {
     let mut pc = 0usize;
     let code = &p.code;
     while let Some(inst) = code.get(pc) {
@@ -63,9 +65,9 @@ pub fn step(p: &BarProgram, m: &mut Machine, host: &mut dyn Host) {
             }
             Inst::Order { action, args, argc } => {
                 let values = args.map(|r| m.regs[r as usize]);
-                host.order(action, &values[..argc as usize]);
+                host.order(bar, b, action, &values[..argc as usize]);
             }
-            Inst::Plot { index, src } => host.plot(index, m.regs[src as usize]),
+            Inst::Plot { index, src } => host.plot(bar, index, m.regs[src as usize]),
         }
     }
 }

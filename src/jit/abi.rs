@@ -1,26 +1,41 @@
 //! The JIT's ABI: the context struct compiled code receives, the host functions it may call, and
 //! the call into compiled code. Every `unsafe` block of btl is in this file.
 //!
-//! Contract: compiled code has the signature `extern "C" fn(*mut JitCtx) -> i32` and returns 0, or
-//! the non-zero status a host function returned. Host functions are `extern "C"`, registered from
-//! the one table [`HOST_FUNCTIONS`]; they never unwind into JIT frames: a panic inside the host is
-//! caught, recorded in the [`HostCell`], and reported as status 1.
+//! Contract: compiled code has the signature `extern "C" fn(*mut JitCtx) -> i32`, runs the bar
+//! protocol on every bar of the batch in the context, and returns 0, or the non-zero status a
+//! host function returned (the batch stops there). Host functions are `extern "C"`, registered
+//! from the one table [`HOST_FUNCTIONS`]; they never unwind into JIT frames: a panic inside the
+//! host is caught, recorded in the [`HostCell`], and reported as status 1. After every call into
+//! the host they refresh the account view in the context, which is all compiled code knows of
+//! the broker.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
-use crate::runtime::machine::{Host, Machine};
-use crate::sema::builtins::Inputs;
+use crate::runtime::engine::LoopState;
+use crate::runtime::feed::Bar;
+use crate::runtime::machine::{AccountView, Host, Machine};
 use crate::sema::elab::Action;
 
-/// What compiled code receives: raw views of the machine's arrays and the host.
+/// What compiled code receives: raw views of the machine's arrays, the batch, the loop state and
+/// the host.
 #[repr(C)]
 pub struct JitCtx {
     pub buf: *mut f64,
     pub heads: *mut u32,
     pub vars: *mut f64,
     pub host: *mut HostCell<'static>,
-    /// This bar's inputs, indexed by `Input as usize`.
-    pub inputs: *const f64,
+    pub bars: *const Bar,
+    pub n: u64,
+    /// Read at the start of the batch, written back at its end.
+    pub state: LoopState,
+    /// Written by the host functions, read by compiled code.
+    pub account: AccountView,
+    /// `RunFlags` as integers (0 or 1).
+    pub fill_on_close: u32,
+    pub wants_bars: u32,
+    /// The status of the last effect call (compiled code calls effects through trampolines that
+    /// leave it here).
+    pub status: i32,
 }
 
 /// The host behind a thin pointer, and the first error a host call met.
@@ -32,56 +47,107 @@ pub struct HostCell<'a> {
 pub const STATUS_HOST_PANIC: i32 = 1;
 
 /// Byte offsets of `JitCtx` fields, for the code generator.
-pub const CTX_BUF: i32 = std::mem::offset_of!(JitCtx, buf) as i32;
-pub const CTX_HEADS: i32 = std::mem::offset_of!(JitCtx, heads) as i32;
-pub const CTX_VARS: i32 = std::mem::offset_of!(JitCtx, vars) as i32;
-pub const CTX_HOST: i32 = std::mem::offset_of!(JitCtx, host) as i32;
-pub const CTX_INPUTS: i32 = std::mem::offset_of!(JitCtx, inputs) as i32;
+pub mod offset {
+    use super::JitCtx;
+    use crate::runtime::engine::LoopState;
+    use crate::runtime::feed::Bar;
+    use crate::runtime::machine::AccountView;
+    use std::mem::offset_of;
 
-fn guarded(cell: *mut HostCell<'static>, f: impl FnOnce(&mut dyn Host)) -> i32 {
-    // SAFETY: `cell` is the pointer `call` put in the context: it points to a live `HostCell` that
-    // is borrowed exclusively for the duration of the compiled call, and compiled code passes it
-    // through unchanged. No other reference to it exists while a host function runs.
-    let cell = unsafe { &mut *cell };
-    match catch_unwind(AssertUnwindSafe(|| f(&mut *cell.host))) {
+    pub const BUF: i32 = offset_of!(JitCtx, buf) as i32;
+    pub const HEADS: i32 = offset_of!(JitCtx, heads) as i32;
+    pub const VARS: i32 = offset_of!(JitCtx, vars) as i32;
+    pub const BARS: i32 = offset_of!(JitCtx, bars) as i32;
+    pub const N: i32 = offset_of!(JitCtx, n) as i32;
+    const STATE: usize = offset_of!(JitCtx, state);
+    pub const BAR: i32 = (STATE + offset_of!(LoopState, bar)) as i32;
+    pub const PEAK: i32 = (STATE + offset_of!(LoopState, peak)) as i32;
+    pub const MAX_DD: i32 = (STATE + offset_of!(LoopState, max_dd)) as i32;
+    pub const VALUE: i32 = (STATE + offset_of!(LoopState, value)) as i32;
+    const ACCOUNT: usize = offset_of!(JitCtx, account);
+    pub const POSITION: i32 = (ACCOUNT + offset_of!(AccountView, position)) as i32;
+    pub const CASH: i32 = (ACCOUNT + offset_of!(AccountView, cash)) as i32;
+    pub const ENTRY_PRICE: i32 = (ACCOUNT + offset_of!(AccountView, entry_price)) as i32;
+    pub const PENDING: i32 = (ACCOUNT + offset_of!(AccountView, pending)) as i32;
+    pub const FILL_ON_CLOSE: i32 = offset_of!(JitCtx, fill_on_close) as i32;
+    pub const WANTS_BARS: i32 = offset_of!(JitCtx, wants_bars) as i32;
+    pub const STATUS: i32 = offset_of!(JitCtx, status) as i32;
+
+    /// Fields of a [`Bar`].
+    pub const BAR_SIZE: i64 = size_of::<Bar>() as i64;
+    pub const BAR_TIME: i32 = offset_of!(Bar, time) as i32;
+    pub const BAR_OPEN: i32 = offset_of!(Bar, open) as i32;
+    pub const BAR_HIGH: i32 = offset_of!(Bar, high) as i32;
+    pub const BAR_LOW: i32 = offset_of!(Bar, low) as i32;
+    pub const BAR_CLOSE: i32 = offset_of!(Bar, close) as i32;
+    pub const BAR_VOLUME: i32 = offset_of!(Bar, volume) as i32;
+}
+
+/// Calls `f` on the host behind `ctx`, catching a panic, then refreshes the account view.
+fn guarded(ctx: *mut JitCtx, f: impl FnOnce(&mut dyn Host)) -> i32 {
+    // SAFETY: `ctx` is the pointer `LoopFn::call` passed to compiled code, which passes it through
+    // unchanged: it points to a live `JitCtx` whose `host` points to a live `HostCell`, both
+    // borrowed exclusively for the duration of the compiled call. Compiled code is suspended while
+    // a host function runs and holds no reference into either, so these are the only ones.
+    let (ctx, cell) = unsafe { (&mut *ctx, &mut *(*ctx).host) };
+    let status = match catch_unwind(AssertUnwindSafe(|| f(&mut *cell.host))) {
         Ok(()) => 0,
         Err(_) => {
             cell.error
                 .get_or_insert_with(|| "a host function panicked".to_string());
             STATUS_HOST_PANIC
         }
-    }
+    };
+    ctx.account = cell.host.account();
+    status
+}
+
+/// The bar compiled code is on.
+fn bar_at<'a>(b: *const Bar) -> &'a Bar {
+    // SAFETY: compiled code passes a pointer to an element of the batch `LoopFn::call` received as
+    // a slice (index below its length), which outlives the compiled call.
+    unsafe { &*b }
+}
+
+/// Step 1 of the bar protocol: the broker's turn.
+extern "C" fn btl_open_bar(ctx: *mut JitCtx, bar: u64, b: *const Bar) -> i32 {
+    guarded(ctx, |h| h.open_bar(bar, bar_at(b)))
+}
+
+/// Step 4: fill-on-close.
+extern "C" fn btl_close_bar(ctx: *mut JitCtx, bar: u64, b: *const Bar) -> i32 {
+    guarded(ctx, |h| h.close_bar(bar, bar_at(b)))
+}
+
+/// Step 5: the sink sees the bar's end.
+extern "C" fn btl_end_bar(ctx: *mut JitCtx, bar: u64, b: *const Bar, value: f64) -> i32 {
+    guarded(ctx, |h| h.end_bar(bar, bar_at(b), value))
 }
 
 /// An order: the action's code, how many of the four values are its arguments, the values.
+#[allow(clippy::too_many_arguments)]
 extern "C" fn btl_order(
-    cell: *mut HostCell<'static>,
+    ctx: *mut JitCtx,
+    bar: u64,
+    b: *const Bar,
     action: u32,
     argc: u32,
-    a: f64,
-    b: f64,
-    c: f64,
-    d: f64,
+    x: f64,
+    y: f64,
+    z: f64,
+    w: f64,
 ) -> i32 {
-    let args = [a, b, c, d];
-    guarded(cell, |h| {
+    let args = [x, y, z, w];
+    guarded(ctx, |h| {
         if let Some(action) = Action::from_code(action) {
-            h.order(action, &args[..(argc as usize).min(4)]);
+            h.order(bar, bar_at(b), action, &args[..(argc as usize).min(4)]);
         }
     })
 }
 
-/// A plotted value (the signature of every effect: only the first value is used).
-extern "C" fn btl_plot(
-    cell: *mut HostCell<'static>,
-    index: u32,
-    _argc: u32,
-    value: f64,
-    _b: f64,
-    _c: f64,
-    _d: f64,
-) -> i32 {
-    guarded(cell, |h| h.plot(index, value))
+/// A plotted value.
+extern "C" fn btl_plot(ctx: *mut JitCtx, bar: u64, index: u32, value: f64) -> i32 {
+    guarded(ctx, |h| h.plot(bar, index, value))
 }
 
 // Pure math without a Cranelift instruction: the same Rust functions the interpreter uses, so
@@ -102,46 +168,114 @@ extern "C" fn btl_rem(a: f64, b: f64) -> f64 {
     crate::value::binary(crate::syntax::ast::BinOp::Rem, a, b)
 }
 
-/// The shape of a host function's signature, for declaring it to Cranelift.
+/// A parameter or result type of a host function.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum HostSig {
-    /// (host pointer, u32 code, u32 argc, f64 × 4) -> i32
-    Effect,
-    /// (f64) -> f64
-    Unary,
-    /// (f64, f64) -> f64
-    Binary,
+pub enum Ty {
+    Ptr,
+    I64,
+    I32,
+    F64,
 }
 
-/// A host function: its symbol name, a function giving its address, its signature.
-pub type HostFunction = (&'static str, fn() -> *const u8, HostSig);
+/// A host function: its symbol name, a function giving its address, its parameters, its result.
+pub struct HostFunction {
+    pub name: &'static str,
+    pub addr: fn() -> *const u8,
+    pub params: &'static [Ty],
+    pub result: Ty,
+}
 
-/// Every host function compiled code may call.
+use Ty::{F64, I32, I64, Ptr};
+
+/// Every host function compiled code may call; each signature matches its `extern "C"` function.
 pub const HOST_FUNCTIONS: &[HostFunction] = &[
-    ("btl_order", || btl_order as *const u8, HostSig::Effect),
-    ("btl_plot", || btl_plot as *const u8, HostSig::Effect),
-    ("btl_log", || btl_log as *const u8, HostSig::Unary),
-    ("btl_exp", || btl_exp as *const u8, HostSig::Unary),
-    ("btl_pow", || btl_pow as *const u8, HostSig::Binary),
-    ("btl_round", || btl_round as *const u8, HostSig::Unary),
-    ("btl_rem", || btl_rem as *const u8, HostSig::Binary),
+    HostFunction {
+        name: "btl_open_bar",
+        addr: || btl_open_bar as *const u8,
+        params: &[Ptr, I64, Ptr],
+        result: I32,
+    },
+    HostFunction {
+        name: "btl_close_bar",
+        addr: || btl_close_bar as *const u8,
+        params: &[Ptr, I64, Ptr],
+        result: I32,
+    },
+    HostFunction {
+        name: "btl_end_bar",
+        addr: || btl_end_bar as *const u8,
+        params: &[Ptr, I64, Ptr, F64],
+        result: I32,
+    },
+    HostFunction {
+        name: "btl_order",
+        addr: || btl_order as *const u8,
+        params: &[Ptr, I64, Ptr, I32, I32, F64, F64, F64, F64],
+        result: I32,
+    },
+    HostFunction {
+        name: "btl_plot",
+        addr: || btl_plot as *const u8,
+        params: &[Ptr, I64, I32, F64],
+        result: I32,
+    },
+    HostFunction {
+        name: "btl_log",
+        addr: || btl_log as *const u8,
+        params: &[F64],
+        result: F64,
+    },
+    HostFunction {
+        name: "btl_exp",
+        addr: || btl_exp as *const u8,
+        params: &[F64],
+        result: F64,
+    },
+    HostFunction {
+        name: "btl_pow",
+        addr: || btl_pow as *const u8,
+        params: &[F64, F64],
+        result: F64,
+    },
+    HostFunction {
+        name: "btl_round",
+        addr: || btl_round as *const u8,
+        params: &[F64],
+        result: F64,
+    },
+    HostFunction {
+        name: "btl_rem",
+        addr: || btl_rem as *const u8,
+        params: &[F64, F64],
+        result: F64,
+    },
 ];
 
-/// A finalized step function.
+/// A finalized batch function.
 #[derive(Clone, Copy)]
-pub struct StepFn(*const u8);
+pub struct LoopFn(*const u8);
 
-impl StepFn {
+impl LoopFn {
     /// # Safety
     /// `ptr` must be the finalized code of a function translated by `crate::jit` for a program
     /// whose machine layout (slot offsets and capacities, variable count) is the one of the
-    /// machines later passed to [`StepFn::call`]; the module owning the code must outlive every call.
-    pub unsafe fn new(ptr: *const u8) -> StepFn {
-        StepFn(ptr)
+    /// machines later passed to [`LoopFn::call`]; the module owning the code must outlive every
+    /// call.
+    pub unsafe fn new(ptr: *const u8) -> LoopFn {
+        LoopFn(ptr)
     }
 
-    /// Runs one bar. Returns the host's error, if a host function failed.
-    pub fn call(self, m: &mut Machine, inputs: &Inputs, host: &mut dyn Host) -> Result<(), String> {
+    /// Runs the bar protocol on every bar of `bars`. Returns the host's error, if a host function
+    /// failed (the batch stops at that bar).
+    pub fn call(
+        self,
+        m: &mut Machine,
+        bars: &[Bar],
+        state: &mut LoopState,
+        host: &mut dyn Host,
+    ) -> Result<(), String> {
+        let account = host.account();
+        let flags = host.flags();
         let mut cell = HostCell { host, error: None };
         let mut ctx = JitCtx {
             buf: m.buf.as_mut_ptr(),
@@ -150,17 +284,24 @@ impl StepFn {
             // The lifetime is erased only for the duration of this call: `cell` outlives it and
             // nothing keeps the pointer afterwards.
             host: (&mut cell as *mut HostCell<'_>).cast::<HostCell<'static>>(),
-            inputs: inputs.as_ptr(),
+            bars: bars.as_ptr(),
+            n: bars.len() as u64,
+            state: *state,
+            account,
+            fill_on_close: u32::from(flags.fill_on_close),
+            wants_bars: u32::from(flags.wants_bars),
+            status: 0,
         };
-        // SAFETY: by the contract of `StepFn::new`, the code was compiled for this machine's layout:
-        // every buffer, head, variable and input access stays inside the arrays whose pointers are
-        // in `ctx` (`inputs` has one value per `Input`)
-        // (indices were proven at compile time, register indices are range-checked in the code).
-        // The signature matches the one the translator declared.
+        // SAFETY: by the contract of `LoopFn::new`, the code was compiled for this machine's
+        // layout: every buffer, head and variable access stays inside the arrays whose pointers
+        // are in `ctx` (indices were proven at compile time, register indices are range-checked
+        // in the code); bar reads stay below `n`, the length of `bars`. The signature matches the
+        // one the translator declared.
         let status = unsafe {
             let f = std::mem::transmute::<*const u8, extern "C" fn(*mut JitCtx) -> i32>(self.0);
             f(&mut ctx)
         };
+        *state = ctx.state;
         match status {
             0 => Ok(()),
             _ => Err(cell

@@ -1,15 +1,20 @@
-//! The Cranelift JIT: a [`BarProgram`] compiled to one native function per strategy, run by the
-//! engine loop in place of the interpreter.
+//! The Cranelift JIT: a [`BarProgram`] compiled, with the engine's bar loop around it, to one
+//! native function per strategy, run by the engine in place of the interpreter.
 //!
-//! Contract: [`Jit::compile`] translates the whole bar step (loads, stores, arithmetic, branches,
-//! loops) into one function `extern "C" fn(*mut JitCtx) -> i32`; orders, plots and the few math
-//! functions Cranelift has no instruction for go through the host functions of [`abi`]. The code
-//! computes exactly what `crate::interp` computes, operation by operation, from the same definitions
-//! (`crate::value`): results agree bit for bit, NaN payloads aside (every NaN is `na`).
-//! Ring-buffer reads need no bounds check: immediate indices are at most the slot's lookback by
-//! lowering, and register indices are range-checked against the capacity (NaN or out of range
-//! reads `na`, as in the interpreter). All `unsafe` lives in [`abi`]. [`asm`] gives the machine
-//! code (`btl run --emit asm`).
+//! Contract: [`Jit::compile`] translates the whole bar protocol of `crate::runtime::engine` (the
+//! broker's turn when orders are pending, head advance and input stores, the program's loads,
+//! stores, arithmetic, branches and loops, fill-on-close, equity marking and drawdown) over a
+//! batch of bars into one function `extern "C" fn(*mut JitCtx) -> i32`. The broker and the sink
+//! stay in Rust, behind the host functions of [`abi`]: compiled code calls them only when it must
+//! (orders pending, an order placed, a plot, a sink that wants every bar); orders, plots and the
+//! few math functions Cranelift has no instruction for go through them too. The code computes
+//! exactly what `crate::runtime::engine::reference_bar` and `crate::interp` compute, operation by
+//! operation, from the same definitions (`crate::value`): results agree bit for bit, NaN payloads
+//! aside (every NaN is `na`). Heads live in registers for the whole batch and are written back at
+//! its end. Ring-buffer reads need no bounds check: immediate indices are at most the slot's
+//! lookback by lowering, and register indices are range-checked against the capacity (NaN or out
+//! of range reads `na`, as in the interpreter). All `unsafe` lives in [`abi`]. [`asm`] gives the
+//! machine code (`btl run --emit asm`).
 
 pub mod abi;
 
@@ -22,30 +27,34 @@ use cranelift_jit::{JITBuilder, JITModule};
 use cranelift_module::{FuncId, Linkage, Module};
 
 use crate::ir::{Back, BarProgram, Inst};
-use crate::runtime::engine::StepEngine;
+use crate::runtime::engine::{Engine, LoopState};
+use crate::runtime::feed::Bar;
 use crate::runtime::machine::{Host, Machine};
-use crate::sema::builtins::{Builtin, Inputs};
+use crate::sema::builtins::{Builtin, Input};
 use crate::syntax::ast::{BinOp, UnOp};
-use abi::{HOST_FUNCTIONS, HostSig, StepFn};
+use abi::{HOST_FUNCTIONS, LoopFn, Ty, offset};
 
 /// A compiled program, ready to run bars.
 pub struct Jit {
-    /// Owns the code `step` points into.
+    /// Owns the code `run` points into.
     _module: JITModule,
-    step: StepFn,
+    run: LoopFn,
     /// The CLIF text of the function, before optimisation.
     pub clif: String,
     /// The machine code, when asked for.
     pub asm: Option<String>,
-    /// The first host error met while running.
-    pub error: Option<String>,
 }
 
-impl StepEngine for Jit {
-    fn step(&mut self, _p: &BarProgram, m: &mut Machine, inputs: &Inputs, host: &mut dyn Host) {
-        if let Err(e) = self.step.call(m, inputs, host) {
-            self.error.get_or_insert(e);
-        }
+impl Engine for Jit {
+    fn run_bars(
+        &mut self,
+        _p: &BarProgram,
+        m: &mut Machine,
+        bars: &[Bar],
+        state: &mut LoopState,
+        host: &mut dyn Host,
+    ) -> Result<(), String> {
+        self.run.call(m, bars, state, host)
     }
 }
 
@@ -77,51 +86,75 @@ impl Jit {
     fn compile_inner(p: &BarProgram, want_asm: bool) -> Result<Jit, String> {
         let isa = isa()?;
         let mut builder = JITBuilder::with_isa(isa, cranelift_module::default_libcall_names());
-        for (name, addr, _) in HOST_FUNCTIONS {
-            builder.symbol(*name, addr());
+        for f in HOST_FUNCTIONS {
+            builder.symbol(f.name, (f.addr)());
         }
         let mut module = JITModule::new(builder);
         let ptr = module.target_config().pointer_type();
+        let ty = |t: Ty| match t {
+            Ty::Ptr => ptr,
+            Ty::I64 => types::I64,
+            Ty::I32 => types::I32,
+            Ty::F64 => types::F64,
+        };
 
         let mut sig = module.make_signature();
         sig.params.push(AbiParam::new(ptr));
         sig.returns.push(AbiParam::new(types::I32));
         let func_id = module
-            .declare_function("btl_step", Linkage::Export, &sig)
+            .declare_function("btl_run", Linkage::Export, &sig)
             .map_err(|e| e.to_string())?;
 
+        // Effects (the host functions returning a status) are called through a trampoline of
+        // the `preserve_all` convention, which stores the status in the context: their calls sit
+        // in the bar loop, and a call that clobbers no register keeps the loop's values in
+        // registers around it.
         let mut hosts = Vec::new();
-        for (name, _, shape) in HOST_FUNCTIONS {
+        let mut fctx = FunctionBuilderContext::new();
+        for f in HOST_FUNCTIONS {
             let mut s = module.make_signature();
-            match shape {
-                HostSig::Effect => {
-                    s.params.push(AbiParam::new(ptr));
-                    s.params.push(AbiParam::new(types::I32));
-                    s.params.push(AbiParam::new(types::I32));
-                    for _ in 0..4 {
-                        s.params.push(AbiParam::new(types::F64));
-                    }
-                    s.returns.push(AbiParam::new(types::I32));
-                }
-                HostSig::Unary => {
-                    s.params.push(AbiParam::new(types::F64));
-                    s.returns.push(AbiParam::new(types::F64));
-                }
-                HostSig::Binary => {
-                    s.params.push(AbiParam::new(types::F64));
-                    s.params.push(AbiParam::new(types::F64));
-                    s.returns.push(AbiParam::new(types::F64));
-                }
-            }
+            s.params
+                .extend(f.params.iter().map(|&t| AbiParam::new(ty(t))));
+            s.returns.push(AbiParam::new(ty(f.result)));
             let id = module
-                .declare_function(name, Linkage::Import, &s)
+                .declare_function(f.name, Linkage::Import, &s)
                 .map_err(|e| e.to_string())?;
-            hosts.push((*name, id));
+            if f.result != Ty::I32 {
+                hosts.push((f.name, id));
+                continue;
+            }
+            let mut t = s.clone();
+            t.returns.clear();
+            t.call_conv = cranelift_codegen::isa::CallConv::PreserveAll;
+            let tid = module
+                .declare_function(&format!("{}_preserve_all", f.name), Linkage::Local, &t)
+                .map_err(|e| e.to_string())?;
+            let mut ctx = module.make_context();
+            ctx.func.signature = t;
+            {
+                let mut b = FunctionBuilder::new(&mut ctx.func, &mut fctx);
+                let callee = module.declare_func_in_func(id, b.func);
+                let block = b.create_block();
+                b.append_block_params_for_function_params(block);
+                b.switch_to_block(block);
+                let args = b.block_params(block).to_vec();
+                let call = b.ins().call(callee, &args);
+                let status = b.inst_results(call)[0];
+                b.ins()
+                    .store(MemFlagsData::trusted(), status, args[0], offset::STATUS);
+                b.ins().return_(&[]);
+                b.seal_all_blocks();
+                b.finalize(module.isa().frontend_config());
+            }
+            module
+                .define_function(tid, &mut ctx)
+                .map_err(|e| format!("{e:?}"))?;
+            module.clear_context(&mut ctx);
+            hosts.push((f.name, tid));
         }
 
         let mut ctx = module.make_context();
         ctx.func.signature = sig;
-        let mut fctx = FunctionBuilderContext::new();
         translate(p, &mut module, &mut ctx, &mut fctx, &hosts, ptr)?;
         let clif = ctx.func.display().to_string();
         ctx.set_disasm(want_asm);
@@ -138,13 +171,12 @@ impl Jit {
         let code = module.get_finalized_function(func_id);
         // SAFETY: `code` is the finalized function just translated from `p`, whose layout is the one
         // `Machine::new(p)` allocates; `_module` keeps it alive as long as the `Jit`.
-        let step = unsafe { StepFn::new(code) };
+        let run = unsafe { LoopFn::new(code) };
         Ok(Jit {
             _module: module,
-            step,
+            run,
             clif,
             asm,
-            error: None,
         })
     }
 }
@@ -163,11 +195,16 @@ struct Tx<'a, 'b> {
     b: FunctionBuilder<'b>,
     p: &'a BarProgram,
     regs: Vec<Variable>,
+    ctx: Value,
     buf: Value,
     vars: Value,
-    host: Value,
+    /// This bar's index (i64) and a pointer to it.
+    bar: Value,
+    bar_ptr: Value,
+    /// Every slot's head on this bar.
     heads: Vec<Value>,
     hosts: Vec<(&'static str, ir::FuncRef)>,
+    /// Where a failed host call goes: the end of the batch.
     exit: Block,
     status: Variable,
     /// For registers holding a bool computed in the current block, its truth as an `i8` (`value ==
@@ -175,6 +212,17 @@ struct Tx<'a, 'b> {
     truth: std::collections::HashMap<u32, (Block, Value, bool)>,
     /// Registers loaded with a constant (each register has one defining instruction).
     consts: std::collections::HashMap<u32, f64>,
+}
+
+/// Loop-carried values of the batch function, as frontend variables.
+struct Carried {
+    /// Index of the bar in the batch (i64).
+    i: Variable,
+    /// Per slot, its head (i64); `None` for a slot of capacity 1, whose head is always 0.
+    heads: Vec<Option<Variable>>,
+    peak: Variable,
+    max_dd: Variable,
+    value: Variable,
 }
 
 fn translate(
@@ -190,6 +238,7 @@ fn translate(
         .iter()
         .map(|(n, id)| (*n, module.declare_func_in_func(*id, b.func)))
         .collect();
+    let flags = MemFlagsData::trusted();
 
     // Block starts: the entry, every jump target, every instruction after a jump.
     let n = p.code.len();
@@ -209,72 +258,138 @@ fn translate(
         }
     }
     let entry = b.create_block();
-    b.append_block_params_for_function_params(entry);
+    let header = b.create_block();
+    let open = b.create_block();
+    let bar_start = b.create_block();
     let blocks: Vec<Option<Block>> = starts
         .iter()
         .map(|&s| s.then(|| b.create_block()))
         .collect();
+    let bar_end = b.create_block();
     let exit = b.create_block();
 
+    // Entry: the batch's pointers, flags and loop state.
+    b.append_block_params_for_function_params(entry);
     b.switch_to_block(entry);
     let ctx_ptr = b.block_params(entry)[0];
-    let flags = MemFlagsData::trusted();
-    let buf = b.ins().load(ptr, flags, ctx_ptr, abi::CTX_BUF);
-    let heads_ptr = b.ins().load(ptr, flags, ctx_ptr, abi::CTX_HEADS);
-    let vars = b.ins().load(ptr, flags, ctx_ptr, abi::CTX_VARS);
-    let host = b.ins().load(ptr, flags, ctx_ptr, abi::CTX_HOST);
-    let inputs = b.ins().load(ptr, flags, ctx_ptr, abi::CTX_INPUTS);
-    // The bar starts: every head advances, inputs are stored into their slots.
+    let load = |b: &mut FunctionBuilder, t: ir::Type, at: i32| b.ins().load(t, flags, ctx_ptr, at);
+    let buf = load(&mut b, ptr, offset::BUF);
+    let heads_ptr = load(&mut b, ptr, offset::HEADS);
+    let vars = load(&mut b, ptr, offset::VARS);
+    let bars = load(&mut b, ptr, offset::BARS);
+    let count = load(&mut b, types::I64, offset::N);
+    let bar0 = load(&mut b, types::I64, offset::BAR);
+    let fill_on_close = load(&mut b, types::I32, offset::FILL_ON_CLOSE);
+    let wants_bars = load(&mut b, types::I32, offset::WANTS_BARS);
+    let carried = Carried {
+        i: b.declare_var(types::I64),
+        heads: p
+            .slots
+            .iter()
+            .enumerate()
+            .map(|(k, slot)| {
+                (slot.capacity > 1).then(|| {
+                    let v = b.declare_var(types::I64);
+                    let h = b.ins().load(types::I32, flags, heads_ptr, (k * 4) as i32);
+                    let h = b.ins().uextend(types::I64, h);
+                    b.def_var(v, h);
+                    v
+                })
+            })
+            .collect(),
+        peak: b.declare_var(types::F64),
+        max_dd: b.declare_var(types::F64),
+        value: b.declare_var(types::F64),
+    };
+    let zero64 = b.ins().iconst(types::I64, 0);
+    b.def_var(carried.i, zero64);
+    for (var, at) in [
+        (carried.peak, offset::PEAK),
+        (carried.max_dd, offset::MAX_DD),
+        (carried.value, offset::VALUE),
+    ] {
+        let v = load(&mut b, types::F64, at);
+        b.def_var(var, v);
+    }
+    let status = b.declare_var(types::I32);
+    let zero32 = b.ins().iconst(types::I32, 0);
+    b.def_var(status, zero32);
+    let regs: Vec<Variable> = (0..p.regs).map(|_| b.declare_var(types::F64)).collect();
+    b.ins().jump(header, &[]);
+
+    // Header: the next bar, or the end of the batch.
+    b.switch_to_block(header);
+    let i = b.use_var(carried.i);
+    let more = b.ins().icmp(IntCC::UnsignedLessThan, i, count);
+    b.ins().brif(more, open, &[], exit, &[]);
+
+    // Step 1: the broker's turn, only when orders are pending.
+    b.switch_to_block(open);
+    let bar = b.ins().iadd(bar0, i);
+    let at = b.ins().imul_imm_s(i, offset::BAR_SIZE);
+    let bar_ptr = b.ins().iadd(bars, at);
+    let pending = b.ins().load(types::F64, flags, ctx_ptr, offset::PENDING);
+    let zero = b.ins().f64const(0.0);
+    let any = b.ins().fcmp(FloatCC::NotEqual, pending, zero);
+    let call_open = b.create_block();
+    b.ins().brif(any, call_open, &[], bar_start, &[]);
+    b.switch_to_block(call_open);
+    host_call(
+        &mut b,
+        &hosts,
+        "btl_open_bar",
+        &[ctx_ptr, bar, bar_ptr],
+        status,
+        exit,
+        bar_start,
+    );
+
+    // Step 2: heads advance, inputs are stored.
+    b.switch_to_block(bar_start);
     let heads: Vec<Value> = p
         .slots
         .iter()
-        .enumerate()
-        .map(|(i, slot)| {
-            let h = if slot.capacity == 1 {
-                // One value: the head is always 0 (the interpreter's advance keeps it there too).
-                b.ins().iconst(types::I64, 0)
-            } else {
-                let h = b.ins().load(types::I32, flags, heads_ptr, (i * 4) as i32);
+        .zip(&carried.heads)
+        .map(|(slot, var)| match var {
+            None => b.ins().iconst(types::I64, 0),
+            Some(var) => {
+                let h = b.use_var(*var);
                 let next = b.ins().iadd_imm_s(h, 1);
                 let wrap = b
                     .ins()
                     .icmp_imm_s(IntCC::Equal, next, i64::from(slot.capacity));
-                let zero = b.ins().iconst(types::I32, 0);
+                let zero = b.ins().iconst(types::I64, 0);
                 let h = b.ins().select(wrap, zero, next);
-                b.ins().store(flags, h, heads_ptr, (i * 4) as i32);
-                b.ins().uextend(types::I64, h)
-            };
-            if let Some(input) = slot.input {
-                let v = b
-                    .ins()
-                    .load(types::F64, flags, inputs, (input as usize * 8) as i32);
-                let addr = b.ins().ishl_imm_u(h, 3);
-                let addr = b.ins().iadd(buf, addr);
-                b.ins().store(flags, v, addr, (slot.offset * 8) as i32);
+                b.def_var(*var, h);
+                h
             }
-            h
         })
         .collect();
-    let status = b.declare_var(types::I32);
-    let zero = b.ins().iconst(types::I32, 0);
-    b.def_var(status, zero);
+    for (slot, &h) in p.slots.iter().zip(&heads) {
+        if let Some(input) = slot.input {
+            let v = input_value(&mut b, input, ctx_ptr, bar_ptr, bar);
+            let addr = b.ins().ishl_imm_u(h, 3);
+            let addr = b.ins().iadd(buf, addr);
+            b.ins().store(flags, v, addr, (slot.offset * 8) as i32);
+        }
+    }
+    // Every register starts the bar as `na` (lowering defines each before reading it).
     let nan = b.ins().f64const(f64::NAN);
-    let regs: Vec<Variable> = (0..p.regs)
-        .map(|_| {
-            let v = b.declare_var(types::F64);
-            b.def_var(v, nan);
-            v
-        })
-        .collect();
+    for &r in &regs {
+        b.def_var(r, nan);
+    }
     b.ins().jump(blocks[0].expect("block 0 exists"), &[]);
 
+    // Step 3: the program.
     let mut tx = Tx {
         b,
         p,
         regs,
+        ctx: ctx_ptr,
         buf,
         vars,
-        host,
+        bar,
+        bar_ptr,
         heads,
         hosts,
         exit,
@@ -291,17 +406,171 @@ fn translate(
             tx.b.switch_to_block(block);
         }
         if pc == n {
-            tx.b.ins().jump(exit, &[]);
+            tx.b.ins().jump(bar_end, &[]);
             break;
         }
         terminated = tx.inst(&p.code[pc], pc, &blocks);
     }
-    tx.b.switch_to_block(exit);
-    let s = tx.b.use_var(status);
-    tx.b.ins().return_(&[s]);
-    tx.b.seal_all_blocks();
-    tx.b.finalize(module.isa().frontend_config());
+    let Tx { mut b, hosts, .. } = tx;
+
+    // Step 4: fill-on-close, only when asked and orders are pending.
+    b.switch_to_block(bar_end);
+    let pending = b.ins().load(types::F64, flags, ctx_ptr, offset::PENDING);
+    let any = b.ins().fcmp(FloatCC::NotEqual, pending, zero);
+    let asked = b.ins().icmp_imm_s(IntCC::NotEqual, fill_on_close, 0);
+    let both = b.ins().band(any, asked);
+    let call_close = b.create_block();
+    let mark = b.create_block();
+    b.ins().brif(both, call_close, &[], mark, &[]);
+    b.switch_to_block(call_close);
+    host_call(
+        &mut b,
+        &hosts,
+        "btl_close_bar",
+        &[ctx_ptr, bar, bar_ptr],
+        status,
+        exit,
+        mark,
+    );
+
+    // Step 5: equity at the close, the sink, the peak and the drawdown.
+    b.switch_to_block(mark);
+    let position = b.ins().load(types::F64, flags, ctx_ptr, offset::POSITION);
+    let cash = b.ins().load(types::F64, flags, ctx_ptr, offset::CASH);
+    let close = b.ins().load(types::F64, flags, bar_ptr, offset::BAR_CLOSE);
+    let held = b.ins().fmul(position, close);
+    let value = b.ins().fadd(cash, held);
+    b.def_var(carried.value, value);
+    let call_end = b.create_block();
+    let drawdown = b.create_block();
+    b.ins().brif(wants_bars, call_end, &[], drawdown, &[]);
+    b.switch_to_block(call_end);
+    host_call(
+        &mut b,
+        &hosts,
+        "btl_end_bar",
+        &[ctx_ptr, bar, bar_ptr, value],
+        status,
+        exit,
+        drawdown,
+    );
+
+    b.switch_to_block(drawdown);
+    let peak = b.use_var(carried.peak);
+    let higher = b.ins().fcmp(FloatCC::GreaterThan, value, peak);
+    let peak = b.ins().select(higher, value, peak);
+    b.def_var(carried.peak, peak);
+    let max_dd = b.use_var(carried.max_dd);
+    let positive = b.ins().fcmp(FloatCC::GreaterThan, peak, zero);
+    let one = b.ins().f64const(1.0);
+    let keep = b.ins().fsub(one, max_dd);
+    let limit = b.ins().fmul(peak, keep);
+    let below = b.ins().fcmp(FloatCC::LessThan, value, limit);
+    let maybe = b.ins().band(positive, below);
+    let deeper = b.create_block();
+    let next = b.create_block();
+    b.ins().brif(maybe, deeper, &[], next, &[]);
+    b.switch_to_block(deeper);
+    let fall = b.ins().fsub(peak, value);
+    let dd = b.ins().fdiv(fall, peak);
+    let more = b.ins().fcmp(FloatCC::GreaterThan, dd, max_dd);
+    let dd = b.ins().select(more, dd, max_dd);
+    b.def_var(carried.max_dd, dd);
+    b.ins().jump(next, &[]);
+    b.switch_to_block(next);
+    let i1 = b.ins().iadd_imm_s(i, 1);
+    b.def_var(carried.i, i1);
+    b.ins().jump(header, &[]);
+
+    // The end of the batch (or a failed host call): heads and loop state go back to memory.
+    b.switch_to_block(exit);
+    for (k, var) in carried.heads.iter().enumerate() {
+        if let Some(var) = var {
+            let h = b.use_var(*var);
+            let h = b.ins().ireduce(types::I32, h);
+            b.ins().store(flags, h, heads_ptr, (k * 4) as i32);
+        }
+    }
+    let i = b.use_var(carried.i);
+    let bar = b.ins().iadd(bar0, i);
+    b.ins().store(flags, bar, ctx_ptr, offset::BAR);
+    for (var, at) in [
+        (carried.peak, offset::PEAK),
+        (carried.max_dd, offset::MAX_DD),
+        (carried.value, offset::VALUE),
+    ] {
+        let v = b.use_var(var);
+        b.ins().store(flags, v, ctx_ptr, at);
+    }
+    let s = b.use_var(status);
+    b.ins().return_(&[s]);
+    b.seal_all_blocks();
+    b.finalize(module.isa().frontend_config());
     Ok(())
+}
+
+/// Calls an effect (through its trampoline, which leaves the status in the context): on a
+/// non-zero status, to `exit`, else to `then`. `args[0]` is the context.
+fn host_call(
+    b: &mut FunctionBuilder,
+    hosts: &[(&'static str, ir::FuncRef)],
+    name: &str,
+    args: &[Value],
+    status: Variable,
+    exit: Block,
+    then: Block,
+) {
+    let f = host_ref(hosts, name);
+    b.ins().call(f, args);
+    let s = b
+        .ins()
+        .load(types::I32, MemFlagsData::trusted(), args[0], offset::STATUS);
+    b.def_var(status, s);
+    b.ins().brif(s, exit, &[], then, &[]);
+}
+
+fn host_ref(hosts: &[(&'static str, ir::FuncRef)], name: &str) -> ir::FuncRef {
+    hosts
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, f)| *f)
+        .expect("every host function is declared")
+}
+
+/// An input's value on this bar, as `crate::runtime::engine::input_value` computes it.
+fn input_value(
+    b: &mut FunctionBuilder,
+    input: Input,
+    ctx: Value,
+    bar_ptr: Value,
+    bar: Value,
+) -> Value {
+    let flags = MemFlagsData::trusted();
+    let field = |b: &mut FunctionBuilder, at: i32| b.ins().load(types::F64, flags, bar_ptr, at);
+    let account = |b: &mut FunctionBuilder, at: i32| b.ins().load(types::F64, flags, ctx, at);
+    match input {
+        Input::Open => field(b, offset::BAR_OPEN),
+        Input::High => field(b, offset::BAR_HIGH),
+        Input::Low => field(b, offset::BAR_LOW),
+        Input::Close => field(b, offset::BAR_CLOSE),
+        Input::Volume => field(b, offset::BAR_VOLUME),
+        Input::Time => {
+            let t = b.ins().load(types::I64, flags, bar_ptr, offset::BAR_TIME);
+            b.ins().fcvt_from_sint(types::F64, t)
+        }
+        Input::BarIndex => b.ins().fcvt_from_uint(types::F64, bar),
+        Input::Position => account(b, offset::POSITION),
+        Input::Cash => account(b, offset::CASH),
+        Input::Equity => {
+            let cash = account(b, offset::CASH);
+            let position = account(b, offset::POSITION);
+            let close = field(b, offset::BAR_CLOSE);
+            let held = b.ins().fmul(position, close);
+            b.ins().fadd(cash, held)
+        }
+        Input::EntryPrice => account(b, offset::ENTRY_PRICE),
+        Input::PendingOrders => account(b, offset::PENDING),
+    }
 }
 
 impl Tx<'_, '_> {
@@ -333,11 +602,7 @@ impl Tx<'_, '_> {
     }
 
     fn host(&self, name: &str) -> ir::FuncRef {
-        self.hosts
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map(|(_, f)| *f)
-            .expect("every host function is declared")
+        host_ref(&self.hosts, name)
     }
 
     /// The value at position `pos` of the slot starting at `offset`.
@@ -392,19 +657,21 @@ impl Tx<'_, '_> {
         self.b.inst_results(call)[0]
     }
 
-    /// An effect call; on a non-zero status, return it at once.
-    fn effect(&mut self, name: &str, code: u32, values: &[Value]) {
-        let f = self.host(name);
-        let code = self.b.ins().iconst(types::I32, i64::from(code));
-        let argc = self.b.ins().iconst(types::I32, values.len() as i64);
-        let nan = self.f64c(f64::NAN);
-        let mut args = vec![self.host, code, argc];
-        args.extend((0..4).map(|i| values.get(i).copied().unwrap_or(nan)));
-        let call = self.b.ins().call(f, &args);
-        let status = self.b.inst_results(call)[0];
-        self.b.def_var(self.status, status);
+    /// An effect call (its arguments after the context and the bar); on a non-zero status, the
+    /// batch ends at once.
+    fn effect(&mut self, name: &str, args: &[Value]) {
         let cont = self.b.create_block();
-        self.b.ins().brif(status, self.exit, &[], cont, &[]);
+        let mut all = vec![self.ctx, self.bar];
+        all.extend_from_slice(args);
+        host_call(
+            &mut self.b,
+            &self.hosts,
+            name,
+            &all,
+            self.status,
+            self.exit,
+            cont,
+        );
         self.b.switch_to_block(cont);
     }
 
@@ -554,13 +821,23 @@ impl Tx<'_, '_> {
                 return true;
             }
             Inst::Order { action, args, argc } => {
-                let values: Vec<Value> =
-                    args[..argc as usize].iter().map(|&r| self.get(r)).collect();
-                self.effect("btl_order", action.code(), &values);
+                let code = self.b.ins().iconst(types::I32, i64::from(action.code()));
+                let count = self.b.ins().iconst(types::I32, i64::from(argc));
+                let nan = self.f64c(f64::NAN);
+                let mut all = vec![self.bar_ptr, code, count];
+                all.extend((0..4).map(|k| {
+                    if k < argc as usize {
+                        self.get(args[k])
+                    } else {
+                        nan
+                    }
+                }));
+                self.effect("btl_order", &all);
             }
             Inst::Plot { index, src } => {
+                let index = self.b.ins().iconst(types::I32, i64::from(index));
                 let v = self.get(src);
-                self.effect("btl_plot", index, &[v]);
+                self.effect("btl_plot", &[index, v]);
             }
         }
         false

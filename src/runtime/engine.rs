@@ -1,20 +1,29 @@
-//! The engine loop: bars in, one program step per bar, broker and statistics updated as it goes.
+//! The engine loop: bars in, the program run once per bar, broker and statistics updated as it goes.
 //!
-//! Contract: [`run`] pulls bars one at a time from a [`BarSource`] and never keeps them; memory
-//! is the [`Machine`] (sized before the run) plus the broker's pending orders. On each bar t, in
-//! this order: the broker checks the orders of bar t-1 for cash and tries every pending order
-//! against bar t (market orders fill at its open); every slot head advances; the
-//! inputs (`open`…`volume`, `time`, `bar_index`, `position`, `cash`, `equity`, `entry_price`) are
-//! stored; the program runs (orders before the strategy's warm-up bar are dropped); equity is
-//! marked at t's close. Plots and closed trades go to a [`Sink`] as they happen.
+//! Contract: [`run`] pulls bars from a [`BarSource`] in batches of at most [`BATCH`] and never keeps
+//! more; memory is the [`Machine`] (sized before the run), one batch and the broker's pending
+//! orders. An engine runs a batch with [`Engine::run_bars`]; what it does on each bar t is the
+//! *bar protocol*, defined once by [`reference_bar`] (the JIT compiles the same steps):
+//! 1. when orders are pending, the broker checks the orders of bar t-1 for cash and tries every
+//!    pending order against bar t (market orders fill at its open);
+//! 2. every slot head advances and the inputs the program reads (`open`…`volume`, `time`,
+//!    `bar_index`, `position`, `cash`, `equity`, `entry_price`, `pending_orders`) are stored;
+//! 3. the program runs (orders before the strategy's warm-up bar are dropped by the host);
+//! 4. with fill-on-close and orders pending, market orders placed on t fill at its close;
+//! 5. equity is marked at t's close (`cash + position × close`), the sink sees the bar if it
+//!    asked to, and the peak and the largest drawdown are updated.
+//!
+//! Plots, orders, fills and closed trades go to a [`Sink`] as they happen.
 
 use crate::interp;
 use crate::ir::BarProgram;
 use crate::runtime::broker::{Broker, BrokerConfig, ClosedTrade, Event};
 use crate::runtime::feed::{Bar, CsvFeed, FeedError};
-use crate::runtime::machine::{Host, Machine};
-use crate::sema::builtins::Action;
-use crate::sema::builtins::{Input, Inputs};
+use crate::runtime::machine::{AccountView, Host, Machine};
+use crate::sema::builtins::{Action, Input};
+
+/// Bars per batch handed to an engine.
+pub const BATCH: usize = 512;
 
 /// Where bars come from.
 pub trait BarSource {
@@ -34,24 +43,129 @@ impl<I: Iterator<Item = Bar>> BarSource for I {
     }
 }
 
-/// Runs one bar of a program: the interpreter or the JIT. A step advances every slot's head,
-/// stores this bar's inputs into their slots, then runs the program.
-pub trait StepEngine {
-    fn step(&mut self, p: &BarProgram, m: &mut Machine, inputs: &Inputs, host: &mut dyn Host);
+/// What the engine loop carries from bar to bar besides the machine and the broker.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LoopState {
+    /// The index of the next bar.
+    pub bar: u64,
+    /// The highest equity marked so far.
+    pub peak: f64,
+    /// The largest fall from a peak, as a fraction of the peak.
+    pub max_dd: f64,
+    /// Equity marked at the last close.
+    pub value: f64,
+}
+
+impl LoopState {
+    pub fn new(cash: f64) -> LoopState {
+        LoopState {
+            bar: 0,
+            peak: cash,
+            max_dd: 0.0,
+            value: cash,
+        }
+    }
+
+    /// Marks equity at a close: step 5 of the bar protocol, after the sink.
+    #[inline]
+    pub fn mark(&mut self, value: f64) {
+        self.value = value;
+        if value > self.peak {
+            self.peak = value;
+        }
+        // A division only when the drawdown may be a new maximum.
+        if self.peak > 0.0 && value < self.peak * (1.0 - self.max_dd) {
+            let dd = (self.peak - value) / self.peak;
+            if dd > self.max_dd {
+                self.max_dd = dd;
+            }
+        }
+        self.bar += 1;
+    }
+}
+
+/// Runs batches of bars through a program: the interpreter or the JIT.
+pub trait Engine {
+    /// Runs the bar protocol (see the module contract) on every bar of `bars`, in order.
+    /// `Err` stops the run: a host function failed inside compiled code.
+    fn run_bars(
+        &mut self,
+        p: &BarProgram,
+        m: &mut Machine,
+        bars: &[Bar],
+        state: &mut LoopState,
+        host: &mut dyn Host,
+    ) -> Result<(), String>;
+}
+
+/// The value of an input on bar `bar`, given the account after the broker's turn.
+#[inline]
+pub fn input_value(input: Input, b: &Bar, bar: u64, a: &AccountView) -> f64 {
+    match input {
+        Input::Open => b.open,
+        Input::High => b.high,
+        Input::Low => b.low,
+        Input::Close => b.close,
+        Input::Volume => b.volume,
+        Input::Time => b.time as f64,
+        Input::BarIndex => bar as f64,
+        Input::Position => a.position,
+        Input::Cash => a.cash,
+        Input::Equity => a.cash + a.position * b.close,
+        Input::EntryPrice => a.entry_price,
+        Input::PendingOrders => a.pending,
+    }
+}
+
+/// One bar of the bar protocol: its definition, run by the interpreter.
+pub fn reference_bar(
+    p: &BarProgram,
+    m: &mut Machine,
+    b: &Bar,
+    state: &mut LoopState,
+    host: &mut dyn Host,
+) {
+    let bar = state.bar;
+    if host.account().pending != 0.0 {
+        host.open_bar(bar, b);
+    }
+    let account = host.account();
+    m.advance(p);
+    for (i, slot) in p.slots.iter().enumerate() {
+        if let Some(input) = slot.input {
+            m.store(slot, i, input_value(input, b, bar, &account));
+        }
+    }
+    interp::step(p, m, bar, b, host);
+    let flags = host.flags();
+    if flags.fill_on_close && host.account().pending != 0.0 {
+        host.close_bar(bar, b);
+    }
+    let a = host.account();
+    let value = a.cash + a.position * b.close;
+    if flags.wants_bars {
+        host.end_bar(bar, b, value);
+    }
+    state.mark(value);
 }
 
 /// The reference interpreter as an engine.
 pub struct Interpreter;
 
-impl StepEngine for Interpreter {
-    fn step(&mut self, p: &BarProgram, m: &mut Machine, inputs: &Inputs, host: &mut dyn Host) {
-        m.advance(p);
-        for (i, slot) in p.slots.iter().enumerate() {
-            if let Some(input) = slot.input {
-                m.store(slot, i, inputs[input as usize]);
-            }
+impl Engine for Interpreter {
+    fn run_bars(
+        &mut self,
+        p: &BarProgram,
+        m: &mut Machine,
+        bars: &[Bar],
+        state: &mut LoopState,
+        host: &mut dyn Host,
+    ) -> Result<(), String> {
+        for b in bars {
+            reference_bar(p, m, b, state, host);
         }
-        interp::step(p, m, host);
+        Ok(())
     }
 }
 
@@ -61,11 +175,15 @@ pub trait Sink {
     /// An order the strategy placed (after its warm-up), before the broker sees it.
     fn order(&mut self, _bar: u64, _action: Action, _args: &[f64]) {}
     fn trade(&mut self, _trade: &ClosedTrade) {}
-    /// The end of a bar: its time, the equity marked at its close, the position held.
     /// A fill: signed size (positive bought) at a price, on bar `bar`.
     fn fill(&mut self, _bar: u64, _size: f64, _price: f64) {}
-    /// The end of a bar: the bar itself and the account after it.
+    /// The end of a bar: the bar itself and the account after it. Called only when
+    /// [`Sink::wants_bars`] says so.
     fn bar(&mut self, _bar: u64, _data: &Bar, _account: &Account) {}
+    /// Whether [`Sink::bar`] should be called on every bar (asked once, at the start of a run).
+    fn wants_bars(&self) -> bool {
+        true
+    }
 }
 
 /// The account at the end of a bar.
@@ -80,7 +198,11 @@ pub struct Account {
 
 /// A sink that keeps nothing.
 pub struct NoSink;
-impl Sink for NoSink {}
+impl Sink for NoSink {
+    fn wants_bars(&self) -> bool {
+        false
+    }
+}
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Summary {
@@ -110,25 +232,33 @@ impl Summary {
     }
 }
 
-struct BarHost<'a, K: ?Sized> {
-    broker: &'a mut Broker,
-    sink: &'a mut K,
-    bar: u64,
-    close: f64,
-    trading: bool,
+/// Why a run stopped early.
+#[derive(Debug)]
+pub enum RunError {
+    /// The data feed failed (its message has the file and line).
+    Feed(FeedError),
+    /// A host function failed inside compiled code.
+    Engine(String),
 }
 
-impl<K: Sink + ?Sized> Host for BarHost<'_, K> {
-    fn order(&mut self, action: Action, args: &[f64]) {
-        if self.trading {
-            self.sink.order(self.bar, action, args);
-            self.broker.submit(self.bar, action, args, self.close);
+impl std::fmt::Display for RunError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RunError::Feed(e) => write!(f, "{e}"),
+            RunError::Engine(e) => write!(f, "the run failed: {e}"),
         }
     }
+}
 
-    fn plot(&mut self, index: u32, value: f64) {
-        self.sink.plot(self.bar, index, value);
-    }
+impl std::error::Error for RunError {}
+
+/// The broker and the sink behind the [`Host`] interface.
+struct RunHost<'a, K: ?Sized> {
+    broker: Broker,
+    sink: &'a mut K,
+    warmup: u64,
+    flags: crate::runtime::machine::RunFlags,
+    counts: Counts,
 }
 
 #[derive(Default)]
@@ -149,83 +279,119 @@ fn on_event<K: Sink + ?Sized>(e: Event, bar: u64, counts: &mut Counts, sink: &mu
     }
 }
 
+impl<K: Sink + ?Sized> Host for RunHost<'_, K> {
+    fn open_bar(&mut self, bar: u64, b: &Bar) {
+        let (counts, sink) = (&mut self.counts, &mut *self.sink);
+        self.broker
+            .open_bar(bar, b, &mut |e| on_event(e, bar, counts, sink));
+    }
+
+    fn order(&mut self, bar: u64, b: &Bar, action: Action, args: &[f64]) {
+        if bar >= self.warmup {
+            self.sink.order(bar, action, args);
+            self.broker.submit(bar, action, args, b.close);
+        }
+    }
+
+    fn plot(&mut self, bar: u64, index: u32, value: f64) {
+        self.sink.plot(bar, index, value);
+    }
+
+    fn close_bar(&mut self, bar: u64, b: &Bar) {
+        let (counts, sink) = (&mut self.counts, &mut *self.sink);
+        self.broker
+            .close_bar(bar, b.close, &mut |e| on_event(e, bar, counts, sink));
+    }
+
+    fn end_bar(&mut self, bar: u64, b: &Bar, value: f64) {
+        let account = Account {
+            cash: self.broker.cash,
+            value,
+            position: self.broker.position,
+        };
+        self.sink.bar(bar, b, &account);
+    }
+
+    fn account(&self) -> AccountView {
+        AccountView {
+            position: self.broker.position,
+            cash: self.broker.cash,
+            entry_price: self.broker.entry_price(),
+            pending: self.broker.pending_orders() as f64,
+        }
+    }
+
+    fn flags(&self) -> crate::runtime::machine::RunFlags {
+        self.flags
+    }
+}
+
 /// Runs the program over every bar of `source` (see the module contract).
 ///
-/// Generic so that a concrete source, engine and sink are compiled into the loop (no dynamic
-/// call per bar); trait objects work too.
+/// Generic so that a concrete source and sink are compiled into the loop; trait objects work
+/// too.
 pub fn run<S, E, K>(
     p: &BarProgram,
     source: &mut S,
     engine: &mut E,
     config: BrokerConfig,
     sink: &mut K,
-) -> Result<Summary, FeedError>
+) -> Result<Summary, RunError>
 where
     S: BarSource + ?Sized,
-    E: StepEngine + ?Sized,
+    E: Engine + ?Sized,
     K: Sink + ?Sized,
 {
     let mut m = Machine::new(p);
-    // Only the inputs the program reads are computed each bar.
-    let needed: Vec<Input> = p.slots.iter().filter_map(|s| s.input).collect();
-    let mut inputs: Inputs = [f64::NAN; 12];
-    let mut broker = Broker::new(config);
-    let mut counts = Counts::default();
-    let mut peak = config.cash;
-    let mut max_dd = 0.0f64;
-    let mut bar = 0u64;
-    let mut value = config.cash;
-    while let Some(b) = source.next_bar()? {
-        broker.open_bar(bar, &b, &mut |e| on_event(e, bar, &mut counts, sink));
-        for &input in &needed {
-            inputs[input as usize] = match input {
-                Input::Open => b.open,
-                Input::High => b.high,
-                Input::Low => b.low,
-                Input::Close => b.close,
-                Input::Volume => b.volume,
-                Input::Time => b.time as f64,
-                Input::BarIndex => bar as f64,
-                Input::Position => broker.position,
-                Input::Cash => broker.cash,
-                Input::Equity => broker.value(b.close),
-                Input::EntryPrice => broker.entry_price(),
-                Input::PendingOrders => broker.pending_orders() as f64,
-            };
+    let flags = crate::runtime::machine::RunFlags {
+        fill_on_close: config.fill_on_close,
+        wants_bars: sink.wants_bars(),
+    };
+    let mut host = RunHost {
+        broker: Broker::new(config),
+        sink,
+        warmup: p.warmup,
+        flags,
+        counts: Counts::default(),
+    };
+    let mut state = LoopState::new(config.cash);
+    let mut batch: Vec<Bar> = Vec::with_capacity(BATCH);
+    loop {
+        batch.clear();
+        let mut failed = None;
+        while batch.len() < BATCH {
+            match source.next_bar() {
+                Ok(Some(b)) => batch.push(b),
+                Ok(None) => break,
+                Err(e) => {
+                    failed = Some(e);
+                    break;
+                }
+            }
         }
-        let mut host = BarHost {
-            broker: &mut broker,
-            sink,
-            bar,
-            close: b.close,
-            trading: bar >= p.warmup,
-        };
-        engine.step(p, &mut m, &inputs, &mut host);
-        broker.close_bar(bar, b.close, &mut |e| on_event(e, bar, &mut counts, sink));
-        value = broker.value(b.close);
-        let account = Account {
-            cash: broker.cash,
-            value,
-            position: broker.position,
-        };
-        sink.bar(bar, &b, &account);
-        peak = peak.max(value);
-        // A division only when the drawdown may be a new maximum.
-        if peak > 0.0 && value < peak * (1.0 - max_dd) {
-            max_dd = max_dd.max((peak - value) / peak);
+        if !batch.is_empty() {
+            engine
+                .run_bars(p, &mut m, &batch, &mut state, &mut host)
+                .map_err(RunError::Engine)?;
         }
-        bar += 1;
+        if let Some(e) = failed {
+            return Err(RunError::Feed(e));
+        }
+        if batch.len() < BATCH {
+            break;
+        }
     }
+    let broker = &host.broker;
     Ok(Summary {
-        bars: bar,
+        bars: state.bar,
         warmup_bar: p.warmup,
-        trades: counts.trades,
-        winning_trades: counts.wins,
+        trades: host.counts.trades,
+        winning_trades: host.counts.wins,
         initial_cash: config.cash,
-        final_value: value,
+        final_value: state.value,
         final_cash: broker.cash,
-        total_return: value / config.cash - 1.0,
-        max_drawdown: max_dd,
+        total_return: state.value / config.cash - 1.0,
+        max_drawdown: state.max_dd,
         rejected_orders: broker.rejected,
         invalid_orders: broker.invalid,
         expired_orders: broker.expired,

@@ -50,7 +50,9 @@ use std::fmt;
 use std::io::Read;
 use std::path::Path;
 
-/// One bar. `time` is milliseconds since 1970-01-01 UTC.
+/// One bar. `time` is milliseconds since 1970-01-01 UTC. `repr(C)`: compiled code reads its
+/// fields.
+#[repr(C)]
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Bar {
     pub time: i64,

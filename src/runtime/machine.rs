@@ -1,20 +1,52 @@
 //! The memory a [`BarProgram`] runs on: one buffer array holding every ring-buffer slot, a head per
 //! slot, the `mut` variables and the registers; and the [`Host`] interface through which a
-//! program places orders and records plots.
+//! running program reaches the broker and the sink.
 //!
 //! Contract: both engines use this layout unchanged (the JIT reads and writes the same arrays).
 //! Memory is allocated once, in [`Machine::new`], and never grows: its size is the program's
 //! buffer length, known before the run.
 
 use crate::ir::{BarProgram, Slot};
+use crate::runtime::feed::Bar;
 use crate::sema::elab::Action;
 
-/// What a running program asks of the world.
+/// The account as the program sees it, refreshed after every call that may change the broker.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AccountView {
+    /// Signed quantity held.
+    pub position: f64,
+    pub cash: f64,
+    /// The average entry price of the open position; NaN when flat.
+    pub entry_price: f64,
+    /// Orders waiting at the broker (a count, as the `pending_orders` input reads it).
+    pub pending: f64,
+}
+
+/// What a run asks of every bar, fixed for the whole run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RunFlags {
+    /// Market orders fill at the close of the bar they are placed on.
+    pub fill_on_close: bool,
+    /// The sink sees every bar's end ([`Host::end_bar`]).
+    pub wants_bars: bool,
+}
+
+/// What a running program asks of the world: the steps of the bar protocol that belong to the
+/// broker and the sink (`crate::runtime::engine` defines the protocol).
 pub trait Host {
-    /// An order action on this bar with its arguments (quantity, prices, bars).
-    fn order(&mut self, action: Action, args: &[f64]);
-    /// A plotted value on this bar.
-    fn plot(&mut self, index: u32, value: f64);
+    /// Step 1: the broker tries its pending orders against bar `bar`.
+    fn open_bar(&mut self, bar: u64, b: &Bar);
+    /// An order action on bar `bar` with its arguments (quantity, prices, bars).
+    fn order(&mut self, bar: u64, b: &Bar, action: Action, args: &[f64]);
+    /// A plotted value on bar `bar`.
+    fn plot(&mut self, bar: u64, index: u32, value: f64);
+    /// Step 4: fill-on-close market orders fill at the close of bar `bar`.
+    fn close_bar(&mut self, bar: u64, b: &Bar);
+    /// Step 5: the end of bar `bar`, with equity marked at its close.
+    fn end_bar(&mut self, bar: u64, b: &Bar, value: f64);
+    fn account(&self) -> AccountView;
+    fn flags(&self) -> RunFlags;
 }
 
 #[derive(Debug, Clone)]

@@ -20,9 +20,6 @@ pub enum Input {
     PendingOrders,
 }
 
-/// The values of every input on one bar, indexed by `Input as usize`.
-pub type Inputs = [f64; 12];
-
 impl Input {
     pub const ALL: &'static [Input] = &[
         Input::Open,
