@@ -98,14 +98,7 @@ fn run_in_memory(
     bars: &[Bar],
     engine: &mut impl engine::Engine,
 ) -> engine::Summary {
-    engine::run(
-        program,
-        &mut bars.iter().copied(),
-        engine,
-        CONFIG,
-        &mut NoSink,
-    )
-    .expect("in-memory bars")
+    engine::run(program, &mut &bars[..], engine, CONFIG, &mut NoSink).expect("in-memory bars")
 }
 
 fn best_of<T>(runs: usize, mut f: impl FnMut() -> T) -> (Duration, T) {

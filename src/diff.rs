@@ -65,14 +65,13 @@ pub const CONFIG: BrokerConfig = BrokerConfig {
 
 pub fn trace(p: &BarProgram, bars: &[Bar], engine: &mut dyn Engine) -> Result<Trace, String> {
     let mut t = Trace::default();
-    let s = engine::run(p, &mut bars.iter().copied(), engine, CONFIG, &mut t)
-        .map_err(|e| e.to_string())?;
+    let s = engine::run(p, &mut &bars[..], engine, CONFIG, &mut t).map_err(|e| e.to_string())?;
     t.final_value = s.final_value;
     t.final_cash = s.final_cash;
     t.max_drawdown = s.max_drawdown;
     t.rejected = s.rejected_orders;
-    let q = engine::run(p, &mut bars.iter().copied(), engine, CONFIG, &mut NoSink)
-        .map_err(|e| e.to_string())?;
+    let q =
+        engine::run(p, &mut &bars[..], engine, CONFIG, &mut NoSink).map_err(|e| e.to_string())?;
     t.quiet = (q.final_value, q.max_drawdown, q.trades);
     Ok(t)
 }

@@ -264,11 +264,11 @@ fn report_sink_escapes_names_and_cleans_up() {
     let dir = scratch("library");
     let page = dir.join("odd.html");
     let mut report = ReportSink::create(&page, &program.name, &program.plots, 100_000.0).unwrap();
-    let mut bars = btl::diff::bars(7, 300).into_iter();
+    let bars = btl::diff::bars(7, 300);
     let mut nothing = engine::NoSink;
     let summary = engine::run(
         &program,
-        &mut bars,
+        &mut &bars[..],
         &mut engine::Interpreter,
         broker::BrokerConfig::default(),
         &mut Tee {

@@ -126,6 +126,16 @@ pub struct BarProgram {
     pub warmup: u64,
 }
 
+impl Slot {
+    /// The largest capacity kept as a shift register rather than a ring (see
+    /// `crate::runtime::machine::Machine`): moving three values costs less than a head.
+    pub const SHIFT_MAX: u32 = 4;
+
+    pub fn is_shift(&self) -> bool {
+        self.capacity <= Slot::SHIFT_MAX
+    }
+}
+
 impl BarProgram {
     /// Bytes of ring buffers (what `btl mem` reports as the total).
     pub fn buffer_bytes(&self) -> u64 {

@@ -203,6 +203,8 @@ struct Tx<'a, 'b> {
     bar_ptr: Value,
     /// Every slot's head on this bar.
     heads: Vec<Value>,
+    /// Per slot held in registers, its values (k bars back at index k).
+    held: Vec<Option<Vec<Variable>>>,
     hosts: Vec<(&'static str, ir::FuncRef)>,
     /// Where a failed host call goes: the end of the batch.
     exit: Block,
@@ -218,8 +220,10 @@ struct Tx<'a, 'b> {
 struct Carried {
     /// Index of the bar in the batch (i64).
     i: Variable,
-    /// Per slot, its head (i64); `None` for a slot of capacity 1, whose head is always 0.
+    /// Per slot, its head (i64); `None` for a shift register, whose head is always 0.
     heads: Vec<Option<Variable>>,
+    /// Per shift register held in registers for the batch, its values (see [`held_slots`]).
+    held: Vec<Option<Vec<Variable>>>,
     peak: Variable,
     max_dd: Variable,
     value: Variable,
@@ -288,12 +292,33 @@ fn translate(
             .iter()
             .enumerate()
             .map(|(k, slot)| {
-                (slot.capacity > 1).then(|| {
+                (!slot.is_shift()).then(|| {
                     let v = b.declare_var(types::I64);
                     let h = b.ins().load(types::I32, flags, heads_ptr, (k * 4) as i32);
                     let h = b.ins().uextend(types::I64, h);
                     b.def_var(v, h);
                     v
+                })
+            })
+            .collect(),
+        held: held_slots(p)
+            .into_iter()
+            .zip(&p.slots)
+            .map(|(held, slot)| {
+                held.then(|| {
+                    (0..slot.capacity)
+                        .map(|k| {
+                            let v = b.declare_var(types::F64);
+                            let x = b.ins().load(
+                                types::F64,
+                                flags,
+                                buf,
+                                ((slot.offset + k) * 8) as i32,
+                            );
+                            b.def_var(v, x);
+                            v
+                        })
+                        .collect()
                 })
             })
             .collect(),
@@ -344,14 +369,29 @@ fn translate(
         bar_start,
     );
 
-    // Step 2: heads advance, inputs are stored.
+    // Step 2: heads advance (shift registers move up), inputs are stored.
     b.switch_to_block(bar_start);
     let heads: Vec<Value> = p
         .slots
         .iter()
         .zip(&carried.heads)
-        .map(|(slot, var)| match var {
-            None => b.ins().iconst(types::I64, 0),
+        .zip(&carried.held)
+        .map(|((slot, var), held)| match var {
+            None => {
+                if let Some(held) = held {
+                    for k in (1..held.len()).rev() {
+                        let v = b.use_var(held[k - 1]);
+                        b.def_var(held[k], v);
+                    }
+                    return b.ins().iconst(types::I64, 0);
+                }
+                for k in (1..slot.capacity).rev() {
+                    let at = ((slot.offset + k) * 8) as i32;
+                    let v = b.ins().load(types::F64, flags, buf, at - 8);
+                    b.ins().store(flags, v, buf, at);
+                }
+                b.ins().iconst(types::I64, 0)
+            }
             Some(var) => {
                 let h = b.use_var(*var);
                 let next = b.ins().iadd_imm_s(h, 1);
@@ -365,9 +405,13 @@ fn translate(
             }
         })
         .collect();
-    for (slot, &h) in p.slots.iter().zip(&heads) {
+    for ((slot, &h), held) in p.slots.iter().zip(&heads).zip(&carried.held) {
         if let Some(input) = slot.input {
             let v = input_value(&mut b, input, ctx_ptr, bar_ptr, bar);
+            if let Some(held) = held {
+                b.def_var(held[0], v);
+                continue;
+            }
             let addr = b.ins().ishl_imm_u(h, 3);
             let addr = b.ins().iadd(buf, addr);
             b.ins().store(flags, v, addr, (slot.offset * 8) as i32);
@@ -391,6 +435,7 @@ fn translate(
         bar,
         bar_ptr,
         heads,
+        held: carried.held.clone(),
         hosts,
         exit,
         status,
@@ -482,8 +527,16 @@ fn translate(
     b.def_var(carried.i, i1);
     b.ins().jump(header, &[]);
 
-    // The end of the batch (or a failed host call): heads and loop state go back to memory.
+    // The end of the batch (or a failed host call): heads, held values and loop state go back to
+    // memory.
     b.switch_to_block(exit);
+    for (slot, held) in p.slots.iter().zip(&carried.held) {
+        for (k, var) in held.iter().flatten().enumerate() {
+            let v = b.use_var(*var);
+            b.ins()
+                .store(flags, v, buf, ((slot.offset + k as u32) * 8) as i32);
+        }
+    }
     for (k, var) in carried.heads.iter().enumerate() {
         if let Some(var) = var {
             let h = b.use_var(*var);
@@ -507,6 +560,39 @@ fn translate(
     b.seal_all_blocks();
     b.finalize(module.isa().frontend_config());
     Ok(())
+}
+
+/// At most this many values are held in registers for a batch (x86-64 has 16 `f64` registers).
+const HELD_MAX: u32 = 12;
+
+/// Which slots are held in registers for a whole batch: shift registers never read at a computed
+/// index, in slot order, while their values fit in [`HELD_MAX`]. Their reads are then register
+/// moves, and a self-referencing series (`total[1]`) carries its value from bar to bar in a
+/// register instead of through memory. Memory holds them again at the end of the batch.
+fn held_slots(p: &BarProgram) -> Vec<bool> {
+    let mut computed = vec![false; p.slots.len()];
+    for inst in &p.code {
+        if let Inst::Load {
+            slot,
+            back: Back::Reg(_),
+            ..
+        } = *inst
+        {
+            computed[slot as usize] = true;
+        }
+    }
+    let mut left = HELD_MAX;
+    p.slots
+        .iter()
+        .zip(computed)
+        .map(|(slot, computed)| {
+            let held = slot.is_shift() && !computed && slot.capacity <= left;
+            if held {
+                left -= slot.capacity;
+            }
+            held
+        })
+        .collect()
 }
 
 /// Calls an effect (through its trampoline, which leaves the status in the context): on a
@@ -689,6 +775,18 @@ impl Tx<'_, '_> {
                 let (offset, cap) = (i64::from(s.offset), i64::from(s.capacity));
                 let head = self.heads[slot as usize];
                 let v = match back {
+                    Back::Imm(k) if self.held[slot as usize].is_some() => {
+                        let held = self.held[slot as usize].as_ref().expect("held");
+                        let var = held[k as usize];
+                        self.b.use_var(var)
+                    }
+                    // A shift register holds the value k bars back at position k.
+                    Back::Imm(k) if s.is_shift() => self.b.ins().load(
+                        types::F64,
+                        flags,
+                        self.buf,
+                        ((i64::from(k) + offset) * 8) as i32,
+                    ),
                     Back::Imm(k) => {
                         // pos = head >= k ? head - k : head + cap - k
                         let k = i64::from(k);
@@ -714,20 +812,29 @@ impl Tx<'_, '_> {
                         let ok = self.b.ins().band(ge0, lt);
                         let safe = self.b.ins().select(ok, kf, zero);
                         let k = self.b.ins().fcvt_to_uint_sat(types::I64, safe);
-                        let direct = self.b.ins().isub(head, k);
-                        let with_cap = self.b.ins().iadd_imm_s(head, cap);
-                        let wrapped = self.b.ins().isub(with_cap, k);
-                        let ge = self
-                            .b
-                            .ins()
-                            .icmp(IntCC::UnsignedGreaterThanOrEqual, head, k);
-                        let pos = self.b.ins().select(ge, direct, wrapped);
+                        let pos = if s.is_shift() {
+                            k
+                        } else {
+                            let direct = self.b.ins().isub(head, k);
+                            let with_cap = self.b.ins().iadd_imm_s(head, cap);
+                            let wrapped = self.b.ins().isub(with_cap, k);
+                            let ge = self
+                                .b
+                                .ins()
+                                .icmp(IntCC::UnsignedGreaterThanOrEqual, head, k);
+                            self.b.ins().select(ge, direct, wrapped)
+                        };
                         let v = self.slot_load(pos, offset);
                         let nan = self.f64c(f64::NAN);
                         self.b.ins().select(ok, v, nan)
                     }
                 };
                 self.set(dst, v);
+            }
+            Inst::Store { slot, src } if self.held[slot as usize].is_some() => {
+                let v = self.get(src);
+                let held = self.held[slot as usize].as_ref().expect("held");
+                self.b.def_var(held[0], v);
             }
             Inst::Store { slot, src } => {
                 let s = &self.p.slots[slot as usize];

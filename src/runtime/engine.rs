@@ -2,7 +2,7 @@
 //!
 //! Contract: [`run`] pulls bars from a [`BarSource`] in batches of at most [`BATCH`] and never keeps
 //! more; memory is the [`Machine`] (sized before the run), one batch and the broker's pending
-//! orders. An engine runs a batch with [`Engine::run_bars`]; what it does on each bar t is the
+//! orders. A feed error stops the run (the bars of its batch are not run). An engine runs a batch with [`Engine::run_bars`]; what it does on each bar t is the
 //! *bar protocol*, defined once by [`reference_bar`] (the JIT compiles the same steps):
 //! 1. when orders are pending, the broker checks the orders of bar t-1 for cash and tries every
 //!    pending order against bar t (market orders fill at its open);
@@ -28,6 +28,23 @@ pub const BATCH: usize = 512;
 /// Where bars come from.
 pub trait BarSource {
     fn next_bar(&mut self) -> Result<Option<Bar>, FeedError>;
+
+    /// The next bars, at most `max`, fewer only at the end of the data (none after it). This
+    /// default reads them one by one into `buf`; bars already in memory are lent without a copy.
+    fn next_batch<'a>(
+        &'a mut self,
+        buf: &'a mut Vec<Bar>,
+        max: usize,
+    ) -> Result<&'a [Bar], FeedError> {
+        buf.clear();
+        while buf.len() < max {
+            match self.next_bar()? {
+                Some(b) => buf.push(b),
+                None => break,
+            }
+        }
+        Ok(buf)
+    }
 }
 
 impl<R: std::io::Read> BarSource for CsvFeed<R> {
@@ -36,10 +53,23 @@ impl<R: std::io::Read> BarSource for CsvFeed<R> {
     }
 }
 
-/// Bars already in memory (tests, benchmarks): any iterator of bars.
-impl<I: Iterator<Item = Bar>> BarSource for I {
+/// Bars already in memory (tests, benchmarks, embedding): batches are slices of them.
+impl BarSource for &[Bar] {
     fn next_bar(&mut self) -> Result<Option<Bar>, FeedError> {
-        Ok(self.next())
+        Ok(self.split_first().map(|(b, rest)| {
+            *self = rest;
+            *b
+        }))
+    }
+
+    fn next_batch<'a>(
+        &'a mut self,
+        _buf: &'a mut Vec<Bar>,
+        max: usize,
+    ) -> Result<&'a [Bar], FeedError> {
+        let (batch, rest) = self.split_at(max.min(self.len()));
+        *self = rest;
+        Ok(batch)
     }
 }
 
@@ -355,31 +385,15 @@ where
         counts: Counts::default(),
     };
     let mut state = LoopState::new(config.cash);
-    let mut batch: Vec<Bar> = Vec::with_capacity(BATCH);
+    let mut buf: Vec<Bar> = Vec::with_capacity(BATCH);
     loop {
-        batch.clear();
-        let mut failed = None;
-        while batch.len() < BATCH {
-            match source.next_bar() {
-                Ok(Some(b)) => batch.push(b),
-                Ok(None) => break,
-                Err(e) => {
-                    failed = Some(e);
-                    break;
-                }
-            }
-        }
-        if !batch.is_empty() {
-            engine
-                .run_bars(p, &mut m, &batch, &mut state, &mut host)
-                .map_err(RunError::Engine)?;
-        }
-        if let Some(e) = failed {
-            return Err(RunError::Feed(e));
-        }
-        if batch.len() < BATCH {
+        let batch = source.next_batch(&mut buf, BATCH).map_err(RunError::Feed)?;
+        if batch.is_empty() {
             break;
         }
+        engine
+            .run_bars(p, &mut m, batch, &mut state, &mut host)
+            .map_err(RunError::Engine)?;
     }
     let broker = &host.broker;
     Ok(Summary {

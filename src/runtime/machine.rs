@@ -49,11 +49,15 @@ pub trait Host {
     fn flags(&self) -> RunFlags;
 }
 
+/// A slot is either a ring (a head moves each bar; the value `k` bars back is `k` positions
+/// before the head, wrapping) or, when it holds at most [`Slot::SHIFT_MAX`] values, a shift
+/// register (each bar its values move one position up; the value `k` bars back is at position
+/// `k`, and no head is kept). Either way it holds exactly its capacity.
 #[derive(Debug, Clone)]
 pub struct Machine {
     /// Every slot's values, slot after slot; NaN until written.
     pub buf: Vec<f64>,
-    /// Per slot, the position written on the current bar.
+    /// Per slot, the position written on the current bar (always 0 for a shift register).
     pub heads: Vec<u32>,
     pub vars: Vec<f64>,
     pub regs: Vec<f64>,
@@ -63,22 +67,33 @@ impl Machine {
     pub fn new(p: &BarProgram) -> Machine {
         Machine {
             buf: vec![f64::NAN; p.buffer_len as usize],
-            // The first `advance` moves every head to 0.
-            heads: p.slots.iter().map(|s| s.capacity - 1).collect(),
+            // The first `advance` moves every ring's head to 0.
+            heads: p
+                .slots
+                .iter()
+                .map(|s| if s.is_shift() { 0 } else { s.capacity - 1 })
+                .collect(),
             vars: vec![f64::NAN; p.vars.len()],
             regs: vec![f64::NAN; p.regs as usize],
         }
     }
 
-    /// Starts a bar: every slot's head moves to the position of the new value.
+    /// Starts a bar: every ring's head moves to the position of the new value; every shift
+    /// register's values move up one position.
     #[inline]
     pub fn advance(&mut self, p: &BarProgram) {
         for (head, slot) in self.heads.iter_mut().zip(&p.slots) {
-            *head = if *head + 1 == slot.capacity {
-                0
+            if slot.is_shift() {
+                let at = slot.offset as usize;
+                self.buf
+                    .copy_within(at..at + slot.capacity as usize - 1, at + 1);
             } else {
-                *head + 1
-            };
+                *head = if *head + 1 == slot.capacity {
+                    0
+                } else {
+                    *head + 1
+                };
+            }
         }
     }
 
@@ -92,7 +107,9 @@ impl Machine {
     #[inline]
     pub fn load(&self, slot: &Slot, index: usize, back: u32) -> f64 {
         let head = self.heads[index];
-        let pos = if head >= back {
+        let pos = if slot.is_shift() {
+            back
+        } else if head >= back {
             head - back
         } else {
             head + slot.capacity - back
