@@ -63,15 +63,29 @@ pub const CONFIG: BrokerConfig = BrokerConfig {
     ..BrokerConfig::DEFAULT
 };
 
-pub fn trace(p: &BarProgram, bars: &[Bar], engine: &mut dyn Engine) -> Result<Trace, String> {
+/// The broker of differential run number `variant`: [`CONFIG`], or for odd variants the same with
+/// fill-on-close (the JIT's other path at the end of a bar).
+pub fn config(variant: u64) -> BrokerConfig {
+    BrokerConfig {
+        fill_on_close: variant % 2 == 1,
+        ..CONFIG
+    }
+}
+
+pub fn trace(
+    p: &BarProgram,
+    bars: &[Bar],
+    engine: &mut dyn Engine,
+    config: BrokerConfig,
+) -> Result<Trace, String> {
     let mut t = Trace::default();
-    let s = engine::run(p, &mut &bars[..], engine, CONFIG, &mut t).map_err(|e| e.to_string())?;
+    let s = engine::run(p, &mut &bars[..], engine, config, &mut t).map_err(|e| e.to_string())?;
     t.final_value = s.final_value;
     t.final_cash = s.final_cash;
     t.max_drawdown = s.max_drawdown;
     t.rejected = s.rejected_orders;
     let q =
-        engine::run(p, &mut &bars[..], engine, CONFIG, &mut NoSink).map_err(|e| e.to_string())?;
+        engine::run(p, &mut &bars[..], engine, config, &mut NoSink).map_err(|e| e.to_string())?;
     t.quiet = (q.final_value, q.max_drawdown, q.trades);
     Ok(t)
 }
@@ -173,9 +187,15 @@ pub fn compare(a: &Trace, b: &Trace) -> Vec<String> {
     out
 }
 
-/// Compiles `src`, runs it on both engines over `bars` and lists the divergences.
+/// Compiles `src`, runs it on both engines over `bars` with the broker `config` and lists the
+/// divergences.
 /// `Err` when the program does not compile or an engine fails.
-pub fn differential(name: &str, src: &str, bars: &[Bar]) -> Result<Vec<String>, String> {
+pub fn differential(
+    name: &str,
+    src: &str,
+    bars: &[Bar],
+    config: BrokerConfig,
+) -> Result<Vec<String>, String> {
     let c = crate::compile(name, src, &[]);
     let Some(p) = c.bar_program() else {
         let msgs: Vec<String> = c
@@ -186,9 +206,10 @@ pub fn differential(name: &str, src: &str, bars: &[Bar]) -> Result<Vec<String>, 
             .collect();
         return Err(format!("{name} does not compile: {}", msgs.join("; ")));
     };
-    let interp = trace(&p, bars, &mut Interpreter)?;
+    let interp = trace(&p, bars, &mut Interpreter, config)?;
     let mut jit = Jit::compile(&p)?;
-    let native = trace(&p, bars, &mut jit).map_err(|e| format!("{name}: the JIT run: {e}"))?;
+    let native =
+        trace(&p, bars, &mut jit, config).map_err(|e| format!("{name}: the JIT run: {e}"))?;
     Ok(compare(&interp, &native))
 }
 

@@ -674,7 +674,8 @@ fn fuzz(seeds: u64, start: u64, bars: usize, jobs: u64) -> ExitCode {
                     let mut seed = start + j;
                     while seed < start + seeds {
                         let src = btl::generate::valid_program(seed);
-                        match btl::diff::differential(&format!("seed {seed}"), &src, bars) {
+                        let config = btl::diff::config(seed);
+                        match btl::diff::differential(&format!("seed {seed}"), &src, bars, config) {
                             Ok(d) if d.is_empty() => {}
                             Ok(d) => out.push(format!(
                                 "seed {seed}: {} divergence(s)\n  {}\n{src}",

@@ -41,10 +41,16 @@ fn corpus() -> Vec<(String, String)> {
     v
 }
 
-fn check_all(cases: &[(String, String)], bars: &[btl::runtime::feed::Bar]) -> Vec<String> {
+/// Every case on both engines; case `i` with the broker `diff::config(i + variant)`.
+fn check_all(
+    cases: &[(String, String)],
+    bars: &[btl::runtime::feed::Bar],
+    variant: u64,
+) -> Vec<String> {
     let mut failures = Vec::new();
-    for (name, src) in cases {
-        match diff::differential(name, src, bars) {
+    for (i, (name, src)) in cases.iter().enumerate() {
+        let config = diff::config(i as u64 + variant);
+        match diff::differential(name, src, bars, config) {
             Ok(d) if d.is_empty() => {}
             Ok(d) => failures.push(format!(
                 "{name}: {} divergence(s):\n  {}",
@@ -61,9 +67,9 @@ fn check_all(cases: &[(String, String)], bars: &[btl::runtime::feed::Bar]) -> Ve
 fn examples_and_stdlib_agree_on_both_engines() {
     let cases = corpus();
     let mut failures = Vec::new();
-    // 1,300 bars: batches of 512 end mid-run twice.
+    // 1,300 bars: batches of 512 end mid-run twice. Each case runs once with fill-on-close.
     for (seed, n) in [(1, 400), (2, 1_300)] {
-        failures.extend(check_all(&cases, &diff::bars(seed, n)));
+        failures.extend(check_all(&cases, &diff::bars(seed, n), seed));
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
@@ -74,7 +80,7 @@ fn generated_programs_agree_on_both_engines() {
     let cases: Vec<(String, String)> = (0..300u64)
         .map(|s| (format!("seed {s}"), btl::generate::valid_program(s)))
         .collect();
-    let failures = check_all(&cases, &bars);
+    let failures = check_all(&cases, &bars, 0);
     assert!(
         failures.is_empty(),
         "{} of 300 programs diverge:\n{}",
@@ -91,9 +97,9 @@ fn planted(p: &btl::ir::BarProgram, at: usize, f: impl Fn(f64) -> f64) -> Vec<St
         *value = f(*value);
     }
     let bars = diff::bars(3, 300);
-    let a = diff::trace(p, &bars, &mut Interpreter).unwrap();
+    let a = diff::trace(p, &bars, &mut Interpreter, diff::CONFIG).unwrap();
     let mut jit = btl::jit::Jit::compile(&planted).unwrap();
-    let b = diff::trace(&planted, &bars, &mut jit).unwrap();
+    let b = diff::trace(&planted, &bars, &mut jit, diff::CONFIG).unwrap();
     diff::compare(&a, &b)
 }
 
@@ -144,7 +150,7 @@ fn the_harness_catches_a_planted_difference() {
 
     // And the same program on both engines has none.
     let bars = diff::bars(3, 300);
-    let a = diff::trace(&p, &bars, &mut Interpreter).unwrap();
+    let a = diff::trace(&p, &bars, &mut Interpreter, diff::CONFIG).unwrap();
     let mut jit = btl::jit::Jit::compile(&p).unwrap();
-    assert!(diff::compare(&a, &diff::trace(&p, &bars, &mut jit).unwrap()).is_empty());
+    assert!(diff::compare(&a, &diff::trace(&p, &bars, &mut jit, diff::CONFIG).unwrap()).is_empty());
 }
