@@ -30,6 +30,16 @@ fn corpus() -> Vec<(String, String)> {
     for call in common::INDICATOR_CALLS {
         v.push((call.to_string(), indicator_strategy(call)));
     }
+    // Ten plots a bar fill the JIT's sink log (4,096 entries) within a batch of 512 bars.
+    let plots: String = (0..10)
+        .map(|k| format!("    plot(close[{k}] - open, \"p{k}\")\n"))
+        .collect();
+    v.push((
+        "many plots".into(),
+        format!(
+            "strategy t {{\n{plots}    if close > close[3] {{ buy(1) }} else {{ sell(1) }}\n}}\n"
+        ),
+    ));
     v.push((
         "crossings".into(),
         "strategy t {\n    plot(if crossover(close, sma(close, 5)) { 1 } else { 0 }, \"up\")\n    plot(if crossunder(close, sma(close, 5)) { 1 } else { 0 }, \"down\")\n}\n".into(),

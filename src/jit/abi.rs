@@ -8,6 +8,11 @@
 //! host is caught, recorded in the [`HostCell`], and reported as status 1. After every call into
 //! the host they refresh the account view in the context, which is all compiled code knows of
 //! the broker.
+//!
+//! Plots and bar ends, which only the sink sees, are not calls: compiled code appends them to the
+//! sink log ([`LogEntry`]), which is replayed to the host, in order, before every host call and at
+//! the end of the batch, so the sink receives exactly the sequence of events the interpreter
+//! gives it.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
@@ -26,6 +31,8 @@ pub struct JitCtx {
     pub host: *mut HostCell<'static>,
     pub bars: *const Bar,
     pub n: u64,
+    /// The index of the batch's first bar.
+    pub first: u64,
     /// Read at the start of the batch, written back at its end.
     pub state: LoopState,
     /// Written by the host functions, read by compiled code.
@@ -36,6 +43,27 @@ pub struct JitCtx {
     /// The status of the last effect call (compiled code calls effects through trampolines that
     /// leave it here).
     pub status: i32,
+    /// The sink log: `log_len` entries written, room for `log_cap`.
+    pub log: *mut LogEntry,
+    pub log_len: u64,
+    pub log_cap: u64,
+}
+
+/// A plot or a bar end, waiting in the sink log.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct LogEntry {
+    /// The plot's index, or [`LogEntry::END_BAR`].
+    pub index: u32,
+    pub bar: u64,
+    /// The plotted value, or the equity marked at the bar's close.
+    pub value: f64,
+}
+
+impl LogEntry {
+    pub const END_BAR: u32 = u32::MAX;
+    /// Entries in the log compiled code writes into (a fixed size: memory stays constant).
+    pub const CAPACITY: usize = 4096;
 }
 
 /// The host behind a thin pointer, and the first error a host call met.
@@ -72,6 +100,13 @@ pub mod offset {
     pub const FILL_ON_CLOSE: i32 = offset_of!(JitCtx, fill_on_close) as i32;
     pub const WANTS_BARS: i32 = offset_of!(JitCtx, wants_bars) as i32;
     pub const STATUS: i32 = offset_of!(JitCtx, status) as i32;
+    pub const LOG: i32 = offset_of!(JitCtx, log) as i32;
+    pub const LOG_LEN: i32 = offset_of!(JitCtx, log_len) as i32;
+    pub const LOG_CAP: i32 = offset_of!(JitCtx, log_cap) as i32;
+    pub const LOG_ENTRY_SIZE: i64 = size_of::<super::LogEntry>() as i64;
+    pub const LOG_INDEX: i32 = offset_of!(super::LogEntry, index) as i32;
+    pub const LOG_BAR: i32 = offset_of!(super::LogEntry, bar) as i32;
+    pub const LOG_VALUE: i32 = offset_of!(super::LogEntry, value) as i32;
 
     /// Fields of a [`Bar`].
     pub const BAR_SIZE: i64 = size_of::<Bar>() as i64;
@@ -83,14 +118,42 @@ pub mod offset {
     pub const BAR_VOLUME: i32 = offset_of!(Bar, volume) as i32;
 }
 
-/// Calls `f` on the host behind `ctx`, catching a panic, then refreshes the account view.
+/// Replays the sink log to the host and empties it.
+fn replay(ctx: &mut JitCtx, host: &mut dyn Host) {
+    let len = std::mem::take(&mut ctx.log_len) as usize;
+    if len == 0 {
+        return;
+    }
+    // SAFETY: `log` points to `log_cap` entries owned by the `Jit`, of which compiled code wrote
+    // the first `len` (it never writes past `log_cap`); nothing else touches them during the call.
+    let log = unsafe { std::slice::from_raw_parts(ctx.log, len) };
+    // SAFETY: `bars` and `n` are the batch slice `LoopFn::call` received, alive for the call.
+    let bars = unsafe { std::slice::from_raw_parts(ctx.bars, ctx.n as usize) };
+    let first = ctx.first;
+    for e in log {
+        if e.index == LogEntry::END_BAR {
+            // Bar ends are logged for bars of this batch only.
+            if let Some(b) = bars.get((e.bar - first) as usize) {
+                host.end_bar(e.bar, b, e.value);
+            }
+        } else {
+            host.plot(e.bar, e.index, e.value);
+        }
+    }
+}
+
+/// Replays the sink log, then calls `f` on the host behind `ctx`, catching a panic, then
+/// refreshes the account view.
 fn guarded(ctx: *mut JitCtx, f: impl FnOnce(&mut dyn Host)) -> i32 {
     // SAFETY: `ctx` is the pointer `LoopFn::call` passed to compiled code, which passes it through
     // unchanged: it points to a live `JitCtx` whose `host` points to a live `HostCell`, both
     // borrowed exclusively for the duration of the compiled call. Compiled code is suspended while
     // a host function runs and holds no reference into either, so these are the only ones.
     let (ctx, cell) = unsafe { (&mut *ctx, &mut *(*ctx).host) };
-    let status = match catch_unwind(AssertUnwindSafe(|| f(&mut *cell.host))) {
+    let status = match catch_unwind(AssertUnwindSafe(|| {
+        replay(ctx, &mut *cell.host);
+        f(&mut *cell.host)
+    })) {
         Ok(()) => 0,
         Err(_) => {
             cell.error
@@ -114,14 +177,14 @@ extern "C" fn btl_open_bar(ctx: *mut JitCtx, bar: u64, b: *const Bar) -> i32 {
     guarded(ctx, |h| h.open_bar(bar, bar_at(b)))
 }
 
+/// The sink log is full: replays it.
+extern "C" fn btl_flush(ctx: *mut JitCtx) -> i32 {
+    guarded(ctx, |_| {})
+}
+
 /// Step 4: fill-on-close.
 extern "C" fn btl_close_bar(ctx: *mut JitCtx, bar: u64, b: *const Bar) -> i32 {
     guarded(ctx, |h| h.close_bar(bar, bar_at(b)))
-}
-
-/// Step 5: the sink sees the bar's end.
-extern "C" fn btl_end_bar(ctx: *mut JitCtx, bar: u64, b: *const Bar, value: f64) -> i32 {
-    guarded(ctx, |h| h.end_bar(bar, bar_at(b), value))
 }
 
 /// An order: the action's code, how many of the four values are its arguments, the values.
@@ -143,11 +206,6 @@ extern "C" fn btl_order(
             h.order(bar, bar_at(b), action, &args[..(argc as usize).min(4)]);
         }
     })
-}
-
-/// A plotted value.
-extern "C" fn btl_plot(ctx: *mut JitCtx, bar: u64, index: u32, value: f64) -> i32 {
-    guarded(ctx, |h| h.plot(bar, index, value))
 }
 
 // Pure math without a Cranelift instruction: the same Rust functions the interpreter uses, so
@@ -202,21 +260,15 @@ pub const HOST_FUNCTIONS: &[HostFunction] = &[
         result: I32,
     },
     HostFunction {
-        name: "btl_end_bar",
-        addr: || btl_end_bar as *const u8,
-        params: &[Ptr, I64, Ptr, F64],
+        name: "btl_flush",
+        addr: || btl_flush as *const u8,
+        params: &[Ptr],
         result: I32,
     },
     HostFunction {
         name: "btl_order",
         addr: || btl_order as *const u8,
         params: &[Ptr, I64, Ptr, I32, I32, F64, F64, F64, F64],
-        result: I32,
-    },
-    HostFunction {
-        name: "btl_plot",
-        addr: || btl_plot as *const u8,
-        params: &[Ptr, I64, I32, F64],
         result: I32,
     },
     HostFunction {
@@ -272,6 +324,7 @@ impl LoopFn {
         m: &mut Machine,
         bars: &[Bar],
         state: &mut LoopState,
+        log: &mut [LogEntry],
         host: &mut dyn Host,
     ) -> Result<(), String> {
         let account = host.account();
@@ -286,11 +339,15 @@ impl LoopFn {
             host: (&mut cell as *mut HostCell<'_>).cast::<HostCell<'static>>(),
             bars: bars.as_ptr(),
             n: bars.len() as u64,
+            first: state.bar,
             state: *state,
             account,
             fill_on_close: u32::from(flags.fill_on_close),
             wants_bars: u32::from(flags.wants_bars),
             status: 0,
+            log: log.as_mut_ptr(),
+            log_len: 0,
+            log_cap: log.len() as u64,
         };
         // SAFETY: by the contract of `LoopFn::new`, the code was compiled for this machine's
         // layout: every buffer, head and variable access stays inside the arrays whose pointers
@@ -300,6 +357,11 @@ impl LoopFn {
         let status = unsafe {
             let f = std::mem::transmute::<*const u8, extern "C" fn(*mut JitCtx) -> i32>(self.0);
             f(&mut ctx)
+        };
+        // What is left of the sink log.
+        let status = match status {
+            0 => guarded(&mut ctx, |_| {}),
+            s => s,
         };
         *state = ctx.state;
         match status {

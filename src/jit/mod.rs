@@ -32,13 +32,15 @@ use crate::runtime::feed::Bar;
 use crate::runtime::machine::{Host, Machine};
 use crate::sema::builtins::{Builtin, Input};
 use crate::syntax::ast::{BinOp, UnOp};
-use abi::{HOST_FUNCTIONS, LoopFn, Ty, offset};
+use abi::{HOST_FUNCTIONS, LogEntry, LoopFn, Ty, offset};
 
 /// A compiled program, ready to run bars.
 pub struct Jit {
     /// Owns the code `run` points into.
     _module: JITModule,
     run: LoopFn,
+    /// The sink log compiled code writes into.
+    log: Vec<LogEntry>,
     /// The CLIF text of the function, before optimisation.
     pub clif: String,
     /// The machine code, when asked for.
@@ -54,7 +56,7 @@ impl Engine for Jit {
         state: &mut LoopState,
         host: &mut dyn Host,
     ) -> Result<(), String> {
-        self.run.call(m, bars, state, host)
+        self.run.call(m, bars, state, &mut self.log, host)
     }
 }
 
@@ -175,6 +177,7 @@ impl Jit {
         Ok(Jit {
             _module: module,
             run,
+            log: vec![LogEntry::default(); LogEntry::CAPACITY],
             clif,
             asm,
         })
@@ -486,19 +489,18 @@ fn translate(
     let held = b.ins().fmul(position, close);
     let value = b.ins().fadd(cash, held);
     b.def_var(carried.value, value);
-    let call_end = b.create_block();
+    let log_end = b.create_block();
     let drawdown = b.create_block();
-    b.ins().brif(wants_bars, call_end, &[], drawdown, &[]);
-    b.switch_to_block(call_end);
-    host_call(
-        &mut b,
-        &hosts,
-        "btl_end_bar",
-        &[ctx_ptr, bar, bar_ptr, value],
+    b.ins().brif(wants_bars, log_end, &[], drawdown, &[]);
+    b.switch_to_block(log_end);
+    let end = b.ins().iconst(types::I32, i64::from(LogEntry::END_BAR));
+    let sink = Sink {
+        ctx: ctx_ptr,
         status,
         exit,
-        drawdown,
-    );
+    };
+    sink.log(&mut b, &hosts, end, bar, value);
+    b.ins().jump(drawdown, &[]);
 
     b.switch_to_block(drawdown);
     let peak = b.use_var(carried.peak);
@@ -560,6 +562,54 @@ fn translate(
     b.seal_all_blocks();
     b.finalize(module.isa().frontend_config());
     Ok(())
+}
+
+/// Where compiled code writes what only the sink sees.
+struct Sink {
+    ctx: Value,
+    status: Variable,
+    exit: Block,
+}
+
+impl Sink {
+    /// Appends an entry to the sink log (see [`abi`]), replaying the log first when it is full.
+    /// Ends in a new block.
+    fn log(
+        &self,
+        b: &mut FunctionBuilder,
+        hosts: &[(&'static str, ir::FuncRef)],
+        index: Value,
+        bar: Value,
+        value: Value,
+    ) {
+        let flags = MemFlagsData::trusted();
+        let len = b.ins().load(types::I64, flags, self.ctx, offset::LOG_LEN);
+        let cap = b.ins().load(types::I64, flags, self.ctx, offset::LOG_CAP);
+        let full = b.ins().icmp(IntCC::UnsignedGreaterThanOrEqual, len, cap);
+        let flush = b.create_block();
+        let append = b.create_block();
+        b.ins().brif(full, flush, &[], append, &[]);
+        b.switch_to_block(flush);
+        host_call(
+            b,
+            hosts,
+            "btl_flush",
+            &[self.ctx],
+            self.status,
+            self.exit,
+            append,
+        );
+        b.switch_to_block(append);
+        let len = b.ins().load(types::I64, flags, self.ctx, offset::LOG_LEN);
+        let log = b.ins().load(types::I64, flags, self.ctx, offset::LOG);
+        let at = b.ins().imul_imm_s(len, offset::LOG_ENTRY_SIZE);
+        let at = b.ins().iadd(log, at);
+        b.ins().store(flags, index, at, offset::LOG_INDEX);
+        b.ins().store(flags, bar, at, offset::LOG_BAR);
+        b.ins().store(flags, value, at, offset::LOG_VALUE);
+        let len = b.ins().iadd_imm_s(len, 1);
+        b.ins().store(flags, len, self.ctx, offset::LOG_LEN);
+    }
 }
 
 /// At most this many values are held in registers for a batch (x86-64 has 16 `f64` registers).
@@ -944,7 +994,12 @@ impl Tx<'_, '_> {
             Inst::Plot { index, src } => {
                 let index = self.b.ins().iconst(types::I32, i64::from(index));
                 let v = self.get(src);
-                self.effect("btl_plot", &[index, v]);
+                let sink = Sink {
+                    ctx: self.ctx,
+                    status: self.status,
+                    exit: self.exit,
+                };
+                sink.log(&mut self.b, &self.hosts, index, self.bar, v);
             }
         }
         false
