@@ -3,7 +3,8 @@
 //! 1. The bar loop alone, 10M bars already in memory, SMA 10/30 crossover: the JIT, the
 //!    interpreter and a hand-written Rust loop of the same strategy on the same broker.
 //! 2. Compile time (check + lower + JIT) of the largest example.
-//! 3. End to end from CSV, 1M bars: the run vs a bare pass that only parses the CSV.
+//! 3. End to end from CSV, 1M bars: the run (the library with no sink, and the `btl run` command
+//!    as a user runs it, whole process) vs a bare pass that only parses the CSV.
 //!
 //! It also writes the CSV that `bench/run` gives backtrader (`$BTL_BENCH_DIR/bt.csv`).
 
@@ -219,6 +220,22 @@ fn main() {
         engine::run(&program, &mut feed, &mut jit, CONFIG, &mut NoSink).expect("valid bench csv")
     });
 
+    // The command, whole process: compile, run with its statistics, print the summary.
+    let exe = env!("CARGO_BIN_EXE_btl");
+    let example = root.join("examples/sma_cross.btl");
+    let (cli_t, ok) = best_of(3, || {
+        std::process::Command::new(exe)
+            .arg("run")
+            .arg(&example)
+            .arg("--data")
+            .arg(&csv_path)
+            .args(["--commission", "0.001"])
+            .stdout(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    });
+    assert!(ok, "btl run succeeds on the bench CSV");
+
     // The file backtrader gets.
     write_csv(&dir.join("bt.csv"), &walk(100_000, 11));
 
@@ -250,11 +267,18 @@ fn main() {
         rate(csv_n, parse_t)
     );
     println!(
-        "  btl run (JIT)                    {:>8.3} s  {}   {:.2}x parse only (target <= 1.3x)",
+        "  run, library, no sink (JIT)      {:>8.3} s  {}   {:.2}x parse only (target <= 1.3x)",
         run_t.as_secs_f64(),
         rate(csv_n, run_t),
         run_t.as_secs_f64() / parse_t.as_secs_f64()
     );
+    println!(
+        "  `btl run`, whole process         {:>8.3} s  {}   {:.2}x parse only (target <= 1.3x)",
+        cli_t.as_secs_f64(),
+        rate(csv_n, cli_t),
+        cli_t.as_secs_f64() / parse_t.as_secs_f64()
+    );
+    println!("    (the example with its plots, statistics on every bar, the summary printed)");
     println!();
     println!(
         "compile (check + lower + JIT) of {}: {:.2} ms median of 21 (target < 20 ms)",
