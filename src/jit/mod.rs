@@ -194,12 +194,72 @@ pub fn asm(p: &BarProgram) -> Result<String, String> {
     Jit::compile_inner(p, true).map(|j| j.asm.unwrap_or_default())
 }
 
-struct Tx<'a, 'b> {
-    b: FunctionBuilder<'b>,
-    p: &'a BarProgram,
-    regs: Vec<Variable>,
+/// What every part of the batch function refers to: the context, the buffer array, the host
+/// functions, and where a failed host call goes.
+struct Frame {
     ctx: Value,
     buf: Value,
+    hosts: Vec<(&'static str, ir::FuncRef)>,
+    /// The status of the last effect call.
+    status: Variable,
+    /// The end of the batch.
+    exit: Block,
+}
+
+impl Frame {
+    fn host(&self, name: &str) -> ir::FuncRef {
+        self.hosts
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, f)| *f)
+            .expect("every host function is declared")
+    }
+
+    /// A value of the context.
+    fn load(&self, b: &mut FunctionBuilder, ty: ir::Type, at: i32) -> Value {
+        b.ins().load(ty, MemFlagsData::trusted(), self.ctx, at)
+    }
+
+    /// Calls an effect (through its trampoline, which leaves the status in the context): on a
+    /// non-zero status, to the exit, else to `then`. `args[0]` is the context.
+    fn effect(&self, b: &mut FunctionBuilder, name: &str, args: &[Value], then: Block) {
+        b.ins().call(self.host(name), args);
+        let s = self.load(b, types::I32, offset::STATUS);
+        b.def_var(self.status, s);
+        b.ins().brif(s, self.exit, &[], then, &[]);
+    }
+
+    /// Appends an entry to the sink log (see [`abi`]), replaying the log first when it is full.
+    /// Ends in a new block.
+    fn log(&self, b: &mut FunctionBuilder, index: Value, bar: Value, value: Value) {
+        let flags = MemFlagsData::trusted();
+        let len = self.load(b, types::I64, offset::LOG_LEN);
+        let cap = self.load(b, types::I64, offset::LOG_CAP);
+        let full = b.ins().icmp(IntCC::UnsignedGreaterThanOrEqual, len, cap);
+        let flush = b.create_block();
+        let append = b.create_block();
+        b.ins().brif(full, flush, &[], append, &[]);
+        b.switch_to_block(flush);
+        self.effect(b, "btl_flush", &[self.ctx], append);
+        b.switch_to_block(append);
+        let len = self.load(b, types::I64, offset::LOG_LEN);
+        let log = self.load(b, types::I64, offset::LOG);
+        let at = b.ins().imul_imm_s(len, offset::LOG_ENTRY_SIZE);
+        let at = b.ins().iadd(log, at);
+        b.ins().store(flags, index, at, offset::LOG_INDEX);
+        b.ins().store(flags, bar, at, offset::LOG_BAR);
+        b.ins().store(flags, value, at, offset::LOG_VALUE);
+        let len = b.ins().iadd_imm_s(len, 1);
+        b.ins().store(flags, len, self.ctx, offset::LOG_LEN);
+    }
+}
+
+/// The translation of one bar's program (step 3 of the bar protocol).
+struct Tx<'a, 'b, 'f> {
+    b: &'f mut FunctionBuilder<'b>,
+    f: &'f Frame,
+    p: &'a BarProgram,
+    regs: &'f [Variable],
     vars: Value,
     /// This bar's index (i64) and a pointer to it.
     bar: Value,
@@ -207,11 +267,7 @@ struct Tx<'a, 'b> {
     /// Every slot's head on this bar.
     heads: Vec<Value>,
     /// Per slot held in registers, its values (k bars back at index k).
-    held: Vec<Option<Vec<Variable>>>,
-    hosts: Vec<(&'static str, ir::FuncRef)>,
-    /// Where a failed host call goes: the end of the batch.
-    exit: Block,
-    status: Variable,
+    held: &'f [Option<Vec<Variable>>],
     /// For registers holding a bool computed in the current block, its truth as an `i8` (`value ==
     /// 1.0`), so conditions skip rebuilding it from the `f64`.
     truth: std::collections::HashMap<u32, (Block, Value, bool)>,
@@ -232,6 +288,167 @@ struct Carried {
     value: Variable,
 }
 
+impl Carried {
+    /// The loop state's variables and where the context keeps them between batches.
+    fn loop_state(&self) -> [(Variable, i32); 3] {
+        [
+            (self.peak, offset::PEAK),
+            (self.max_dd, offset::MAX_DD),
+            (self.value, offset::VALUE),
+        ]
+    }
+
+    /// Declares the variables and loads their values at the start of a batch.
+    fn load(b: &mut FunctionBuilder, f: &Frame, p: &BarProgram, heads_ptr: Value) -> Carried {
+        let flags = MemFlagsData::trusted();
+        let heads = p
+            .slots
+            .iter()
+            .enumerate()
+            .map(|(k, slot)| {
+                (!slot.is_shift()).then(|| {
+                    let v = b.declare_var(types::I64);
+                    let h = b.ins().load(types::I32, flags, heads_ptr, (k * 4) as i32);
+                    let h = b.ins().uextend(types::I64, h);
+                    b.def_var(v, h);
+                    v
+                })
+            })
+            .collect();
+        let held = held_slots(p)
+            .into_iter()
+            .zip(&p.slots)
+            .map(|(held, slot)| {
+                held.then(|| {
+                    (0..slot.capacity)
+                        .map(|k| {
+                            let v = b.declare_var(types::F64);
+                            let at = ((slot.offset + k) * 8) as i32;
+                            let x = b.ins().load(types::F64, flags, f.buf, at);
+                            b.def_var(v, x);
+                            v
+                        })
+                        .collect()
+                })
+            })
+            .collect();
+        let c = Carried {
+            i: b.declare_var(types::I64),
+            heads,
+            held,
+            peak: b.declare_var(types::F64),
+            max_dd: b.declare_var(types::F64),
+            value: b.declare_var(types::F64),
+        };
+        let zero = b.ins().iconst(types::I64, 0);
+        b.def_var(c.i, zero);
+        for (var, at) in c.loop_state() {
+            let v = f.load(b, types::F64, at);
+            b.def_var(var, v);
+        }
+        c
+    }
+
+    /// Step 2, first half: every ring's head advances and every shift register moves up; the
+    /// heads of this bar.
+    fn advance(&self, b: &mut FunctionBuilder, f: &Frame, p: &BarProgram) -> Vec<Value> {
+        let flags = MemFlagsData::trusted();
+        let slots = p.slots.iter().zip(&self.heads).zip(&self.held);
+        slots
+            .map(|((slot, head), held)| match (head, held) {
+                (Some(var), _) => {
+                    let h = b.use_var(*var);
+                    let next = b.ins().iadd_imm_s(h, 1);
+                    let cap = i64::from(slot.capacity);
+                    let wrap = b.ins().icmp_imm_s(IntCC::Equal, next, cap);
+                    let zero = b.ins().iconst(types::I64, 0);
+                    let h = b.ins().select(wrap, zero, next);
+                    b.def_var(*var, h);
+                    h
+                }
+                (None, Some(held)) => {
+                    for k in (1..held.len()).rev() {
+                        let v = b.use_var(held[k - 1]);
+                        b.def_var(held[k], v);
+                    }
+                    b.ins().iconst(types::I64, 0)
+                }
+                (None, None) => {
+                    for k in (1..slot.capacity).rev() {
+                        let at = ((slot.offset + k) * 8) as i32;
+                        let v = b.ins().load(types::F64, flags, f.buf, at - 8);
+                        b.ins().store(flags, v, f.buf, at);
+                    }
+                    b.ins().iconst(types::I64, 0)
+                }
+            })
+            .collect()
+    }
+
+    /// Step 5, after the sink: the peak and the largest drawdown, as `LoopState::mark`.
+    fn mark(&self, b: &mut FunctionBuilder, value: Value, next: Block) {
+        let zero = b.ins().f64const(0.0);
+        let peak = b.use_var(self.peak);
+        let higher = b.ins().fcmp(FloatCC::GreaterThan, value, peak);
+        let peak = b.ins().select(higher, value, peak);
+        b.def_var(self.peak, peak);
+        let max_dd = b.use_var(self.max_dd);
+        let positive = b.ins().fcmp(FloatCC::GreaterThan, peak, zero);
+        let one = b.ins().f64const(1.0);
+        let keep = b.ins().fsub(one, max_dd);
+        let limit = b.ins().fmul(peak, keep);
+        let below = b.ins().fcmp(FloatCC::LessThan, value, limit);
+        let maybe = b.ins().band(positive, below);
+        let deeper = b.create_block();
+        b.ins().brif(maybe, deeper, &[], next, &[]);
+        b.switch_to_block(deeper);
+        let fall = b.ins().fsub(peak, value);
+        let dd = b.ins().fdiv(fall, peak);
+        let more = b.ins().fcmp(FloatCC::GreaterThan, dd, max_dd);
+        let dd = b.ins().select(more, dd, max_dd);
+        b.def_var(self.max_dd, dd);
+        b.ins().jump(next, &[]);
+    }
+
+    /// The end of a batch: held values, heads and loop state go back to memory.
+    fn store(&self, b: &mut FunctionBuilder, f: &Frame, p: &BarProgram, heads_ptr: Value) {
+        let flags = MemFlagsData::trusted();
+        for (slot, held) in p.slots.iter().zip(&self.held) {
+            for (k, var) in held.iter().flatten().enumerate() {
+                let v = b.use_var(*var);
+                let at = ((slot.offset + k as u32) * 8) as i32;
+                b.ins().store(flags, v, f.buf, at);
+            }
+        }
+        for (k, var) in self.heads.iter().enumerate() {
+            if let Some(var) = var {
+                let h = b.use_var(*var);
+                let h = b.ins().ireduce(types::I32, h);
+                b.ins().store(flags, h, heads_ptr, (k * 4) as i32);
+            }
+        }
+        for (var, at) in self.loop_state() {
+            let v = b.use_var(var);
+            b.ins().store(flags, v, f.ctx, at);
+        }
+    }
+}
+
+/// The instructions that start a block: the first, every jump target, every one after a jump.
+fn block_starts(p: &BarProgram) -> Vec<bool> {
+    let n = p.code.len();
+    let mut starts = vec![false; n + 1];
+    starts[0] = true;
+    for (pc, inst) in p.code.iter().enumerate() {
+        if let Inst::Jump { target } | Inst::BranchFalse { target, .. } = *inst {
+            starts[target as usize] = true;
+            starts[pc + 1] = true;
+        }
+    }
+    starts
+}
+
+/// The batch function: the bar protocol of `crate::runtime::engine` in a loop over the batch.
 fn translate(
     p: &BarProgram,
     module: &mut JITModule,
@@ -246,29 +463,11 @@ fn translate(
         .map(|(n, id)| (*n, module.declare_func_in_func(*id, b.func)))
         .collect();
     let flags = MemFlagsData::trusted();
-
-    // Block starts: the entry, every jump target, every instruction after a jump.
-    let n = p.code.len();
-    let mut starts = vec![false; n + 1];
-    starts[0] = true;
-    for (pc, inst) in p.code.iter().enumerate() {
-        match *inst {
-            Inst::Jump { target } => {
-                starts[target as usize] = true;
-                starts[pc + 1] = true;
-            }
-            Inst::BranchFalse { target, .. } => {
-                starts[target as usize] = true;
-                starts[pc + 1] = true;
-            }
-            _ => {}
-        }
-    }
     let entry = b.create_block();
     let header = b.create_block();
     let open = b.create_block();
     let bar_start = b.create_block();
-    let blocks: Vec<Option<Block>> = starts
+    let blocks: Vec<Option<Block>> = block_starts(p)
         .iter()
         .map(|&s| s.then(|| b.create_block()))
         .collect();
@@ -279,67 +478,23 @@ fn translate(
     b.append_block_params_for_function_params(entry);
     b.switch_to_block(entry);
     let ctx_ptr = b.block_params(entry)[0];
-    let load = |b: &mut FunctionBuilder, t: ir::Type, at: i32| b.ins().load(t, flags, ctx_ptr, at);
-    let buf = load(&mut b, ptr, offset::BUF);
-    let heads_ptr = load(&mut b, ptr, offset::HEADS);
-    let vars = load(&mut b, ptr, offset::VARS);
-    let bars = load(&mut b, ptr, offset::BARS);
-    let count = load(&mut b, types::I64, offset::N);
-    let bar0 = load(&mut b, types::I64, offset::BAR);
-    let fill_on_close = load(&mut b, types::I32, offset::FILL_ON_CLOSE);
-    let wants_bars = load(&mut b, types::I32, offset::WANTS_BARS);
-    let carried = Carried {
-        i: b.declare_var(types::I64),
-        heads: p
-            .slots
-            .iter()
-            .enumerate()
-            .map(|(k, slot)| {
-                (!slot.is_shift()).then(|| {
-                    let v = b.declare_var(types::I64);
-                    let h = b.ins().load(types::I32, flags, heads_ptr, (k * 4) as i32);
-                    let h = b.ins().uextend(types::I64, h);
-                    b.def_var(v, h);
-                    v
-                })
-            })
-            .collect(),
-        held: held_slots(p)
-            .into_iter()
-            .zip(&p.slots)
-            .map(|(held, slot)| {
-                held.then(|| {
-                    (0..slot.capacity)
-                        .map(|k| {
-                            let v = b.declare_var(types::F64);
-                            let x = b.ins().load(
-                                types::F64,
-                                flags,
-                                buf,
-                                ((slot.offset + k) * 8) as i32,
-                            );
-                            b.def_var(v, x);
-                            v
-                        })
-                        .collect()
-                })
-            })
-            .collect(),
-        peak: b.declare_var(types::F64),
-        max_dd: b.declare_var(types::F64),
-        value: b.declare_var(types::F64),
-    };
-    let zero64 = b.ins().iconst(types::I64, 0);
-    b.def_var(carried.i, zero64);
-    for (var, at) in [
-        (carried.peak, offset::PEAK),
-        (carried.max_dd, offset::MAX_DD),
-        (carried.value, offset::VALUE),
-    ] {
-        let v = load(&mut b, types::F64, at);
-        b.def_var(var, v);
-    }
+    let buf = b.ins().load(ptr, flags, ctx_ptr, offset::BUF);
     let status = b.declare_var(types::I32);
+    let f = Frame {
+        ctx: ctx_ptr,
+        buf,
+        hosts,
+        status,
+        exit,
+    };
+    let heads_ptr = f.load(&mut b, ptr, offset::HEADS);
+    let vars = f.load(&mut b, ptr, offset::VARS);
+    let bars = f.load(&mut b, ptr, offset::BARS);
+    let count = f.load(&mut b, types::I64, offset::N);
+    let bar0 = f.load(&mut b, types::I64, offset::BAR);
+    let fill_on_close = f.load(&mut b, types::I32, offset::FILL_ON_CLOSE);
+    let wants_bars = f.load(&mut b, types::I32, offset::WANTS_BARS);
+    let carried = Carried::load(&mut b, &f, p, heads_ptr);
     let zero32 = b.ins().iconst(types::I32, 0);
     b.def_var(status, zero32);
     let regs: Vec<Variable> = (0..p.regs).map(|_| b.declare_var(types::F64)).collect();
@@ -356,58 +511,17 @@ fn translate(
     let bar = b.ins().iadd(bar0, i);
     let at = b.ins().imul_imm_s(i, offset::BAR_SIZE);
     let bar_ptr = b.ins().iadd(bars, at);
-    let pending = b.ins().load(types::F64, flags, ctx_ptr, offset::PENDING);
+    let pending = f.load(&mut b, types::F64, offset::PENDING);
     let zero = b.ins().f64const(0.0);
     let any = b.ins().fcmp(FloatCC::NotEqual, pending, zero);
     let call_open = b.create_block();
     b.ins().brif(any, call_open, &[], bar_start, &[]);
     b.switch_to_block(call_open);
-    host_call(
-        &mut b,
-        &hosts,
-        "btl_open_bar",
-        &[ctx_ptr, bar, bar_ptr],
-        status,
-        exit,
-        bar_start,
-    );
+    f.effect(&mut b, "btl_open_bar", &[ctx_ptr, bar, bar_ptr], bar_start);
 
     // Step 2: heads advance (shift registers move up), inputs are stored.
     b.switch_to_block(bar_start);
-    let heads: Vec<Value> = p
-        .slots
-        .iter()
-        .zip(&carried.heads)
-        .zip(&carried.held)
-        .map(|((slot, var), held)| match var {
-            None => {
-                if let Some(held) = held {
-                    for k in (1..held.len()).rev() {
-                        let v = b.use_var(held[k - 1]);
-                        b.def_var(held[k], v);
-                    }
-                    return b.ins().iconst(types::I64, 0);
-                }
-                for k in (1..slot.capacity).rev() {
-                    let at = ((slot.offset + k) * 8) as i32;
-                    let v = b.ins().load(types::F64, flags, buf, at - 8);
-                    b.ins().store(flags, v, buf, at);
-                }
-                b.ins().iconst(types::I64, 0)
-            }
-            Some(var) => {
-                let h = b.use_var(*var);
-                let next = b.ins().iadd_imm_s(h, 1);
-                let wrap = b
-                    .ins()
-                    .icmp_imm_s(IntCC::Equal, next, i64::from(slot.capacity));
-                let zero = b.ins().iconst(types::I64, 0);
-                let h = b.ins().select(wrap, zero, next);
-                b.def_var(*var, h);
-                h
-            }
-        })
-        .collect();
+    let heads = carried.advance(&mut b, &f, p);
     for ((slot, &h), held) in p.slots.iter().zip(&heads).zip(&carried.held) {
         if let Some(input) = slot.input {
             let v = input_value(&mut b, input, ctx_ptr, bar_ptr, bar);
@@ -429,41 +543,37 @@ fn translate(
 
     // Step 3: the program.
     let mut tx = Tx {
-        b,
+        b: &mut b,
+        f: &f,
         p,
-        regs,
-        ctx: ctx_ptr,
-        buf,
+        regs: &regs,
         vars,
         bar,
         bar_ptr,
         heads,
-        held: carried.held.clone(),
-        hosts,
-        exit,
-        status,
+        held: &carried.held,
         truth: std::collections::HashMap::new(),
         consts: std::collections::HashMap::new(),
     };
     let mut terminated = true;
-    for pc in 0..=n {
-        if let Some(block) = blocks[pc] {
+    for (pc, block) in blocks.iter().enumerate() {
+        if let Some(block) = *block {
             if !terminated {
                 tx.b.ins().jump(block, &[]);
             }
             tx.b.switch_to_block(block);
         }
-        if pc == n {
-            tx.b.ins().jump(bar_end, &[]);
-            break;
+        match p.code.get(pc) {
+            Some(inst) => terminated = tx.inst(inst, pc, &blocks),
+            None => {
+                tx.b.ins().jump(bar_end, &[]);
+            }
         }
-        terminated = tx.inst(&p.code[pc], pc, &blocks);
     }
-    let Tx { mut b, hosts, .. } = tx;
 
     // Step 4: fill-on-close, only when asked and orders are pending.
     b.switch_to_block(bar_end);
-    let pending = b.ins().load(types::F64, flags, ctx_ptr, offset::PENDING);
+    let pending = f.load(&mut b, types::F64, offset::PENDING);
     let any = b.ins().fcmp(FloatCC::NotEqual, pending, zero);
     let asked = b.ins().icmp_imm_s(IntCC::NotEqual, fill_on_close, 0);
     let both = b.ins().band(any, asked);
@@ -471,20 +581,12 @@ fn translate(
     let mark = b.create_block();
     b.ins().brif(both, call_close, &[], mark, &[]);
     b.switch_to_block(call_close);
-    host_call(
-        &mut b,
-        &hosts,
-        "btl_close_bar",
-        &[ctx_ptr, bar, bar_ptr],
-        status,
-        exit,
-        mark,
-    );
+    f.effect(&mut b, "btl_close_bar", &[ctx_ptr, bar, bar_ptr], mark);
 
     // Step 5: equity at the close, the sink, the peak and the drawdown.
     b.switch_to_block(mark);
-    let position = b.ins().load(types::F64, flags, ctx_ptr, offset::POSITION);
-    let cash = b.ins().load(types::F64, flags, ctx_ptr, offset::CASH);
+    let position = f.load(&mut b, types::F64, offset::POSITION);
+    let cash = f.load(&mut b, types::F64, offset::CASH);
     let close = b.ins().load(types::F64, flags, bar_ptr, offset::BAR_CLOSE);
     let held = b.ins().fmul(position, close);
     let value = b.ins().fadd(cash, held);
@@ -494,122 +596,27 @@ fn translate(
     b.ins().brif(wants_bars, log_end, &[], drawdown, &[]);
     b.switch_to_block(log_end);
     let end = b.ins().iconst(types::I32, i64::from(LogEntry::END_BAR));
-    let sink = Sink {
-        ctx: ctx_ptr,
-        status,
-        exit,
-    };
-    sink.log(&mut b, &hosts, end, bar, value);
+    f.log(&mut b, end, bar, value);
     b.ins().jump(drawdown, &[]);
-
     b.switch_to_block(drawdown);
-    let peak = b.use_var(carried.peak);
-    let higher = b.ins().fcmp(FloatCC::GreaterThan, value, peak);
-    let peak = b.ins().select(higher, value, peak);
-    b.def_var(carried.peak, peak);
-    let max_dd = b.use_var(carried.max_dd);
-    let positive = b.ins().fcmp(FloatCC::GreaterThan, peak, zero);
-    let one = b.ins().f64const(1.0);
-    let keep = b.ins().fsub(one, max_dd);
-    let limit = b.ins().fmul(peak, keep);
-    let below = b.ins().fcmp(FloatCC::LessThan, value, limit);
-    let maybe = b.ins().band(positive, below);
-    let deeper = b.create_block();
     let next = b.create_block();
-    b.ins().brif(maybe, deeper, &[], next, &[]);
-    b.switch_to_block(deeper);
-    let fall = b.ins().fsub(peak, value);
-    let dd = b.ins().fdiv(fall, peak);
-    let more = b.ins().fcmp(FloatCC::GreaterThan, dd, max_dd);
-    let dd = b.ins().select(more, dd, max_dd);
-    b.def_var(carried.max_dd, dd);
-    b.ins().jump(next, &[]);
+    carried.mark(&mut b, value, next);
     b.switch_to_block(next);
     let i1 = b.ins().iadd_imm_s(i, 1);
     b.def_var(carried.i, i1);
     b.ins().jump(header, &[]);
 
-    // The end of the batch (or a failed host call): heads, held values and loop state go back to
-    // memory.
+    // The end of the batch (or a failed host call).
     b.switch_to_block(exit);
-    for (slot, held) in p.slots.iter().zip(&carried.held) {
-        for (k, var) in held.iter().flatten().enumerate() {
-            let v = b.use_var(*var);
-            b.ins()
-                .store(flags, v, buf, ((slot.offset + k as u32) * 8) as i32);
-        }
-    }
-    for (k, var) in carried.heads.iter().enumerate() {
-        if let Some(var) = var {
-            let h = b.use_var(*var);
-            let h = b.ins().ireduce(types::I32, h);
-            b.ins().store(flags, h, heads_ptr, (k * 4) as i32);
-        }
-    }
+    carried.store(&mut b, &f, p, heads_ptr);
     let i = b.use_var(carried.i);
     let bar = b.ins().iadd(bar0, i);
     b.ins().store(flags, bar, ctx_ptr, offset::BAR);
-    for (var, at) in [
-        (carried.peak, offset::PEAK),
-        (carried.max_dd, offset::MAX_DD),
-        (carried.value, offset::VALUE),
-    ] {
-        let v = b.use_var(var);
-        b.ins().store(flags, v, ctx_ptr, at);
-    }
     let s = b.use_var(status);
     b.ins().return_(&[s]);
     b.seal_all_blocks();
     b.finalize(module.isa().frontend_config());
     Ok(())
-}
-
-/// Where compiled code writes what only the sink sees.
-struct Sink {
-    ctx: Value,
-    status: Variable,
-    exit: Block,
-}
-
-impl Sink {
-    /// Appends an entry to the sink log (see [`abi`]), replaying the log first when it is full.
-    /// Ends in a new block.
-    fn log(
-        &self,
-        b: &mut FunctionBuilder,
-        hosts: &[(&'static str, ir::FuncRef)],
-        index: Value,
-        bar: Value,
-        value: Value,
-    ) {
-        let flags = MemFlagsData::trusted();
-        let len = b.ins().load(types::I64, flags, self.ctx, offset::LOG_LEN);
-        let cap = b.ins().load(types::I64, flags, self.ctx, offset::LOG_CAP);
-        let full = b.ins().icmp(IntCC::UnsignedGreaterThanOrEqual, len, cap);
-        let flush = b.create_block();
-        let append = b.create_block();
-        b.ins().brif(full, flush, &[], append, &[]);
-        b.switch_to_block(flush);
-        host_call(
-            b,
-            hosts,
-            "btl_flush",
-            &[self.ctx],
-            self.status,
-            self.exit,
-            append,
-        );
-        b.switch_to_block(append);
-        let len = b.ins().load(types::I64, flags, self.ctx, offset::LOG_LEN);
-        let log = b.ins().load(types::I64, flags, self.ctx, offset::LOG);
-        let at = b.ins().imul_imm_s(len, offset::LOG_ENTRY_SIZE);
-        let at = b.ins().iadd(log, at);
-        b.ins().store(flags, index, at, offset::LOG_INDEX);
-        b.ins().store(flags, bar, at, offset::LOG_BAR);
-        b.ins().store(flags, value, at, offset::LOG_VALUE);
-        let len = b.ins().iadd_imm_s(len, 1);
-        b.ins().store(flags, len, self.ctx, offset::LOG_LEN);
-    }
 }
 
 /// At most this many values are held in registers for a batch (x86-64 has 16 `f64` registers).
@@ -643,34 +650,6 @@ fn held_slots(p: &BarProgram) -> Vec<bool> {
             held
         })
         .collect()
-}
-
-/// Calls an effect (through its trampoline, which leaves the status in the context): on a
-/// non-zero status, to `exit`, else to `then`. `args[0]` is the context.
-fn host_call(
-    b: &mut FunctionBuilder,
-    hosts: &[(&'static str, ir::FuncRef)],
-    name: &str,
-    args: &[Value],
-    status: Variable,
-    exit: Block,
-    then: Block,
-) {
-    let f = host_ref(hosts, name);
-    b.ins().call(f, args);
-    let s = b
-        .ins()
-        .load(types::I32, MemFlagsData::trusted(), args[0], offset::STATUS);
-    b.def_var(status, s);
-    b.ins().brif(s, exit, &[], then, &[]);
-}
-
-fn host_ref(hosts: &[(&'static str, ir::FuncRef)], name: &str) -> ir::FuncRef {
-    hosts
-        .iter()
-        .find(|(n, _)| *n == name)
-        .map(|(_, f)| *f)
-        .expect("every host function is declared")
 }
 
 /// An input's value on this bar, as `crate::runtime::engine::input_value` computes it.
@@ -709,7 +688,7 @@ fn input_value(
     }
 }
 
-impl Tx<'_, '_> {
+impl Tx<'_, '_, '_> {
     fn get(&mut self, r: u32) -> Value {
         self.b.use_var(self.regs[r as usize])
     }
@@ -737,14 +716,10 @@ impl Tx<'_, '_> {
         }
     }
 
-    fn host(&self, name: &str) -> ir::FuncRef {
-        host_ref(&self.hosts, name)
-    }
-
     /// The value at position `pos` of the slot starting at `offset`.
     fn slot_load(&mut self, pos: Value, offset: i64) -> Value {
         let addr = self.b.ins().ishl_imm_u(pos, 3);
-        let addr = self.b.ins().iadd(self.buf, addr);
+        let addr = self.b.ins().iadd(self.f.buf, addr);
         self.b.ins().load(
             types::F64,
             MemFlagsData::trusted(),
@@ -782,13 +757,13 @@ impl Tx<'_, '_> {
     }
 
     fn call1(&mut self, name: &str, a: Value) -> Value {
-        let f = self.host(name);
+        let f = self.f.host(name);
         let call = self.b.ins().call(f, &[a]);
         self.b.inst_results(call)[0]
     }
 
     fn call2(&mut self, name: &str, a: Value, b: Value) -> Value {
-        let f = self.host(name);
+        let f = self.f.host(name);
         let call = self.b.ins().call(f, &[a, b]);
         self.b.inst_results(call)[0]
     }
@@ -797,17 +772,9 @@ impl Tx<'_, '_> {
     /// batch ends at once.
     fn effect(&mut self, name: &str, args: &[Value]) {
         let cont = self.b.create_block();
-        let mut all = vec![self.ctx, self.bar];
+        let mut all = vec![self.f.ctx, self.bar];
         all.extend_from_slice(args);
-        host_call(
-            &mut self.b,
-            &self.hosts,
-            name,
-            &all,
-            self.status,
-            self.exit,
-            cont,
-        );
+        self.f.effect(self.b, name, &all, cont);
         self.b.switch_to_block(cont);
     }
 
@@ -834,7 +801,7 @@ impl Tx<'_, '_> {
                     Back::Imm(k) if s.is_shift() => self.b.ins().load(
                         types::F64,
                         flags,
-                        self.buf,
+                        self.f.buf,
                         ((i64::from(k) + offset) * 8) as i32,
                     ),
                     Back::Imm(k) => {
@@ -890,7 +857,7 @@ impl Tx<'_, '_> {
                 let s = &self.p.slots[slot as usize];
                 let head = self.heads[slot as usize];
                 let addr = self.b.ins().ishl_imm_u(head, 3);
-                let addr = self.b.ins().iadd(self.buf, addr);
+                let addr = self.b.ins().iadd(self.f.buf, addr);
                 let v = self.get(src);
                 self.b.ins().store(flags, v, addr, (s.offset * 8) as i32);
             }
@@ -994,12 +961,7 @@ impl Tx<'_, '_> {
             Inst::Plot { index, src } => {
                 let index = self.b.ins().iconst(types::I32, i64::from(index));
                 let v = self.get(src);
-                let sink = Sink {
-                    ctx: self.ctx,
-                    status: self.status,
-                    exit: self.exit,
-                };
-                sink.log(&mut self.b, &self.hosts, index, self.bar, v);
+                self.f.log(self.b, index, self.bar, v);
             }
         }
         false
