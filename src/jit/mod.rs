@@ -5,16 +5,17 @@
 //! broker's turn when orders are pending, head advance and input stores, the program's loads,
 //! stores, arithmetic, branches and loops, fill-on-close, equity marking and drawdown) over a
 //! batch of bars into one function `extern "C" fn(*mut JitCtx) -> i32`. The broker and the sink
-//! stay in Rust, behind the host functions of [`abi`]: compiled code calls them only when it must
-//! (orders pending, an order placed, a plot, a sink that wants every bar); orders, plots and the
-//! few math functions Cranelift has no instruction for go through them too. The code computes
+//! stay in Rust, behind [`abi`]: compiled code calls the host only when it must (orders pending,
+//! an order placed, the sink log full) and appends plots and bar ends to the sink log; the few
+//! math functions Cranelift has no instruction for are host functions too. The code computes
 //! exactly what `crate::runtime::engine::reference_bar` and `crate::interp` compute, operation by
 //! operation, from the same definitions (`crate::value`): results agree bit for bit, NaN payloads
-//! aside (every NaN is `na`). Heads live in registers for the whole batch and are written back at
-//! its end. Ring-buffer reads need no bounds check: immediate indices are at most the slot's
-//! lookback by lowering, and register indices are range-checked against the capacity (NaN or out
-//! of range reads `na`, as in the interpreter). All `unsafe` lives in [`abi`]. [`asm`] gives the
-//! machine code (`btl run --emit asm`).
+//! aside (every NaN is `na`). Heads, and the values of small slots never read at a computed
+//! index, live in registers for the whole batch and are written back at its end. Ring-buffer
+//! reads need no bounds check: immediate indices are at most the slot's lookback by lowering, and
+//! register indices are range-checked against the capacity (NaN or out of range reads `na`, as in
+//! the interpreter). `unsafe` lives in [`abi`], but for the one block here that wraps the
+//! finalized code. [`asm`] gives the machine code (`btl run --emit asm`).
 
 pub mod abi;
 
