@@ -303,6 +303,17 @@ pub const HOST_FUNCTIONS: &[HostFunction] = &[
     },
 ];
 
+impl Drop for super::Jit {
+    fn drop(&mut self) {
+        if let Some(module) = self.module.take() {
+            // SAFETY: the only pointer into the module's code is the `LoopFn` of this `Jit`,
+            // which is being dropped with it, and no call is running: calls borrow the `Jit`
+            // mutably.
+            unsafe { module.free_memory() };
+        }
+    }
+}
+
 /// A finalized batch function.
 #[derive(Clone, Copy)]
 pub struct LoopFn(*const u8);

@@ -37,8 +37,8 @@ use abi::{HOST_FUNCTIONS, LogEntry, LoopFn, Ty, offset};
 
 /// A compiled program, ready to run bars.
 pub struct Jit {
-    /// Owns the code `run` points into.
-    _module: JITModule,
+    /// Owns the code `run` points into; its memory is freed when the `Jit` is dropped.
+    module: Option<JITModule>,
     run: LoopFn,
     /// The sink log compiled code writes into.
     log: Vec<LogEntry>,
@@ -173,10 +173,10 @@ impl Jit {
         module.finalize_definitions().map_err(|e| e.to_string())?;
         let code = module.get_finalized_function(func_id);
         // SAFETY: `code` is the finalized function just translated from `p`, whose layout is the one
-        // `Machine::new(p)` allocates; `_module` keeps it alive as long as the `Jit`.
+        // `Machine::new(p)` allocates; `module` keeps it alive as long as the `Jit`.
         let run = unsafe { LoopFn::new(code) };
         Ok(Jit {
-            _module: module,
+            module: Some(module),
             run,
             log: vec![LogEntry::default(); LogEntry::CAPACITY],
             clif,
@@ -187,12 +187,12 @@ impl Jit {
 
 /// The CLIF text of a program's step function (`btl run --emit clif`).
 pub fn clif(p: &BarProgram) -> Result<String, String> {
-    Jit::compile(p).map(|j| j.clif)
+    Jit::compile(p).map(|mut j| std::mem::take(&mut j.clif))
 }
 
 /// The machine code of a program's step function, as Cranelift prints it (`btl run --emit asm`).
 pub fn asm(p: &BarProgram) -> Result<String, String> {
-    Jit::compile_inner(p, true).map(|j| j.asm.unwrap_or_default())
+    Jit::compile_inner(p, true).map(|mut j| j.asm.take().unwrap_or_default())
 }
 
 /// What every part of the batch function refers to: the context, the buffer array, the host
