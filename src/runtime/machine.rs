@@ -84,9 +84,11 @@ impl Machine {
     pub fn advance(&mut self, p: &BarProgram) {
         for (head, slot) in self.heads.iter_mut().zip(&p.slots) {
             if slot.is_shift() {
+                // At most three values: moved one by one (a `copy_within` call costs more).
                 let at = slot.offset as usize;
-                self.buf
-                    .copy_within(at..at + slot.capacity as usize - 1, at + 1);
+                for k in (at + 1..at + slot.capacity as usize).rev() {
+                    self.buf[k] = self.buf[k - 1];
+                }
             } else {
                 *head = if *head + 1 == slot.capacity {
                     0
