@@ -66,3 +66,66 @@ fn a_host_panic_stops_the_run_with_an_error() {
     run_until_it_breaks(&plotting, false, 3_000);
     run_until_it_breaks(&plotting, false, 4_500);
 }
+
+/// A host with no broker and no sink.
+struct Nothing;
+
+impl btl::runtime::machine::Host for Nothing {
+    fn open_bar(&mut self, _bar: u64, _b: &btl::runtime::feed::Bar) {}
+    fn order(&mut self, _bar: u64, _b: &btl::runtime::feed::Bar, _a: Action, _args: &[f64]) {}
+    fn plot(&mut self, _bar: u64, _index: u32, _value: f64) {}
+    fn close_bar(&mut self, _bar: u64, _b: &btl::runtime::feed::Bar) {}
+    fn end_bar(&mut self, _bar: u64, _b: &btl::runtime::feed::Bar, _value: f64) {}
+    fn account(&self) -> btl::runtime::machine::AccountView {
+        btl::runtime::machine::AccountView {
+            position: 0.0,
+            cash: 0.0,
+            entry_price: f64::NAN,
+            pending: 0.0,
+        }
+    }
+    fn flags(&self) -> btl::runtime::machine::RunFlags {
+        btl::runtime::machine::RunFlags {
+            fill_on_close: false,
+            wants_bars: false,
+        }
+    }
+}
+
+/// Compiled code runs only on the machine layout it was compiled for: another program's machine
+/// is refused, not written out of bounds.
+#[test]
+fn a_machine_of_another_program_is_refused() {
+    use btl::runtime::engine::{Engine, LoopState};
+    use btl::runtime::machine::Machine;
+    let small = btl::compile("a.btl", "strategy a {\n    plot(close[1], \"c\")\n}\n", &[])
+        .bar_program()
+        .unwrap();
+    let large = btl::compile(
+        "b.btl",
+        "strategy b {\n    plot(close[40], \"c\")\n}\n",
+        &[],
+    )
+    .bar_program()
+    .unwrap();
+    let bars = btl::diff::bars(5, 10);
+    let mut jit = btl::jit::Jit::compile(&large).unwrap();
+    let mut state = LoopState::new(100_000.0);
+    let wrong = jit.run_bars(
+        &small,
+        &mut Machine::new(&small),
+        &bars,
+        &mut state,
+        &mut Nothing,
+    );
+    assert!(wrong.is_err_and(|e| e.contains("not the one the program was compiled for")));
+    let right = jit.run_bars(
+        &large,
+        &mut Machine::new(&large),
+        &bars,
+        &mut state,
+        &mut Nothing,
+    );
+    assert_eq!(right, Ok(()));
+    assert_eq!(state.bar, 10);
+}

@@ -314,30 +314,60 @@ impl Drop for super::Jit {
     }
 }
 
-/// A finalized batch function.
-#[derive(Clone, Copy)]
-pub struct LoopFn(*const u8);
+/// The machine layout a batch function was compiled for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Layout {
+    buf: usize,
+    heads: usize,
+    vars: usize,
+}
+
+/// A finalized batch function, and the machine layout it was compiled for.
+pub struct LoopFn {
+    code: *const u8,
+    layout: Layout,
+}
 
 impl LoopFn {
-    /// # Safety
-    /// `ptr` must be the finalized code of a function translated by `crate::jit` for a program
-    /// whose machine layout (slot offsets and capacities, variable count) is the one of the
-    /// machines later passed to [`LoopFn::call`]; the module owning the code must outlive every
-    /// call.
-    pub unsafe fn new(ptr: *const u8) -> LoopFn {
-        LoopFn(ptr)
+    /// The batch function `id` of `module`, finalized, translated from `p`. Only the translator
+    /// (which knows that `id` was translated from `p`) makes one, and the `Jit` owning `module`
+    /// keeps it; the module outlives it.
+    pub(super) fn finalized(
+        module: &cranelift_jit::JITModule,
+        id: cranelift_module::FuncId,
+        p: &crate::ir::BarProgram,
+    ) -> LoopFn {
+        LoopFn {
+            code: module.get_finalized_function(id),
+            layout: Layout {
+                buf: p.buffer_len as usize,
+                heads: p.slots.len(),
+                vars: p.vars.len(),
+            },
+        }
     }
 
     /// Runs the bar protocol on every bar of `bars`. Returns the host's error, if a host function
     /// failed (the batch stops at that bar).
     pub fn call(
-        self,
+        &self,
         m: &mut Machine,
         bars: &[Bar],
         state: &mut LoopState,
         log: &mut [LogEntry],
         host: &mut dyn Host,
     ) -> Result<(), String> {
+        let layout = Layout {
+            buf: m.buf.len(),
+            heads: m.heads.len(),
+            vars: m.vars.len(),
+        };
+        if layout != self.layout {
+            return Err(format!(
+                "the machine ({layout:?}) is not the one the program was compiled for ({:?})",
+                self.layout
+            ));
+        }
         let account = host.account();
         let flags = host.flags();
         let mut cell = HostCell { host, error: None };
@@ -360,13 +390,14 @@ impl LoopFn {
             log_len: 0,
             log_cap: log.len() as u64,
         };
-        // SAFETY: by the contract of `LoopFn::new`, the code was compiled for this machine's
-        // layout: every buffer, head and variable access stays inside the arrays whose pointers
-        // are in `ctx` (indices were proven at compile time, register indices are range-checked
-        // in the code); bar reads stay below `n`, the length of `bars`. The signature matches the
-        // one the translator declared.
+        // SAFETY: `code` is the finalized batch function of a program (`LoopFn::finalized`),
+        // alive as long as `self`, compiled for this machine's layout (checked above): every
+        // buffer, head and variable access stays inside the arrays whose pointers are in `ctx`
+        // (indices were proven at compile time, register indices are range-checked in the code);
+        // bar reads stay below `n`, the length of `bars`, and log writes below `log_cap`, the
+        // length of `log`. The signature matches the one the translator declared.
         let status = unsafe {
-            let f = std::mem::transmute::<*const u8, extern "C" fn(*mut JitCtx) -> i32>(self.0);
+            let f = std::mem::transmute::<*const u8, extern "C" fn(*mut JitCtx) -> i32>(self.code);
             f(&mut ctx)
         };
         // What is left of the sink log.

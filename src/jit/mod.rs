@@ -14,8 +14,8 @@
 //! index, live in registers for the whole batch and are written back at its end. Ring-buffer
 //! reads need no bounds check: immediate indices are at most the slot's lookback by lowering, and
 //! register indices are range-checked against the capacity (NaN or out of range reads `na`, as in
-//! the interpreter). `unsafe` lives in [`abi`], but for the one block here that wraps the
-//! finalized code. [`asm`] gives the machine code (`btl run --emit asm`).
+//! the interpreter). All `unsafe` lives in [`abi`]. [`asm`] gives the machine code
+//! (`btl run --emit asm`).
 
 pub mod abi;
 
@@ -171,10 +171,7 @@ impl Jit {
         };
         module.clear_context(&mut ctx);
         module.finalize_definitions().map_err(|e| e.to_string())?;
-        let code = module.get_finalized_function(func_id);
-        // SAFETY: `code` is the finalized function just translated from `p`, whose layout is the one
-        // `Machine::new(p)` allocates; `module` keeps it alive as long as the `Jit`.
-        let run = unsafe { LoopFn::new(code) };
+        let run = LoopFn::finalized(&module, func_id, p);
         Ok(Jit {
             module: Some(module),
             run,
