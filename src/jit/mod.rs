@@ -275,8 +275,9 @@ struct Tx<'a, 'b, 'f> {
 
 /// Loop-carried values of the batch function, as frontend variables.
 struct Carried {
-    /// Index of the bar in the batch (i64).
-    i: Variable,
+    /// The index of this bar (i64) and a pointer to it.
+    bar: Variable,
+    bar_ptr: Variable,
     /// Per slot, its head (i64); `None` for a shift register, whose head is always 0.
     heads: Vec<Option<Variable>>,
     /// Per shift register held in registers for the batch, its values (see [`held_slots`]).
@@ -331,15 +332,18 @@ impl Carried {
             })
             .collect();
         let c = Carried {
-            i: b.declare_var(types::I64),
+            bar: b.declare_var(types::I64),
+            bar_ptr: b.declare_var(types::I64),
             heads,
             held,
             peak: b.declare_var(types::F64),
             max_dd: b.declare_var(types::F64),
             value: b.declare_var(types::F64),
         };
-        let zero = b.ins().iconst(types::I64, 0);
-        b.def_var(c.i, zero);
+        let bar = f.load(b, types::I64, offset::BAR);
+        b.def_var(c.bar, bar);
+        let bar_ptr = f.load(b, types::I64, offset::BARS);
+        b.def_var(c.bar_ptr, bar_ptr);
         for (var, at) in c.loop_state() {
             let v = f.load(b, types::F64, at);
             b.def_var(var, v);
@@ -429,6 +433,8 @@ impl Carried {
             let v = b.use_var(var);
             b.ins().store(flags, v, f.ctx, at);
         }
+        let bar = b.use_var(self.bar);
+        b.ins().store(flags, bar, f.ctx, offset::BAR);
     }
 }
 
@@ -489,7 +495,8 @@ fn translate(
     let vars = f.load(&mut b, ptr, offset::VARS);
     let bars = f.load(&mut b, ptr, offset::BARS);
     let count = f.load(&mut b, types::I64, offset::N);
-    let bar0 = f.load(&mut b, types::I64, offset::BAR);
+    let size = b.ins().imul_imm_s(count, offset::BAR_SIZE);
+    let end = b.ins().iadd(bars, size);
     let fill_on_close = f.load(&mut b, types::I32, offset::FILL_ON_CLOSE);
     let wants_bars = f.load(&mut b, types::I32, offset::WANTS_BARS);
     let carried = Carried::load(&mut b, &f, p, heads_ptr);
@@ -500,15 +507,13 @@ fn translate(
 
     // Header: the next bar, or the end of the batch.
     b.switch_to_block(header);
-    let i = b.use_var(carried.i);
-    let more = b.ins().icmp(IntCC::UnsignedLessThan, i, count);
+    let bar_ptr = b.use_var(carried.bar_ptr);
+    let more = b.ins().icmp(IntCC::UnsignedLessThan, bar_ptr, end);
     b.ins().brif(more, open, &[], exit, &[]);
 
     // Step 1: the broker's turn, only when orders are pending.
     b.switch_to_block(open);
-    let bar = b.ins().iadd(bar0, i);
-    let at = b.ins().imul_imm_s(i, offset::BAR_SIZE);
-    let bar_ptr = b.ins().iadd(bars, at);
+    let bar = b.use_var(carried.bar);
     let pending = f.load(&mut b, types::F64, offset::PENDING);
     let zero = b.ins().f64const(0.0);
     let any = b.ins().fcmp(FloatCC::NotEqual, pending, zero);
@@ -571,13 +576,14 @@ fn translate(
 
     // Step 4: fill-on-close, only when asked and orders are pending.
     b.switch_to_block(bar_end);
-    let pending = f.load(&mut b, types::F64, offset::PENDING);
-    let any = b.ins().fcmp(FloatCC::NotEqual, pending, zero);
-    let asked = b.ins().icmp_imm_s(IntCC::NotEqual, fill_on_close, 0);
-    let both = b.ins().band(any, asked);
+    let asked = b.create_block();
     let call_close = b.create_block();
     let mark = b.create_block();
-    b.ins().brif(both, call_close, &[], mark, &[]);
+    b.ins().brif(fill_on_close, asked, &[], mark, &[]);
+    b.switch_to_block(asked);
+    let pending = f.load(&mut b, types::F64, offset::PENDING);
+    let any = b.ins().fcmp(FloatCC::NotEqual, pending, zero);
+    b.ins().brif(any, call_close, &[], mark, &[]);
     b.switch_to_block(call_close);
     f.effect(&mut b, "btl_close_bar", &[ctx_ptr, bar, bar_ptr], mark);
 
@@ -600,16 +606,15 @@ fn translate(
     let next = b.create_block();
     carried.mark(&mut b, value, next);
     b.switch_to_block(next);
-    let i1 = b.ins().iadd_imm_s(i, 1);
-    b.def_var(carried.i, i1);
+    let next_bar = b.ins().iadd_imm_s(bar, 1);
+    b.def_var(carried.bar, next_bar);
+    let next_ptr = b.ins().iadd_imm_s(bar_ptr, offset::BAR_SIZE);
+    b.def_var(carried.bar_ptr, next_ptr);
     b.ins().jump(header, &[]);
 
     // The end of the batch (or a failed host call).
     b.switch_to_block(exit);
     carried.store(&mut b, &f, p, heads_ptr);
-    let i = b.use_var(carried.i);
-    let bar = b.ins().iadd(bar0, i);
-    b.ins().store(flags, bar, ctx_ptr, offset::BAR);
     let s = b.use_var(status);
     b.ins().return_(&[s]);
     b.seal_all_blocks();
