@@ -136,6 +136,19 @@ fn best_of_interleaved<A, B>(
     ((best_a, out_a), (best_b, out_b))
 }
 
+/// Several measurements taken in turn, `rounds` times each: the best time of each.
+fn best_of_each<const N: usize>(rounds: usize, mut fs: [&mut dyn FnMut(); N]) -> [Duration; N] {
+    let mut best = [Duration::MAX; N];
+    for _ in 0..rounds {
+        for (f, best) in fs.iter_mut().zip(&mut best) {
+            let t = Instant::now();
+            f();
+            *best = (*best).min(t.elapsed());
+        }
+    }
+    best
+}
+
 fn rate(n: usize, d: Duration) -> String {
     format!("{:>8.1} M bars/s", n as f64 / d.as_secs_f64() / 1e6)
 }
@@ -232,7 +245,7 @@ fn main() {
     let csv_n = 1_000_000;
     let csv_path = dir.join("bars_1m.csv");
     write_csv(&csv_path, &walk(csv_n, 7));
-    let (parse_t, parsed) = best_of(3, || {
+    let parse = || {
         let mut feed = CsvFeed::open(&csv_path, false).expect("bench csv");
         let mut sum = 0.0;
         let mut count = 0usize;
@@ -240,20 +253,20 @@ fn main() {
             sum += b.close;
             count += 1;
         }
-        (count, sum)
-    });
-    assert_eq!(parsed.0, csv_n);
-    let (run_t, _) = best_of(3, || {
+        assert_eq!(count, csv_n);
+        black_box(sum);
+    };
+    let run = || {
         let mut feed = CsvFeed::open(&csv_path, false).expect("bench csv");
         let mut jit = Jit::compile(&program).expect("jit");
-        engine::run(&program, &mut feed, &mut jit, CONFIG, &mut NoSink).expect("valid bench csv")
-    });
-
+        let s = engine::run(&program, &mut feed, &mut jit, CONFIG, &mut NoSink);
+        black_box(s.expect("valid bench csv"));
+    };
     // The command, whole process: compile, run with its statistics, print the summary.
     let exe = env!("CARGO_BIN_EXE_btl");
     let example = root.join("examples/sma_cross.btl");
-    let (cli_t, ok) = best_of(3, || {
-        std::process::Command::new(exe)
+    let command = || {
+        let ok = std::process::Command::new(exe)
             .arg("run")
             .arg(&example)
             .arg("--data")
@@ -261,16 +274,18 @@ fn main() {
             .args(["--commission", "0.001"])
             .stdout(std::process::Stdio::null())
             .status()
-            .is_ok_and(|s| s.success())
-    });
-    assert!(ok, "btl run succeeds on the bench CSV");
+            .is_ok_and(|s| s.success());
+        assert!(ok, "btl run succeeds on the bench CSV");
+    };
+    // In turn, five times each: noise falls on all three alike.
+    let [parse_t, run_t, cli_t] = best_of_each(5, [&mut { parse }, &mut { run }, &mut { command }]);
 
     // The file backtrader gets.
     write_csv(&dir.join("bt.csv"), &walk(100_000, 11));
 
     println!(
-        "btl benchmarks (SMA 10/30 crossover, commission 0.001); best of 7 runs taken in turn \
-         for the bar loop, best of 3 otherwise"
+        "btl benchmarks (SMA 10/30 crossover, commission 0.001); the best of runs taken in turn: \
+         7 for the bar loop, 5 from CSV"
     );
     println!();
     println!("bar loop, {n} bars in memory            time      rate             ratio");
