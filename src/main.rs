@@ -40,9 +40,9 @@ enum MessageFormat {
 enum Emit {
     /// The lowered bar program.
     Ir,
-    /// The Cranelift IR of the compiled step function.
+    /// The Cranelift IR of the compiled batch function (the bar loop and the program).
     Clif,
-    /// The machine code of the compiled step function.
+    /// The machine code of the compiled batch function.
     Asm,
 }
 

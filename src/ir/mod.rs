@@ -9,8 +9,10 @@
 //! elaboration proved for register indices (a NaN index reads `na`). Slots start filled with NaN,
 //! so reading before the first bar gives `na` without a bar count.
 //!
-//! The engine loop, not the program, advances every slot's head at the start of a bar and stores
-//! the inputs (`close`, `position`, ...) into their slots before the program runs.
+//! The engine loop, not the program, advances every slot's head at the start of a bar (a slot of
+//! at most [`Slot::SHIFT_MAX`] values is a shift register instead: see
+//! `crate::runtime::machine::Machine`) and stores the inputs (`close`, `position`, ...) into their
+//! slots before the program runs.
 
 pub mod lower;
 pub mod print;

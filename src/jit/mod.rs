@@ -182,12 +182,12 @@ impl Jit {
     }
 }
 
-/// The CLIF text of a program's step function (`btl run --emit clif`).
+/// The CLIF text of a program's batch function (`btl run --emit clif`).
 pub fn clif(p: &BarProgram) -> Result<String, String> {
     Jit::compile(p).map(|mut j| std::mem::take(&mut j.clif))
 }
 
-/// The machine code of a program's step function, as Cranelift prints it (`btl run --emit asm`).
+/// The machine code of a program's batch function, as Cranelift prints it (`btl run --emit asm`).
 pub fn asm(p: &BarProgram) -> Result<String, String> {
     Jit::compile_inner(p, true).map(|mut j| j.asm.take().unwrap_or_default())
 }
