@@ -40,6 +40,11 @@ fn corpus() -> Vec<(String, String)> {
             "strategy t {{\n{plots}    if close > close[3] {{ buy(1) }} else {{ sell(1) }}\n}}\n"
         ),
     ));
+    // Seven rings: the JIT keeps four heads in registers and the others in memory.
+    v.push((
+        "many rings".into(),
+        "strategy t {\n    let a = close[5] + open[6] + high[7] + low[8]\n    let b = volume[9] / 1000 + a[5]\n    plot(a - b[6], \"x\")\n    if a > a[5] { buy(1) } else { sell(1) }\n}\n".into(),
+    ));
     v.push((
         "crossings".into(),
         "strategy t {\n    plot(if crossover(close, sma(close, 5)) { 1 } else { 0 }, \"up\")\n    plot(if crossunder(close, sma(close, 5)) { 1 } else { 0 }, \"down\")\n}\n".into(),

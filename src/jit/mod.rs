@@ -10,8 +10,9 @@
 //! math functions Cranelift has no instruction for are host functions too. The code computes
 //! exactly what `crate::runtime::engine::reference_bar` and `crate::interp` compute, operation by
 //! operation, from the same definitions (`crate::value`): results agree bit for bit, NaN payloads
-//! aside (every NaN is `na`). Heads, and the values of small slots never read at a computed
-//! index, live in registers for the whole batch and are written back at its end. Ring-buffer
+//! aside (every NaN is `na`). The heads of the first four rings, and the values of small slots
+//! never read at a computed index, live in registers for the whole batch and are written back at
+//! its end. Ring-buffer
 //! reads need no bounds check: immediate indices are at most the slot's lookback by lowering, and
 //! register indices are range-checked against the capacity (NaN or out of range reads `na`, as in
 //! the interpreter). All `unsafe` lives in [`abi`]. [`asm`] gives the machine code
@@ -273,13 +274,29 @@ struct Tx<'a, 'b, 'f> {
     consts: std::collections::HashMap<u32, f64>,
 }
 
+/// Where a slot's head is kept during a batch.
+enum Head {
+    /// A shift register has none (always 0).
+    Shift,
+    /// In a CPU register (an `i64` variable), for the first [`HEADS_MAX`] rings.
+    Register(Variable),
+    /// In the machine's array, loaded and stored each bar, for the other rings: a program with
+    /// thousands of rings would otherwise carry thousands of values around the loop.
+    Memory,
+}
+
+/// At most this many ring heads are kept in CPU registers for a batch.
+const HEADS_MAX: usize = 4;
+
 /// Loop-carried values of the batch function, as frontend variables.
 struct Carried {
     /// The index of this bar (i64) and a pointer to it.
     bar: Variable,
     bar_ptr: Variable,
-    /// Per slot, its head (i64); `None` for a shift register, whose head is always 0.
-    heads: Vec<Option<Variable>>,
+    /// Per slot, where its head is.
+    heads: Vec<Head>,
+    /// The machine's array of heads.
+    heads_ptr: Value,
     /// Per shift register held in registers for the batch, its values (see [`held_slots`]).
     held: Vec<Option<Vec<Variable>>>,
     peak: Variable,
@@ -300,18 +317,24 @@ impl Carried {
     /// Declares the variables and loads their values at the start of a batch.
     fn load(b: &mut FunctionBuilder, f: &Frame, p: &BarProgram, heads_ptr: Value) -> Carried {
         let flags = MemFlagsData::trusted();
+        let mut rings = 0;
         let heads = p
             .slots
             .iter()
             .enumerate()
             .map(|(k, slot)| {
-                (!slot.is_shift()).then(|| {
-                    let v = b.declare_var(types::I64);
-                    let h = b.ins().load(types::I32, flags, heads_ptr, (k * 4) as i32);
-                    let h = b.ins().uextend(types::I64, h);
-                    b.def_var(v, h);
-                    v
-                })
+                if slot.is_shift() {
+                    return Head::Shift;
+                }
+                rings += 1;
+                if rings > HEADS_MAX {
+                    return Head::Memory;
+                }
+                let v = b.declare_var(types::I64);
+                let h = b.ins().load(types::I32, flags, heads_ptr, (k * 4) as i32);
+                let h = b.ins().uextend(types::I64, h);
+                b.def_var(v, h);
+                Head::Register(v)
             })
             .collect();
         let held = held_slots(p)
@@ -335,6 +358,7 @@ impl Carried {
             bar: b.declare_var(types::I64),
             bar_ptr: b.declare_var(types::I64),
             heads,
+            heads_ptr,
             held,
             peak: b.declare_var(types::F64),
             max_dd: b.declare_var(types::F64),
@@ -355,27 +379,38 @@ impl Carried {
     /// heads of this bar.
     fn advance(&self, b: &mut FunctionBuilder, f: &Frame, p: &BarProgram) -> Vec<Value> {
         let flags = MemFlagsData::trusted();
-        let slots = p.slots.iter().zip(&self.heads).zip(&self.held);
+        let slots = p.slots.iter().enumerate().zip(&self.heads).zip(&self.held);
+        let next = |b: &mut FunctionBuilder, h: Value, cap: u32| {
+            let next = b.ins().iadd_imm_s(h, 1);
+            let wrap = b.ins().icmp_imm_s(IntCC::Equal, next, i64::from(cap));
+            let zero = b.ins().iconst(types::I64, 0);
+            b.ins().select(wrap, zero, next)
+        };
         slots
-            .map(|((slot, head), held)| match (head, held) {
-                (Some(var), _) => {
+            .map(|(((k, slot), head), held)| match (head, held) {
+                (Head::Register(var), _) => {
                     let h = b.use_var(*var);
-                    let next = b.ins().iadd_imm_s(h, 1);
-                    let cap = i64::from(slot.capacity);
-                    let wrap = b.ins().icmp_imm_s(IntCC::Equal, next, cap);
-                    let zero = b.ins().iconst(types::I64, 0);
-                    let h = b.ins().select(wrap, zero, next);
+                    let h = next(b, h, slot.capacity);
                     b.def_var(*var, h);
                     h
                 }
-                (None, Some(held)) => {
+                (Head::Memory, _) => {
+                    let at = (k * 4) as i32;
+                    let h = b.ins().load(types::I32, flags, self.heads_ptr, at);
+                    let h = b.ins().uextend(types::I64, h);
+                    let h = next(b, h, slot.capacity);
+                    let h32 = b.ins().ireduce(types::I32, h);
+                    b.ins().store(flags, h32, self.heads_ptr, at);
+                    h
+                }
+                (Head::Shift, Some(held)) => {
                     for k in (1..held.len()).rev() {
                         let v = b.use_var(held[k - 1]);
                         b.def_var(held[k], v);
                     }
                     b.ins().iconst(types::I64, 0)
                 }
-                (None, None) => {
+                (Head::Shift, None) => {
                     for k in (1..slot.capacity).rev() {
                         let at = ((slot.offset + k) * 8) as i32;
                         let v = b.ins().load(types::F64, flags, f.buf, at - 8);
@@ -413,7 +448,7 @@ impl Carried {
     }
 
     /// The end of a batch: held values, heads and loop state go back to memory.
-    fn store(&self, b: &mut FunctionBuilder, f: &Frame, p: &BarProgram, heads_ptr: Value) {
+    fn store(&self, b: &mut FunctionBuilder, f: &Frame, p: &BarProgram) {
         let flags = MemFlagsData::trusted();
         for (slot, held) in p.slots.iter().zip(&self.held) {
             for (k, var) in held.iter().flatten().enumerate() {
@@ -422,11 +457,11 @@ impl Carried {
                 b.ins().store(flags, v, f.buf, at);
             }
         }
-        for (k, var) in self.heads.iter().enumerate() {
-            if let Some(var) = var {
+        for (k, head) in self.heads.iter().enumerate() {
+            if let Head::Register(var) = head {
                 let h = b.use_var(*var);
                 let h = b.ins().ireduce(types::I32, h);
-                b.ins().store(flags, h, heads_ptr, (k * 4) as i32);
+                b.ins().store(flags, h, self.heads_ptr, (k * 4) as i32);
             }
         }
         for (var, at) in self.loop_state() {
@@ -614,7 +649,7 @@ fn translate(
 
     // The end of the batch (or a failed host call).
     b.switch_to_block(exit);
-    carried.store(&mut b, &f, p, heads_ptr);
+    carried.store(&mut b, &f, p);
     let s = b.use_var(status);
     b.ins().return_(&[s]);
     b.seal_all_blocks();
