@@ -1,7 +1,9 @@
 //! The memory report of `btl mem`: one row per series, the total and the strategy's warm-up.
 //!
 //! Contract: pure; built from a [`Program`] and the [`SourceMap`]. The bytes reported are exactly
-//! what the run allocates for ring buffers (8 bytes per value, capacity = lookback + 1).
+//! what the run allocates for ring buffers (8 bytes per value, capacity = lookback + 1), plus the
+//! engine's two fixed buffers, the same for every program: one batch of bars and, with the JIT,
+//! the sink log.
 
 use serde::Serialize;
 
@@ -23,8 +25,32 @@ pub struct MemRow {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct MemReport {
     pub series: Vec<MemRow>,
+    /// Bytes of the series' buffers.
     pub total_bytes: u64,
     pub warmup: Option<u64>,
+    pub engine: EngineBytes,
+}
+
+/// The engine's fixed buffers, whatever the program.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct EngineBytes {
+    /// Bars per batch, and the batch's bytes.
+    pub batch_bars: u64,
+    pub batch_bytes: u64,
+    /// Entries of the JIT's sink log (plots and bar ends waiting for the sink), and its bytes.
+    pub sink_log_entries: u64,
+    pub sink_log_bytes: u64,
+}
+
+impl EngineBytes {
+    pub const FIXED: EngineBytes = EngineBytes {
+        batch_bars: crate::runtime::engine::BATCH as u64,
+        batch_bytes: (crate::runtime::engine::BATCH * size_of::<crate::runtime::feed::Bar>())
+            as u64,
+        sink_log_entries: crate::jit::abi::LogEntry::CAPACITY as u64,
+        sink_log_bytes: (crate::jit::abi::LogEntry::CAPACITY
+            * size_of::<crate::jit::abi::LogEntry>()) as u64,
+    };
 }
 
 fn warm(w: u64) -> Option<u64> {
@@ -59,6 +85,7 @@ pub fn report(p: &Program, sources: &SourceMap) -> MemReport {
         series,
         total_bytes: p.total_bytes(),
         warmup: warm(p.strategy_warmup),
+        engine: EngineBytes::FIXED,
     }
 }
 
@@ -115,9 +142,16 @@ pub fn table(r: &MemReport, strategy: &str) -> String {
         line(row, &mut out);
     }
     out.push_str(&format!(
-        "total: {} series, {} bytes\nstrategy `{strategy}` warm-up: {}\n",
+        "total: {} series, {} bytes\n\
+         engine, for any program: a batch of {} bars ({} bytes); with the JIT, a sink log of {} \
+         plots and bar ends ({} bytes)\n\
+         strategy `{strategy}` warm-up: {}\n",
         r.series.len(),
         r.total_bytes,
+        r.engine.batch_bars,
+        r.engine.batch_bytes,
+        r.engine.sink_log_entries,
+        r.engine.sink_log_bytes,
         r.warmup.map_or(
             "never (its actions read a value that is never present)".to_string(),
             |w| format!("bar {w} (actions start on this bar, counted from 0)")

@@ -70,6 +70,11 @@ fn mem_prints_a_table_with_the_total_and_warmup() {
     assert!(t.starts_with("series"), "{t}");
     assert!(t.contains("total: "), "{t}");
     assert!(t.contains("warm-up: bar 30"), "{t}");
+    // The engine's fixed buffers: 512 bars of 48 bytes, 4,096 log entries of 24.
+    assert!(
+        t.contains("a batch of 512 bars (24576 bytes); with the JIT, a sink log of 4096 plots and bar ends (98304 bytes)"),
+        "{t}"
+    );
 }
 
 #[test]
