@@ -19,7 +19,7 @@ use crate::interp;
 use crate::ir::BarProgram;
 use crate::runtime::broker::{Broker, BrokerConfig, ClosedTrade, Event};
 use crate::runtime::feed::{Bar, CsvFeed, FeedError};
-use crate::runtime::machine::{AccountView, Host, Machine};
+use crate::runtime::machine::{AccountView, Host, Machine, RunFlags};
 use crate::sema::builtins::{Action, Input};
 
 /// Bars per batch handed to an engine.
@@ -154,13 +154,16 @@ pub fn reference_bar(
     m: &mut Machine,
     b: &Bar,
     state: &mut LoopState,
+    flags: RunFlags,
     host: &mut dyn Host,
 ) {
     let bar = state.bar;
-    if host.account().pending != 0.0 {
+    // The account changes only in the host: it is asked again after each call that may change it.
+    let mut account = host.account();
+    if account.pending != 0.0 {
         host.open_bar(bar, b);
+        account = host.account();
     }
-    let account = host.account();
     m.advance(p);
     for (i, slot) in p.slots.iter().enumerate() {
         if let Some(input) = slot.input {
@@ -168,12 +171,12 @@ pub fn reference_bar(
         }
     }
     interp::step(p, m, bar, b, host);
-    let flags = host.flags();
-    if flags.fill_on_close && host.account().pending != 0.0 {
+    let mut account = host.account();
+    if flags.fill_on_close && account.pending != 0.0 {
         host.close_bar(bar, b);
+        account = host.account();
     }
-    let a = host.account();
-    let value = a.cash + a.position * b.close;
+    let value = account.cash + account.position * b.close;
     if flags.wants_bars {
         host.end_bar(bar, b, value);
     }
@@ -192,8 +195,9 @@ impl Engine for Interpreter {
         state: &mut LoopState,
         host: &mut dyn Host,
     ) -> Result<(), String> {
+        let flags = host.flags();
         for b in bars {
-            reference_bar(p, m, b, state, host);
+            reference_bar(p, m, b, state, flags, host);
         }
         Ok(())
     }
@@ -287,7 +291,7 @@ struct RunHost<'a, K: ?Sized> {
     broker: Broker,
     sink: &'a mut K,
     warmup: u64,
-    flags: crate::runtime::machine::RunFlags,
+    flags: RunFlags,
     counts: Counts,
 }
 
@@ -351,7 +355,7 @@ impl<K: Sink + ?Sized> Host for RunHost<'_, K> {
         }
     }
 
-    fn flags(&self) -> crate::runtime::machine::RunFlags {
+    fn flags(&self) -> RunFlags {
         self.flags
     }
 }
@@ -373,7 +377,7 @@ where
     K: Sink + ?Sized,
 {
     let mut m = Machine::new(p);
-    let flags = crate::runtime::machine::RunFlags {
+    let flags = RunFlags {
         fill_on_close: config.fill_on_close,
         wants_bars: sink.wants_bars(),
     };
