@@ -245,62 +245,29 @@ pub struct HostFunction {
 
 use Ty::{F64, I32, I64, Ptr};
 
+/// A table entry: the function's name is its symbol, written once.
+macro_rules! host {
+    ($f:ident($($p:expr),*) -> $r:expr) => {
+        HostFunction {
+            name: stringify!($f),
+            addr: || $f as *const u8,
+            params: &[$($p),*],
+            result: $r,
+        }
+    };
+}
+
 /// Every host function compiled code may call; each signature matches its `extern "C"` function.
 pub const HOST_FUNCTIONS: &[HostFunction] = &[
-    HostFunction {
-        name: "btl_open_bar",
-        addr: || btl_open_bar as *const u8,
-        params: &[Ptr, I64, Ptr],
-        result: I32,
-    },
-    HostFunction {
-        name: "btl_close_bar",
-        addr: || btl_close_bar as *const u8,
-        params: &[Ptr, I64, Ptr],
-        result: I32,
-    },
-    HostFunction {
-        name: "btl_flush",
-        addr: || btl_flush as *const u8,
-        params: &[Ptr],
-        result: I32,
-    },
-    HostFunction {
-        name: "btl_order",
-        addr: || btl_order as *const u8,
-        params: &[Ptr, I64, Ptr, I32, I32, F64, F64, F64, F64],
-        result: I32,
-    },
-    HostFunction {
-        name: "btl_log",
-        addr: || btl_log as *const u8,
-        params: &[F64],
-        result: F64,
-    },
-    HostFunction {
-        name: "btl_exp",
-        addr: || btl_exp as *const u8,
-        params: &[F64],
-        result: F64,
-    },
-    HostFunction {
-        name: "btl_pow",
-        addr: || btl_pow as *const u8,
-        params: &[F64, F64],
-        result: F64,
-    },
-    HostFunction {
-        name: "btl_round",
-        addr: || btl_round as *const u8,
-        params: &[F64],
-        result: F64,
-    },
-    HostFunction {
-        name: "btl_rem",
-        addr: || btl_rem as *const u8,
-        params: &[F64, F64],
-        result: F64,
-    },
+    host!(btl_open_bar(Ptr, I64, Ptr) -> I32),
+    host!(btl_close_bar(Ptr, I64, Ptr) -> I32),
+    host!(btl_flush(Ptr) -> I32),
+    host!(btl_order(Ptr, I64, Ptr, I32, I32, F64, F64, F64, F64) -> I32),
+    host!(btl_log(F64) -> F64),
+    host!(btl_exp(F64) -> F64),
+    host!(btl_pow(F64, F64) -> F64),
+    host!(btl_round(F64) -> F64),
+    host!(btl_rem(F64, F64) -> F64),
 ];
 
 impl Drop for super::Jit {

@@ -232,16 +232,23 @@ impl Frame {
     /// Ends in a new block.
     fn log(&self, b: &mut FunctionBuilder, index: Value, bar: Value, value: Value) {
         let flags = MemFlagsData::trusted();
-        let len = self.load(b, types::I64, offset::LOG_LEN);
+        let written = self.load(b, types::I64, offset::LOG_LEN);
         let cap = self.load(b, types::I64, offset::LOG_CAP);
-        let full = b.ins().icmp(IntCC::UnsignedGreaterThanOrEqual, len, cap);
+        let full = b
+            .ins()
+            .icmp(IntCC::UnsignedGreaterThanOrEqual, written, cap);
         let flush = b.create_block();
+        let replayed = b.create_block();
         let append = b.create_block();
-        b.ins().brif(full, flush, &[], append, &[]);
+        // The entries written: as loaded, or none once the full log is replayed.
+        let len = b.append_block_param(append, types::I64);
+        b.ins().brif(full, flush, &[], append, &[written.into()]);
         b.switch_to_block(flush);
-        self.effect(b, "btl_flush", &[self.ctx], append);
+        self.effect(b, "btl_flush", &[self.ctx], replayed);
+        b.switch_to_block(replayed);
+        let empty = b.ins().iconst(types::I64, 0);
+        b.ins().jump(append, &[empty.into()]);
         b.switch_to_block(append);
-        let len = self.load(b, types::I64, offset::LOG_LEN);
         let log = self.load(b, types::I64, offset::LOG);
         let at = b.ins().imul_imm_s(len, offset::LOG_ENTRY_SIZE);
         let at = b.ins().iadd(log, at);
