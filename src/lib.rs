@@ -106,15 +106,11 @@ pub fn compile_here(file_name: &str, text: &str, overrides: &[(String, String)])
             let (program, elab_diags) = sema::elab::elaborate(&ast, &sources, &checked, &values);
             diagnostics.extend(elab_diags);
             if program.has_actions
-                && program.strategy_warmup == sema::elab::NEVER
+                && program.strategy_warmup.is_none()
                 && let Some(syntax::ast::Item::Strategy(s)) =
                     checked.strategy.map(|i| &ast.items[i].1)
             {
-                diagnostics.push(
-                    Diagnostic::new(Code::W0002, format!("strategy `{}` never trades", s.name.name))
-                        .primary(s.name.span, "its actions read a value that is never present")
-                        .help("`btl mem` shows each series' warm-up: look for `never`, and guard it with `nz`"),
-                );
+                diagnostics.push(never_trades(&program, &s.name.name));
             }
             Some(program)
         }
@@ -137,6 +133,33 @@ pub fn compile_here(file_name: &str, text: &str, overrides: &[(String, String)])
         program,
         diagnostics,
     }
+}
+
+/// W0002 at the series that keeps every action from running (or at the first action).
+fn never_trades(p: &sema::elab::Program, strategy: &str) -> Diagnostic {
+    let mut d = Diagnostic::new(Code::W0002, format!("strategy `{strategy}` never trades"));
+    let culprit = p.dead_actions.iter().find_map(|(_, s)| *s);
+    match culprit {
+        Some(s) => {
+            let series = &p.series[s];
+            d = d
+                .primary(series.span, format!("`{}` is `na` on every bar", series.name))
+                .note(format!(
+                    "every action reads `{}`, directly or through another series, so none can run",
+                    series.name
+                ))
+                .help("give it a value that can be present (a branch other than `na`, a seed for a series that reads its own past), or read it through `nz(...)` where `na` means 0");
+        }
+        None => {
+            d = d.help(
+                "every action reads a value that is `na` on every bar; `btl mem` shows `never` next to it",
+            );
+        }
+    }
+    for (span, _) in &p.dead_actions {
+        d = d.secondary(*span, "this action can never run");
+    }
+    d
 }
 
 /// The value of every strategy param: its default, or its `--param` override.

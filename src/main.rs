@@ -604,7 +604,12 @@ fn run(a: RunArgs, color: bool) -> ExitCode {
             program.name, a.data, summary.bars
         );
         println!("  fill convention  {}", broker::fill_convention(&config));
-        println!("  warm-up bar      {}", summary.warmup_bar);
+        println!(
+            "  warm-up bar      {}",
+            summary
+                .warmup_bar
+                .map_or("never".to_string(), |w| w.to_string())
+        );
         println!("  closed trades    {}{win}", summary.trades);
         if let Some((bar, qty, price)) = summary.open_position {
             println!("  open position    {qty} since bar {bar} at {price:.4}");

@@ -84,7 +84,7 @@ pub fn report(p: &Program, sources: &SourceMap) -> MemReport {
     MemReport {
         series,
         total_bytes: p.total_bytes(),
-        warmup: warm(p.strategy_warmup),
+        warmup: p.strategy_warmup,
         engine: EngineBytes::FIXED,
     }
 }

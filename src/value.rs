@@ -4,7 +4,9 @@
 //!
 //! Contract: pure functions, used by constant folding, the interpreter and (as the specification)
 //! the JIT, so that all three agree bit for bit. `na` in gives `na` out, except for `na`, `nz`
-//! and `valid`, which test for it. A comparison with `na` gives `na`; a condition that is `na` is false.
+//! and `valid`, which test for it, and `and`/`or`, which follow Kleene's three-valued logic
+//! (`false and na` is false, `true or na` is true). A comparison with `na` gives `na`; a condition
+//! that is `na` is false.
 
 use crate::sema::builtins::Builtin;
 use crate::syntax::ast::{BinOp, UnOp};
@@ -18,6 +20,11 @@ pub fn bool_val(b: bool) -> f64 {
 /// How a condition reads a value: true only when present and non-zero.
 pub fn truthy(v: f64) -> bool {
     v == 1.0
+}
+
+/// A present, non-zero value (bools are 0, 1 or `na`).
+fn is_true(v: f64) -> bool {
+    !v.is_nan() && v != 0.0
 }
 
 pub fn unary(op: UnOp, a: f64) -> f64 {
@@ -34,6 +41,12 @@ pub fn unary(op: UnOp, a: f64) -> f64 {
 }
 
 pub fn binary(op: BinOp, a: f64, b: f64) -> f64 {
+    match op {
+        // Kleene: a known false decides `and`, a known true decides `or`; otherwise `na` wins.
+        BinOp::And if a == 0.0 || b == 0.0 => return 0.0,
+        BinOp::Or if is_true(a) || is_true(b) => return 1.0,
+        _ => {}
+    }
     if a.is_nan() || b.is_nan() {
         return NA;
     }
@@ -61,8 +74,9 @@ pub fn binary(op: BinOp, a: f64, b: f64) -> f64 {
         BinOp::Le => bool_val(a <= b),
         BinOp::Gt => bool_val(a > b),
         BinOp::Ge => bool_val(a >= b),
-        BinOp::And => bool_val(a != 0.0 && b != 0.0),
-        BinOp::Or => bool_val(a != 0.0 || b != 0.0),
+        // Both present here, and neither decided the result above.
+        BinOp::And => 1.0,
+        BinOp::Or => 0.0,
     }
 }
 

@@ -146,7 +146,7 @@ fn check(
 
     for (name, got) in [
         ("bars", summary.bars),
-        ("warmup_bar", summary.warmup_bar),
+        ("warmup_bar", summary.warmup_bar.unwrap_or(u64::MAX)),
         ("rejected_orders", summary.rejected_orders),
         ("expired_orders", summary.expired_orders),
         ("cancelled_orders", summary.cancelled_orders),

@@ -48,6 +48,8 @@ pub enum Code {
     E0114,
     /// An expression or block nested too deeply.
     E0115,
+    E0116,
+    E0117,
     /// A history index whose upper bound cannot be proven at compile time.
     E0200,
     /// A history index that is or may be negative (look-ahead).
@@ -56,6 +58,7 @@ pub enum Code {
     E0202,
     /// A lookback beyond the documented maximum.
     E0203,
+    E0204,
     /// A `--param` that names no parameter of the strategy.
     E0300,
     /// A `--param` value that is not of the parameter's type.
@@ -91,10 +94,13 @@ impl Code {
         Code::E0113,
         Code::E0114,
         Code::E0115,
+        Code::E0116,
+        Code::E0117,
         Code::E0200,
         Code::E0201,
         Code::E0202,
         Code::E0203,
+        Code::E0204,
         Code::E0300,
         Code::E0301,
         Code::E0302,
@@ -125,10 +131,13 @@ impl Code {
             Code::E0113 => "E0113",
             Code::E0114 => "E0114",
             Code::E0115 => "E0115",
+            Code::E0116 => "E0116",
+            Code::E0117 => "E0117",
             Code::E0200 => "E0200",
             Code::E0201 => "E0201",
             Code::E0202 => "E0202",
             Code::E0203 => "E0203",
+            Code::E0204 => "E0204",
             Code::E0300 => "E0300",
             Code::E0301 => "E0301",
             Code::E0302 => "E0302",
@@ -168,10 +177,13 @@ impl Code {
             Code::E0113 => include_str!("../../docs/codes/E0113.md"),
             Code::E0114 => include_str!("../../docs/codes/E0114.md"),
             Code::E0115 => include_str!("../../docs/codes/E0115.md"),
+            Code::E0116 => include_str!("../../docs/codes/E0116.md"),
+            Code::E0117 => include_str!("../../docs/codes/E0117.md"),
             Code::E0200 => include_str!("../../docs/codes/E0200.md"),
             Code::E0201 => include_str!("../../docs/codes/E0201.md"),
             Code::E0202 => include_str!("../../docs/codes/E0202.md"),
             Code::E0203 => include_str!("../../docs/codes/E0203.md"),
+            Code::E0204 => include_str!("../../docs/codes/E0204.md"),
             Code::E0300 => include_str!("../../docs/codes/E0300.md"),
             Code::E0301 => include_str!("../../docs/codes/E0301.md"),
             Code::E0302 => include_str!("../../docs/codes/E0302.md"),

@@ -42,6 +42,7 @@ pub fn lower(p: &Program) -> BarProgram {
         code: Vec::new(),
         present: HashMap::new(),
         depth: 0,
+        loops: Vec::new(),
     };
     l.stmts(&p.body);
     BarProgram {
@@ -69,6 +70,9 @@ struct Lower<'a> {
     present: HashMap<SeriesId, Reg>,
     /// Nesting inside `if` branches and loop bodies.
     depth: u32,
+    /// Per enclosing loop, innermost last: the jumps of its `break`s and `continue`s, patched
+    /// once the loop's end and step are placed.
+    loops: Vec<(Vec<usize>, Vec<usize>)>,
 }
 
 impl Lower<'_> {
@@ -170,7 +174,13 @@ impl Lower<'_> {
                 });
                 let exit = self.code.len();
                 self.code.push(Inst::BranchFalse { cond, target: 0 });
+                self.loops.push((Vec::new(), Vec::new()));
                 self.nested(body);
+                let (breaks, continues) = self.loops.pop().unwrap_or_default();
+                let step = self.here();
+                for at in continues {
+                    self.patch(at, step);
+                }
                 let i2 = self.reg();
                 self.code.push(Inst::GetVar { dst: i2, var });
                 let one = self.reg();
@@ -189,6 +199,20 @@ impl Lower<'_> {
                 self.code.push(Inst::Jump { target: head });
                 let end = self.here();
                 self.patch(exit, end);
+                for at in breaks {
+                    self.patch(at, end);
+                }
+            }
+            EStmt::Break | EStmt::Continue => {
+                let at = self.code.len();
+                self.code.push(Inst::Jump { target: 0 });
+                if let Some((breaks, continues)) = self.loops.last_mut() {
+                    if matches!(s, EStmt::Break) {
+                        breaks.push(at);
+                    } else {
+                        continues.push(at);
+                    }
+                }
             }
             EStmt::Action(action, nodes, _) => {
                 let mut args = [0; 4];

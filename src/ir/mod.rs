@@ -124,8 +124,8 @@ pub struct BarProgram {
     pub regs: u32,
     pub plots: Vec<String>,
     pub code: Vec<Inst>,
-    /// The first bar on which orders are placed.
-    pub warmup: u64,
+    /// The first bar on which orders are placed; `None`: never.
+    pub warmup: Option<u64>,
 }
 
 impl Slot {

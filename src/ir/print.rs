@@ -6,7 +6,12 @@ use super::{Back, BarProgram, Inst};
 
 pub fn print(p: &BarProgram) -> String {
     let mut s = String::new();
-    let _ = writeln!(s, "program {} (warm-up bar {})", p.name, p.warmup);
+    let _ = writeln!(
+        s,
+        "program {} (warm-up {})",
+        p.name,
+        p.warmup.map_or("never".to_string(), |w| format!("bar {w}"))
+    );
     for (i, slot) in p.slots.iter().enumerate() {
         let input = slot
             .input

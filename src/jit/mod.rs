@@ -1033,10 +1033,9 @@ impl Tx<'_, '_, '_> {
                 return Some(self.b.ins().band(x, y));
             }
             BinOp::Or => {
+                // Kleene: either true makes `or` true, whatever the other is.
                 let (x, y) = (self.truth_of(ra), self.truth_of(rb));
-                let either = self.b.ins().bor(x, y);
-                let ordered = self.b.ins().fcmp(FloatCC::Ordered, a, b);
-                return Some(self.b.ins().band(either, ordered));
+                return Some(self.b.ins().bor(x, y));
             }
             _ => return None,
         };
@@ -1070,16 +1069,23 @@ impl Tx<'_, '_, '_> {
             BinOp::Gt => cmp(self, FloatCC::GreaterThan),
             BinOp::Ge => cmp(self, FloatCC::GreaterThanOrEqual),
             BinOp::And | BinOp::Or => {
+                // Kleene logic: a decisive operand (false for `and`, true for `or`) decides;
+                // otherwise `na` if either is `na`, else the other outcome.
                 let zero = self.f64c(0.0);
-                let x = self.b.ins().fcmp(FloatCC::NotEqual, a, zero);
-                let y = self.b.ins().fcmp(FloatCC::NotEqual, b, zero);
-                let c = if op == BinOp::And {
-                    self.b.ins().band(x, y)
+                let (cc, decided, undecided) = if op == BinOp::And {
+                    (FloatCC::Equal, 0.0, 1.0)
                 } else {
-                    self.b.ins().bor(x, y)
+                    (FloatCC::OrderedNotEqual, 1.0, 0.0)
                 };
-                let v = self.bool_to_f64(c);
-                self.na_if_either(a, b, v)
+                let x = self.b.ins().fcmp(cc, a, zero);
+                let y = self.b.ins().fcmp(cc, b, zero);
+                let decisive = self.b.ins().bor(x, y);
+                let unordered = self.b.ins().fcmp(FloatCC::Unordered, a, b);
+                let nan = self.f64c(f64::NAN);
+                let rest = self.f64c(undecided);
+                let open = self.b.ins().select(unordered, nan, rest);
+                let decided = self.f64c(decided);
+                self.b.ins().select(decisive, decided, open)
             }
         }
     }

@@ -154,6 +154,7 @@ fn statements(ast: &crate::syntax::ast::Ast, block: &Block) -> Vec<(StmtId, Span
                         | Stmt::Let { value: e, .. }
                         | Stmt::Mut { value: e, .. }
                         | Stmt::Assign { value: e, .. }
+                        | Stmt::LetTuple { value: e, .. }
                         | Stmt::Expr(e) => {
                             out.push((s, b.span));
                             stack.push(Work::Expr(*e));
@@ -164,7 +165,7 @@ fn statements(ast: &crate::syntax::ast::Ast, block: &Block) -> Vec<(StmtId, Span
                             stack.push(Work::Expr(*hi));
                             stack.push(Work::Block(body));
                         }
-                        Stmt::Error => {}
+                        Stmt::Break | Stmt::Continue | Stmt::Error => {}
                     }
                 }
             }
@@ -174,7 +175,9 @@ fn statements(ast: &crate::syntax::ast::Ast, block: &Block) -> Vec<(StmtId, Span
                     stack.push(Work::Expr(*a));
                     stack.push(Work::Expr(*b));
                 }
-                Some(Expr::Call(_, args)) => stack.extend(args.iter().map(|a| Work::Expr(*a))),
+                Some(Expr::Call(_, args) | Expr::Tuple(args)) => {
+                    stack.extend(args.iter().map(|a| Work::Expr(*a)))
+                }
                 Some(Expr::If(c, then, other)) => {
                     stack.push(Work::Expr(*c));
                     stack.push(Work::Block(then));
@@ -706,11 +709,8 @@ impl Analysis {
             "buffers {} bytes in {} series · warm-up {}",
             thousands(p.total_bytes()),
             thousands(p.order.len() as u64),
-            if p.strategy_warmup == NEVER {
-                "never".to_string()
-            } else {
-                format!("bar {}", p.strategy_warmup)
-            }
+            p.strategy_warmup
+                .map_or("never".to_string(), |w| format!("bar {w}"))
         );
         if self.comp.has_errors() {
             s.push_str(" (so far: the file has errors)");

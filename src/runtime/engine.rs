@@ -241,7 +241,8 @@ impl Sink for NoSink {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Summary {
     pub bars: u64,
-    pub warmup_bar: u64,
+    /// The first bar on which actions run; `None` when none ever can.
+    pub warmup_bar: Option<u64>,
     pub trades: u64,
     pub winning_trades: u64,
     pub initial_cash: f64,
@@ -384,7 +385,7 @@ where
     let mut host = RunHost {
         broker: Broker::new(config),
         sink,
-        warmup: p.warmup,
+        warmup: p.warmup.unwrap_or(u64::MAX),
         flags,
         counts: Counts::default(),
     };

@@ -31,6 +31,8 @@ pub enum Ty {
     Na,
     Str,
     Void,
+    /// The result of a function returning several values (their types are in `FnInfo::rets`).
+    Tuple(u8),
     Error,
 }
 
@@ -51,6 +53,7 @@ impl Ty {
             Ty::Na => "na",
             Ty::Str => "string",
             Ty::Void => "no value",
+            Ty::Tuple(_) => "a tuple",
             Ty::Error => "{error}",
         }
     }
@@ -139,6 +142,8 @@ pub struct FnInfo {
     pub file: FileId,
     pub params: Vec<LocalId>,
     pub ret: Ty,
+    /// The element types when the function returns a tuple (`ret` is then `Ty::Tuple`).
+    pub rets: Vec<Ty>,
     /// Has `let`s or history reads (directly or through calls): each call site needs state.
     pub stateful: bool,
     /// The result does not depend on series inputs.
@@ -170,6 +175,8 @@ pub struct Checked {
     pub params: Vec<LocalId>,
     /// Calls that would recurse (not expanded by elaboration).
     pub recursive_calls: SecondaryMap<ExprId, ()>,
+    /// `let (a, _, c) = ...` statements to the local of each element (`None` for `_`).
+    pub tuple_decls: SecondaryMap<StmtId, Vec<Option<LocalId>>>,
 }
 
 impl Checked {
@@ -225,6 +232,12 @@ struct Checker<'a> {
 /// Per-body state: scopes, where we are.
 struct Ctx {
     scopes: Vec<HashMap<String, LocalId>>,
+    /// Per scope, the `let`s written later in it: their past may be read before their definition.
+    ahead: Vec<HashMap<String, LocalId>>,
+    /// The name expression that is the base of the history read being checked (`b` in `b[1]`).
+    index_base: Option<ExprId>,
+    /// The tuple expression that is the result of the function being checked.
+    tuple_result: Option<ExprId>,
     in_fn: bool,
     loop_depth: usize,
     /// The `let` whose value is being checked, for self-reference rules.
@@ -239,6 +252,11 @@ struct Ctx {
 impl Ctx {
     fn lookup(&self, name: &str) -> Option<LocalId> {
         self.scopes.iter().rev().find_map(|s| s.get(name).copied())
+    }
+
+    /// A `let` of an enclosing scope that is defined further down.
+    fn lookup_ahead(&self, name: &str) -> Option<LocalId> {
+        self.ahead.iter().rev().find_map(|s| s.get(name).copied())
     }
 }
 
@@ -293,6 +311,7 @@ impl<'a> Checker<'a> {
                         file: *file,
                         params: Vec::new(),
                         ret: Ty::Error,
+                        rets: Vec::new(),
                         stateful: false,
                         konst: false,
                         done: false,
@@ -339,6 +358,17 @@ impl<'a> Checker<'a> {
         konst: bool,
         decl: Option<StmtId>,
     ) -> LocalId {
+        let early = ctx
+            .ahead
+            .last()
+            .and_then(|a| a.get(&name.name))
+            .copied()
+            .filter(|&id| decl.is_some() && self.out.locals[id].decl == decl);
+        if early.is_some()
+            && let Some(a) = ctx.ahead.last_mut()
+        {
+            a.remove(&name.name);
+        }
         if let Some(&prev) = ctx.scopes.last().and_then(|s| s.get(&name.name)) {
             let prev_span = self.out.locals[prev].span;
             self.err(
@@ -348,17 +378,24 @@ impl<'a> Checker<'a> {
                     .help("use another name, or assign to a `mut` local"),
             );
         }
-        let id = self.out.locals.insert(Local {
-            name: name.name.clone(),
-            kind,
-            ty,
-            konst,
-            span: name.span,
-            decl,
-            doc: None,
-            self_ref: false,
-            used: false,
-        });
+        let id = match early {
+            Some(id) => {
+                let l = &mut self.out.locals[id];
+                (l.kind, l.ty, l.konst) = (kind, ty, konst);
+                id
+            }
+            None => self.out.locals.insert(Local {
+                name: name.name.clone(),
+                kind,
+                ty,
+                konst,
+                span: name.span,
+                decl,
+                doc: None,
+                self_ref: false,
+                used: false,
+            }),
+        };
         if let Some(s) = ctx.scopes.last_mut() {
             s.insert(name.name.clone(), id);
         }
@@ -376,6 +413,9 @@ impl<'a> Checker<'a> {
         };
         let mut ctx = Ctx {
             scopes: vec![HashMap::new()],
+            ahead: vec![HashMap::new()],
+            index_base: None,
+            tuple_result: None,
             in_fn: true,
             loop_depth: 0,
             defining: None,
@@ -402,6 +442,9 @@ impl<'a> Checker<'a> {
         if let Some(ret) = f.ret {
             // Known before the body, so recursive calls type-check against it.
             self.out.fns[idx].ret = ret.base.map(Ty::from_base).unwrap_or(Ty::Error);
+        }
+        if !f.rets.is_empty() {
+            return self.check_tuple_fn(idx, f, ctx);
         }
         let value = self.check_block(&mut ctx, &f.body, true);
         let declared = f
@@ -466,12 +509,79 @@ impl<'a> Checker<'a> {
         info.in_progress = false;
     }
 
+    /// A function returning a tuple: its body must end with a tuple of the declared length and
+    /// element types.
+    fn check_tuple_fn(&mut self, idx: usize, f: &FnDef, mut ctx: Ctx) {
+        let want: Vec<Ty> = f
+            .rets
+            .iter()
+            .map(|t| t.base.map(Ty::from_base).unwrap_or(Ty::Error))
+            .collect();
+        self.out.fns[idx].ret = Ty::Tuple(want.len().min(255) as u8);
+        self.out.fns[idx].rets = want.clone();
+        let last = self.ast.block_value(&f.body);
+        ctx.tuple_result = last.filter(|&e| matches!(self.ast.expr(e), Expr::Tuple(_)));
+        let value = self.check_block(&mut ctx, &f.body, true);
+        let declared = f.rets.first().map(|r| r.span).unwrap_or(f.name.span);
+        match (ctx.tuple_result, last) {
+            (Some(t), _) => {
+                let Expr::Tuple(elems) = self.ast.expr(t) else {
+                    return;
+                };
+                if elems.len() != want.len() {
+                    self.err(
+                        Diagnostic::new(
+                            Code::E0104,
+                            format!(
+                                "`{}` returns {} values but is declared to return {}",
+                                f.name.name,
+                                elems.len(),
+                                want.len()
+                            ),
+                        )
+                        .primary(self.ast.expr_span(t), format!("{} values", elems.len()))
+                        .secondary(declared, "declared here")
+                        .help("return as many values as the declared tuple has types"),
+                    );
+                }
+                for (&e, &w) in elems.iter().zip(&want) {
+                    let got = self.out.types.get(e).map_or(Ty::Error, |t| t.ty);
+                    self.expect_fits(got, w, e, "this element of the result");
+                }
+            }
+            (None, _) if value.is_some_and(|v| v.ty == Ty::Tuple(want.len() as u8)) => {}
+            (None, _) => {
+                let span = last.map(|e| self.ast.expr_span(e)).unwrap_or(f.body.span);
+                self.err(
+                    Diagnostic::new(
+                        Code::E0104,
+                        format!(
+                            "`{}` is declared to return {} values but does not end with a tuple",
+                            f.name.name,
+                            want.len()
+                        ),
+                    )
+                    .primary(span, "expected a tuple here")
+                    .secondary(declared, "declared here")
+                    .help("end the body with the values in parentheses: `(a, b)`"),
+                );
+            }
+        }
+        let info = &mut self.out.fns[idx];
+        info.stateful = ctx.stateful;
+        info.konst = false;
+        info.in_progress = false;
+    }
+
     fn check_strategy(&mut self, item: usize) {
         let Item::Strategy(s) = &self.ast.items[item].1 else {
             return;
         };
         let mut ctx = Ctx {
             scopes: vec![HashMap::new()],
+            ahead: vec![HashMap::new()],
+            index_base: None,
+            tuple_result: None,
             in_fn: false,
             loop_depth: 0,
             defining: None,
@@ -485,6 +595,33 @@ impl<'a> Checker<'a> {
     /// Checks a block in a new scope; returns the type of its value when `want_value`.
     fn check_block(&mut self, ctx: &mut Ctx, block: &Block, want_value: bool) -> Option<ExprTy> {
         ctx.scopes.push(HashMap::new());
+        // The block's `let`s exist from its start, so their past can be read above them.
+        let mut ahead = HashMap::new();
+        for &s in &block.stmts {
+            let names: Vec<&Ident> = match self.ast.stmt(s) {
+                Stmt::Let { name, .. } => vec![name],
+                Stmt::LetTuple { names, .. } => names.iter().filter(|n| n.name != "_").collect(),
+                _ => continue,
+            };
+            for name in names {
+                if ahead.contains_key(&name.name) {
+                    continue;
+                }
+                let id = self.out.locals.insert(Local {
+                    name: name.name.clone(),
+                    kind: LocalKind::Let,
+                    ty: Ty::Na,
+                    konst: false,
+                    span: name.span,
+                    decl: Some(s),
+                    doc: None,
+                    self_ref: false,
+                    used: false,
+                });
+                ahead.insert(name.name.clone(), id);
+            }
+        }
+        ctx.ahead.push(ahead);
         let mut value = None;
         let n = block.stmts.len();
         for (i, &s) in block.stmts.iter().enumerate() {
@@ -492,6 +629,7 @@ impl<'a> Checker<'a> {
             value = self.check_stmt(ctx, s, want_value && last);
         }
         ctx.scopes.pop();
+        ctx.ahead.pop();
         if want_value { value } else { None }
     }
 
@@ -575,7 +713,22 @@ impl<'a> Checker<'a> {
                     None if got.ty == Ty::Na => Ty::Float,
                     None => got.ty,
                 };
-                if matches!(ty, Ty::Void | Ty::Str) {
+                if let Ty::Tuple(n) = ty {
+                    self.err(
+                        Diagnostic::new(
+                            Code::E0104,
+                            format!("a series cannot hold a tuple of {n} values"),
+                        )
+                        .primary(self.ast.expr_span(*value), "this returns several values")
+                        .help(format!(
+                            "give each value a name: `let ({}) = ...`",
+                            (0..n)
+                                .map(|i| format!("v{i}"))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        )),
+                    );
+                } else if matches!(ty, Ty::Void | Ty::Str) {
                     self.err(
                         Diagnostic::new(Code::E0104, format!("a series cannot hold {}", ty.name()))
                             .primary(
@@ -667,6 +820,25 @@ impl<'a> Checker<'a> {
             Stmt::Expr(e) => {
                 let t = self.check_expr(ctx, *e, want_value);
                 want_value.then_some(t)
+            }
+            Stmt::LetTuple { names, value, doc } => {
+                self.check_let_tuple(ctx, sid, names, *value, doc);
+                None
+            }
+            Stmt::Break | Stmt::Continue => {
+                if ctx.loop_depth == 0 {
+                    let word = if matches!(self.ast.stmt(sid), Stmt::Break) {
+                        "break"
+                    } else {
+                        "continue"
+                    };
+                    self.err(
+                        Diagnostic::new(Code::E0116, format!("`{word}` outside a `for` loop"))
+                            .primary(span, "not inside a loop")
+                            .help("`break` and `continue` belong inside `for i in a..b { ... }`; to skip work on some bars, use `if`"),
+                    );
+                }
+                None
             }
             Stmt::Error => None,
         }
@@ -777,7 +949,13 @@ impl<'a> Checker<'a> {
                     );
                 }
                 ctx.under_index += 1;
+                let outer_base = ctx.index_base.take();
+                let b = self.ast.unparen(*base);
+                if matches!(self.ast.expr(b), Expr::Name(_)) {
+                    ctx.index_base = Some(b);
+                }
                 let tb = self.check_expr(ctx, *base, true);
+                ctx.index_base = outer_base;
                 ctx.under_index -= 1;
                 let ti = self.check_expr(ctx, *index, true);
                 if !ti.ty.fits(Ty::Int) {
@@ -858,7 +1036,96 @@ impl<'a> Checker<'a> {
                 self.set(e, ty, tc.konst && tt.konst && te.konst)
             }
             Expr::Call(name, args) => self.check_call(ctx, e, name, args),
+            Expr::Tuple(elems) => {
+                let tys: Vec<ExprTy> = elems
+                    .iter()
+                    .map(|&x| self.check_expr(ctx, x, true))
+                    .collect();
+                if ctx.tuple_result != Some(e) {
+                    self.err(
+                        Diagnostic::new(Code::E0104, "a tuple is only a function's result")
+                            .primary(span, "several values where one is expected")
+                            .help("a function declared `-> (float, float)` ends with `(a, b)`; its caller names the values: `let (a, b) = f(...)`"),
+                    );
+                    return self.set(e, Ty::Error, false);
+                }
+                for (&x, t) in elems.iter().zip(&tys) {
+                    if matches!(t.ty, Ty::Void | Ty::Str | Ty::Tuple(_)) {
+                        self.operand_error(x, t.ty, "an element of a tuple must be a value");
+                    }
+                }
+                self.set(e, Ty::Tuple(elems.len().min(255) as u8), false)
+            }
         }
+    }
+
+    /// `let (a, _, c) = f(...)`: `f` must return a tuple of as many values.
+    fn check_let_tuple(
+        &mut self,
+        ctx: &mut Ctx,
+        sid: StmtId,
+        names: &[Ident],
+        value: ExprId,
+        doc: &Option<String>,
+    ) {
+        ctx.stateful = true;
+        let span = self.ast.stmt_span(sid);
+        if ctx.loop_depth > 0 {
+            self.err(
+                Diagnostic::new(Code::E0110, "`let` inside a `for` loop")
+                    .primary(span, "a series cannot be defined in a loop")
+                    .help("call the function before the loop and use its values inside"),
+            );
+        }
+        let got = self.check_expr(ctx, value, true);
+        let callee = match self.out.calls.get(self.ast.unparen(value)) {
+            Some(Callee::User(f)) => Some(*f),
+            _ => None,
+        };
+        let rets: Vec<Ty> = match (got.ty, callee) {
+            (Ty::Tuple(n), Some(f)) if usize::from(n) == names.len() => {
+                self.out.fns[f].rets.clone()
+            }
+            (Ty::Tuple(n), _) => {
+                self.err(
+                    Diagnostic::new(
+                        Code::E0117,
+                        format!("{} names for a tuple of {n} values", names.len()),
+                    )
+                    .primary(span, format!("{} names", names.len()))
+                    .secondary(
+                        self.ast.expr_span(value),
+                        format!("this returns {n} values"),
+                    )
+                    .help("give one name per value; `_` ignores a value"),
+                );
+                vec![Ty::Error; names.len()]
+            }
+            (Ty::Error, _) => vec![Ty::Error; names.len()],
+            (other, _) => {
+                self.err(
+                    Diagnostic::new(
+                        Code::E0117,
+                        format!("cannot take several values from {}", other.name()),
+                    )
+                    .primary(self.ast.expr_span(value), "this is one value, not a tuple")
+                    .help("use `let name = ...` for one value; `let (a, b) = f(...)` takes the values of a function declared `-> (float, float)`"),
+                );
+                vec![Ty::Error; names.len()]
+            }
+        };
+        let mut ids = Vec::new();
+        for (name, &ty) in names.iter().zip(&rets) {
+            if name.name == "_" {
+                ids.push(None);
+                continue;
+            }
+            let ty = if ty == Ty::Na { Ty::Float } else { ty };
+            let id = self.new_local(ctx, name, LocalKind::Let, ty, false, Some(sid));
+            self.out.locals[id].doc = doc.clone();
+            ids.push(Some(id));
+        }
+        self.out.tuple_decls.insert(sid, ids);
     }
 
     fn is_named_series(&self, ctx: &Ctx, e: ExprId) -> bool {
@@ -926,6 +1193,26 @@ impl<'a> Checker<'a> {
     }
 
     fn check_name(&mut self, ctx: &mut Ctx, e: ExprId, name: &Ident) -> ExprTy {
+        if ctx.lookup(&name.name).is_none()
+            && let Some(id) = ctx.lookup_ahead(&name.name)
+        {
+            // A `let` defined further down: only its past can be read here.
+            self.out.names.insert(e, Res::Local(id));
+            self.out.locals[id].used = true;
+            if ctx.index_base != Some(e) {
+                let later = self.out.locals[id].span;
+                self.err(
+                    Diagnostic::new(Code::E0100, format!("`{}` is used before it is defined", name.name))
+                        .primary(name.span, "its value on this bar is not computed yet")
+                        .secondary(later, "defined here")
+                        .note("a series defined further down can be read above its definition only in the past, directly: `x[1]`")
+                        .help(format!("move this below the definition of `{}`, or read its previous value: `{}[1]`", name.name, name.name)),
+                );
+                return self.set(e, Ty::Error, false);
+            }
+            let ty = self.out.locals[id].ty;
+            return self.set(e, ty, false);
+        }
         if let Some(id) = ctx.lookup(&name.name) {
             self.out.names.insert(e, Res::Local(id));
             if ctx.defining != Some(id) {

@@ -19,7 +19,7 @@ use std::collections::HashMap;
 use slotmap::{SecondaryMap, SlotMap, new_key_type};
 
 use super::builtins::{Builtin, Input};
-use super::check::{Callee, Checked, LocalId, Res, Ty};
+use super::check::{Callee, Checked, LocalId, LocalKind, Res, Ty};
 use crate::diag::{Code, Diagnostic};
 use crate::source::{SourceMap, Span};
 use crate::syntax::ast::*;
@@ -93,6 +93,10 @@ pub enum EStmt {
     If(NodeId, Vec<EStmt>, Vec<EStmt>),
     /// `for var in lo..hi`.
     For(VarId, i64, i64, Vec<EStmt>),
+    /// Leaves the innermost loop.
+    Break,
+    /// Goes on with the innermost loop's next iteration.
+    Continue,
     /// An order action with its arguments (quantity, prices, bars), at most four.
     Action(Action, Vec<NodeId>, Span),
     Plot(NodeId, String),
@@ -129,8 +133,16 @@ pub struct Program {
     pub params: Vec<BoundParam>,
     pub lookback: SecondaryMap<SeriesId, u32>,
     pub warmup: SecondaryMap<SeriesId, u64>,
-    /// The first bar on which everything the strategy's actions read is warmed up.
-    pub strategy_warmup: u64,
+    /// The first bar on which everything some action reads can be present (see
+    /// `sema::warmup`); `None` when no action can ever run.
+    pub strategy_warmup: Option<u64>,
+    /// Actions that can never run (they read a value that is never present), with the series
+    /// responsible when one is found.
+    pub dead_actions: Vec<(Span, Option<SeriesId>)>,
+    /// The largest index each history read can take, as proven (`History` nodes).
+    pub index_hi: SecondaryMap<NodeId, u32>,
+    /// Series read (in the past) above their definition.
+    pub forward: Vec<SeriesId>,
     /// Whether the program has any order action (found by warm-up inference).
     pub has_actions: bool,
     /// The series each `let` statement became, per call site (for editors' inlay hints).
@@ -172,6 +184,10 @@ pub fn elaborate(
         call_spans: Vec::new(),
         defining: None,
         blocks: vec![(Vec::new(), true)],
+        gens: vec![0],
+        next_gen: 1,
+        var_writes: HashMap::new(),
+        tuple_result: None,
         intervals: SecondaryMap::new(),
         too_big: false,
     };
@@ -253,6 +269,13 @@ struct Elab<'a> {
     /// The statement lists being built, innermost last, each marked whether it runs on every
     /// bar (not inside an `if` branch or a loop body).
     blocks: Vec<(Vec<EStmt>, bool)>,
+    /// A generation number per open statement list (parallel to `blocks`).
+    gens: Vec<u32>,
+    next_gen: u32,
+    /// The statement lists (by generation) in which each `mut` local or loop variable is set.
+    var_writes: HashMap<VarId, Vec<u32>>,
+    /// The values of the tuple that ended the body of the function just expanded.
+    tuple_result: Option<Vec<NodeId>>,
     intervals: SecondaryMap<NodeId, Interval>,
     too_big: bool,
 }
@@ -308,6 +331,9 @@ impl<'a> Elab<'a> {
     /// Places a series' update at this point of the evaluation order, in the innermost list that
     /// runs on every bar (series update on every bar, whichever branch they are written in).
     fn emit_series(&mut self, s: SeriesId) {
+        if self.blocks.len() > 1 {
+            self.check_hoisted(s);
+        }
         self.p.order.push(s);
         if let Some((list, _)) = self
             .blocks
@@ -319,7 +345,68 @@ impl<'a> Elab<'a> {
         }
     }
 
+    /// E0204: a series update hoisted out of conditional code must not read a `mut` local set
+    /// in that code, which runs only after it (and only on some bars).
+    fn check_hoisted(&mut self, s: SeriesId) {
+        let Some(def) = self.p.series[s].def else {
+            return;
+        };
+        let open = &self.gens[1..];
+        let mut stack = vec![def];
+        let mut seen = std::collections::HashSet::new();
+        let mut culprit = None;
+        while let Some(n) = stack.pop() {
+            if !seen.insert(n) {
+                continue;
+            }
+            match &self.p.nodes[n] {
+                Node::Var(v) => {
+                    let set_here = self
+                        .var_writes
+                        .get(v)
+                        .is_some_and(|w| w.iter().any(|g| open.contains(g)));
+                    if set_here {
+                        culprit = Some(*v);
+                        break;
+                    }
+                }
+                Node::History(_, i) => stack.push(*i),
+                Node::Unary(_, a) => stack.push(*a),
+                Node::Binary(_, a, b) => stack.extend([*a, *b]),
+                Node::Builtin(_, args) => stack.extend(args.iter().copied()),
+                Node::If(c, a, b) => stack.extend([*c, *a, *b]),
+                Node::Const(_) | Node::Read(_) => {}
+            }
+        }
+        let Some(v) = culprit else {
+            return;
+        };
+        let var = self.p.vars[v].name.clone();
+        let series = &self.p.series[s];
+        let (name, span, kind) = (series.name.clone(), series.span, series.kind);
+        let what = if kind == SeriesKind::Let {
+            format!("the series `{name}`")
+        } else {
+            format!("the argument `{name}` of a function with state is a series that")
+        };
+        let d = Diagnostic::new(
+            Code::E0204,
+            format!("a series update reads `{var}`, which is set in conditional code"),
+        )
+        .note(format!(
+            "{what} updates on every bar, before the `if` or loop it is written in runs; `{var}` gets its value inside that code, so the series would read a stale value"
+        ))
+        .help(format!(
+            "compute `{var}` as a series (`let {var} = ...`) before the `if`, or call the function outside the `if` and use its result inside"
+        ));
+        self.report(d, span, format!("reads `{var}` before it is set"));
+    }
+
     fn push(&mut self, stmt: EStmt) {
+        if let EStmt::Assign(v, _) = &stmt {
+            let g = self.gens.last().copied().unwrap_or(0);
+            self.var_writes.entry(*v).or_default().push(g);
+        }
         if let Some((list, _)) = self.blocks.last_mut() {
             list.push(stmt);
         }
@@ -328,9 +415,12 @@ impl<'a> Elab<'a> {
     /// Starts a conditional or repeated statement list (an `if` branch, a loop body).
     fn open(&mut self) {
         self.blocks.push((Vec::new(), false));
+        self.gens.push(self.next_gen);
+        self.next_gen += 1;
     }
 
     fn close(&mut self) -> Vec<EStmt> {
+        self.gens.pop();
         self.blocks.pop().map(|(b, _)| b).unwrap_or_default()
     }
 
@@ -394,6 +484,17 @@ impl<'a> Elab<'a> {
     }
 
     fn stmts(&mut self, block: &Block) -> Option<NodeId> {
+        // This call site's `let`s: unbound until defined (or first read in the past, above).
+        for &sid in &block.stmts {
+            if let Some(&id) = self.checked.decls.get(sid) {
+                self.env.remove(&id);
+            }
+            if let Some(ids) = self.checked.tuple_decls.get(sid) {
+                for id in ids.iter().flatten() {
+                    self.env.remove(id);
+                }
+            }
+        }
         let mut value = None;
         for &sid in &block.stmts {
             value = self.stmt(sid);
@@ -414,29 +515,43 @@ impl<'a> Elab<'a> {
                 }
                 None
             }
-            Stmt::Let { name, value, .. } => {
+            Stmt::Let { value, .. } => {
                 let &id = self.checked.decls.get(sid)?;
-                let local = &self.checked.locals[id];
-                let s = self.new_series(
-                    self.qualified(&name.name),
-                    SeriesKind::Let,
-                    local.ty,
-                    self.ast.stmt_span(sid),
-                );
-                self.p.series[s].self_ref = local.self_ref;
-                self.env.insert(id, Bind::Series(s));
+                let s = self.let_series(id);
+                self.p.series[s].self_ref = self.checked.locals[id].self_ref;
                 let outer = self.defining.replace(s);
                 let v = self.expr(*value);
                 self.defining = outer;
-                if !local.self_ref && self.konst(v).is_some() {
-                    // A constant needs no buffer.
-                    self.p.series.remove(s);
-                    self.env.insert(id, Bind::Node(v));
-                } else {
-                    self.p.series[s].def = Some(v);
-                    self.emit_series(s);
-                    self.p.let_series.push((sid, s));
+                self.define_let(sid, id, s, v);
+                None
+            }
+            Stmt::LetTuple { value, .. } => {
+                self.tuple_result = None;
+                let whole = self.expr(*value);
+                let values = self.tuple_result.take();
+                let ids = self
+                    .checked
+                    .tuple_decls
+                    .get(sid)
+                    .cloned()
+                    .unwrap_or_default();
+                for (i, id) in ids.iter().enumerate() {
+                    let Some(id) = *id else { continue };
+                    let v = match &values {
+                        Some(vs) => vs.get(i).copied().unwrap_or(whole),
+                        None => whole,
+                    };
+                    let s = self.let_series(id);
+                    self.define_let(sid, id, s, v);
                 }
+                None
+            }
+            Stmt::Break => {
+                self.push(EStmt::Break);
+                None
+            }
+            Stmt::Continue => {
+                self.push(EStmt::Continue);
                 None
             }
             Stmt::Mut { name, value, .. } => {
@@ -492,6 +607,8 @@ impl<'a> Elab<'a> {
                 });
                 self.env.insert(id, Bind::Var(v));
                 self.open();
+                let g = self.next_gen - 1;
+                self.var_writes.entry(v).or_default().push(g);
                 self.stmts(body);
                 let inner = self.close();
                 self.push(EStmt::For(v, lo_v, hi_v, inner));
@@ -499,6 +616,33 @@ impl<'a> Elab<'a> {
             }
             Stmt::Expr(e) => self.expr_stmt(*e),
             Stmt::Error => None,
+        }
+    }
+
+    /// The series of a `let` at this call site: made here, or already made by a read of its
+    /// past above its definition.
+    fn let_series(&mut self, id: LocalId) -> SeriesId {
+        if let Some(Bind::Series(s)) = self.env.get(&id).copied() {
+            return s;
+        }
+        let local = &self.checked.locals[id];
+        let span = local.decl.map_or(local.span, |d| self.ast.stmt_span(d));
+        let s = self.new_series(self.qualified(&local.name), SeriesKind::Let, local.ty, span);
+        self.env.insert(id, Bind::Series(s));
+        s
+    }
+
+    /// Gives the `let`'s series its value `v` and places its update here; a constant that no
+    /// one reads in the past needs no buffer.
+    fn define_let(&mut self, sid: StmtId, id: LocalId, s: SeriesId, v: NodeId) {
+        let forward = self.p.forward.contains(&s);
+        if !self.checked.locals[id].self_ref && !forward && self.konst(v).is_some() {
+            self.p.series.remove(s);
+            self.env.insert(id, Bind::Node(v));
+        } else {
+            self.p.series[s].def = Some(v);
+            self.emit_series(s);
+            self.p.let_series.push((sid, s));
         }
     }
 
@@ -571,6 +715,12 @@ impl<'a> Elab<'a> {
                     Some(Bind::Series(s)) => self.p.nodes.insert(Node::Read(s)),
                     Some(Bind::Node(n)) => n,
                     Some(Bind::Var(v)) => self.p.nodes.insert(Node::Var(v)),
+                    None if self.checked.locals[id].kind == LocalKind::Let => {
+                        // Read in the past above its definition (check allows nothing else).
+                        let s = self.let_series(id);
+                        self.p.forward.push(s);
+                        self.p.nodes.insert(Node::Read(s))
+                    }
                     None => self.na(),
                 },
                 Some(Res::Input(i)) => {
@@ -589,6 +739,11 @@ impl<'a> Elab<'a> {
                 self.node(Node::Binary(*op, a, b))
             }
             Expr::Index(base, index) => self.index(*base, *index),
+            Expr::Tuple(elems) => {
+                let values: Vec<NodeId> = elems.iter().map(|x| self.expr(*x)).collect();
+                self.tuple_result = Some(values);
+                self.na()
+            }
             Expr::If(c, then, els) => {
                 let c = self.expr(*c);
                 self.open();
@@ -661,6 +816,14 @@ impl<'a> Elab<'a> {
                         )
                         .help(format!("clamp it: `max({text}, 0)`"));
                     self.report(d, span, format!("this can be as low as {low}"));
+                } else if self.p.forward.contains(&s)
+                    && self.p.series[s].def.is_none()
+                    && lo.is_some_and(|l| l < 1)
+                {
+                    let d = Diagnostic::new(Code::E0202, format!("`{name}` is defined further down: this may read its present value"))
+                        .note("above its definition a series can be read only in the past (index 1 or more)")
+                        .help(format!("make the index at least 1: `max({text}, 1)`"));
+                    self.report(d, span, "this index can be 0".into());
                 } else if self.defining == Some(s) && lo.is_some_and(|l| l < 1) {
                     let d = Diagnostic::new(Code::E0202, format!("`{name}` may read its own present value"))
                         .note("a series can read its own past (index 1 or more), not the value being computed")
@@ -683,6 +846,9 @@ impl<'a> Elab<'a> {
                     if let Some(lb) = lb {
                         *lb = (*lb).max(hi as u32);
                     }
+                    let n = self.node(Node::History(s, idx));
+                    self.p.index_hi.insert(n, hi as u32);
+                    return n;
                 }
             }
         }
@@ -708,9 +874,14 @@ impl<'a> Elab<'a> {
             return self.na();
         }
         let mut binds = Vec::new();
+        // A function without state reads its series arguments only on this bar: they are
+        // values, computed where the call is written, with no series (and no buffer) of their own.
+        let stateful = info.stateful;
         for ((p, &a), &pid) in def.params.iter().zip(args).zip(&info.params) {
             let n = self.expr(a);
-            let bind = if p.ty.series {
+            let bind = if p.ty.series && !stateful {
+                Bind::Node(n)
+            } else if p.ty.series {
                 let ty = self.checked.locals[pid].ty;
                 Bind::Series(self.temp(n, self.ast.expr_span(a), ty))
             } else if self.konst(n).is_some() {
@@ -742,7 +913,18 @@ impl<'a> Elab<'a> {
             self.env.insert(id, b);
         }
         let outer = self.defining.take();
+        // The body of a function with state runs on every bar, like its series: written in an
+        // `if` branch, its statements (which set only its own locals) go to the list that runs
+        // on every bar, so the values its series read are computed before them.
+        let reroot = stateful && self.blocks.len() > 1;
+        let (held_blocks, held_gens) = if reroot {
+            (self.blocks.split_off(1), self.gens.split_off(1))
+        } else {
+            (Vec::new(), Vec::new())
+        };
         let v = self.stmts(&def.body).unwrap_or_else(|| self.na());
+        self.blocks.extend(held_blocks);
+        self.gens.extend(held_gens);
         self.defining = outer;
         for (id, b) in saved {
             match b {

@@ -1,14 +1,24 @@
-//! Warm-up inference: the first bar on which each series is present by construction.
+//! Warm-up inference: the first bar on which each series *can* be present.
 //!
-//! Contract: [`infer`] fills `Program::warmup` for every series and `Program::strategy_warmup`,
-//! walking the program in evaluation order. Rules: constants and inputs are present from bar 0,
-//! `na` never; `x[k]` adds the largest k to x's warm-up; operators take the latest of their inputs;
-//! `na(x)`, `valid(x)` and `nz(x)` are present from bar 0 (`nz(x, d)`: from the earlier of x and d);
-//! an `if` is present once both branches are, or earlier when its condition is a guard whose switch
-//! bar is known: `na(x)` (true exactly until x's warm-up), `bar_index >= K`, and `not`/`and`/`or` of
-//! those. A series that reads its own past is solved by iterating from "never" to a fixed point.
-//! A `mut` local's warm-up is the latest of the values assigned to it. The strategy's warm-up is the
-//! latest warm-up among the conditions and arguments of its actions.
+//! Contract: [`infer`] fills `Program::warmup` for every series (before its warm-up bar a series is
+//! `na` by construction; from it on it may be present, or `na` on some bars), the strategy's
+//! warm-up `Program::strategy_warmup`, and `Program::dead_actions`, the actions that can never
+//! run. Walks the program in evaluation order. Rules: constants and inputs can be present from
+//! bar 0, `na` never; `x[k]` adds the largest k the index can take (a loop variable's bound, not
+//! the series' lookback) to x's warm-up; arithmetic and comparisons take the latest of their
+//! inputs; `and`/`or` (Kleene: one decisive operand decides) the earliest; `na(x)`, `valid(x)`
+//! and `nz(x)` are present from bar 0 (`nz(x, d)`: from the earlier of x and d); an `if` from the
+//! earlier of its branches, or exactly when its condition is a guard whose switch bar is known:
+//! `na(x)` (true exactly until x's warm-up), `bar_index >= K`, and `not`/`and`/`or` of those.
+//! A series that reads its own past is solved by iterating from "never" to a fixed point.
+//! A `mut` local's warm-up is the latest of the values assigned to it.
+//!
+//! The strategy's warm-up is the first bar on which everything some action reads (each
+//! operand of its conditions and arguments, `and`/`or` included) can be present, over the actions
+//! that can run at all; an action reading a value that is never present can never run and is
+//! listed in `dead_actions` with the series responsible. It is `None` ("never") only when every
+//! action is dead. Actions run only from the strategy's warm-up on, as backtrader calls `next`
+//! only once every indicator has a value.
 //!
 //! "By construction" assumes the data have no gaps: a value missing in the middle of the data is
 //! not foreseen here (the run still treats it as `na`).
@@ -17,6 +27,7 @@ use slotmap::SecondaryMap;
 
 use super::builtins::{Builtin, Input};
 use super::elab::{EStmt, NEVER, Node, NodeId, Program, SeriesId, SeriesKind, VarId};
+use crate::source::Span;
 use crate::syntax::ast::{BinOp, UnOp};
 
 /// Fills the warm-up facts of `p` (see the module contract).
@@ -25,32 +36,70 @@ pub fn infer(p: &mut Program) {
         p,
         series: SecondaryMap::new(),
         vars: SecondaryMap::new(),
-        strategy: 0,
+        strategy: None,
         has_actions: false,
+        dead: Vec::new(),
     };
     let body = std::mem::take(&mut w.p.body);
-    w.stmts(&body, &mut Vec::new());
+    // Series read above their definition start at "never"; the whole program is walked again
+    // until no warm-up changes (each walk can only move warm-ups earlier).
+    for &s in &w.p.forward {
+        w.series.insert(s, NEVER);
+    }
+    for _ in 0..64 {
+        let before: Vec<(SeriesId, u64)> = w.series.iter().map(|(s, &v)| (s, v)).collect();
+        w.vars.clear();
+        w.strategy = None;
+        w.has_actions = false;
+        w.dead.clear();
+        w.stmts(&body, &mut Vec::new());
+        let same = before.len() == w.series.len()
+            && before.iter().all(|(s, v)| w.series.get(*s) == Some(v));
+        if w.p.forward.is_empty() || same {
+            break;
+        }
+    }
     let Warm {
         p,
         series,
         strategy,
         has_actions,
+        dead,
         ..
     } = w;
     p.body = body;
     for &s in &p.order {
         p.warmup.insert(s, series.get(s).copied().unwrap_or(0));
     }
-    p.strategy_warmup = strategy;
+    p.strategy_warmup = if has_actions { strategy } else { Some(0) };
     p.has_actions = has_actions;
+    p.dead_actions = dead;
+}
+
+/// How a value is read: as a series' definition (`and`/`or` present once one operand decides),
+/// or as what an action reads (every operand must be present).
+#[derive(Clone, Copy)]
+struct Mode {
+    /// A self-referencing series being solved, with its assumed warm-up.
+    assume: Option<(SeriesId, u64)>,
+    strict: bool,
+}
+
+impl Mode {
+    const DEF: Mode = Mode {
+        assume: None,
+        strict: false,
+    };
 }
 
 struct Warm<'a> {
     p: &'a mut Program,
     series: SecondaryMap<SeriesId, u64>,
     vars: SecondaryMap<VarId, u64>,
-    strategy: u64,
+    /// The latest warm-up among the actions that can run.
+    strategy: Option<u64>,
     has_actions: bool,
+    dead: Vec<(Span, Option<SeriesId>)>,
 }
 
 /// A condition that is false before bar `at` and true from it (`true_before` flips that).
@@ -66,7 +115,7 @@ impl Warm<'_> {
             match s {
                 EStmt::Series(s) => self.series(*s),
                 EStmt::Assign(v, n) => {
-                    let w = self.vf(*n, None);
+                    let w = self.vf(*n, Mode::DEF);
                     let old = self.vars.get(*v).copied().unwrap_or(0);
                     self.vars.insert(*v, old.max(w));
                 }
@@ -81,17 +130,55 @@ impl Warm<'_> {
                     self.stmts(body, conds);
                     self.stmts(body, conds);
                 }
-                EStmt::Action(_, args, _) => {
+                EStmt::Action(_, args, span) => {
                     self.has_actions = true;
-                    let mut w = args.iter().map(|a| self.vf(*a, None)).max().unwrap_or(0);
-                    for &c in conds.iter() {
-                        w = w.max(self.vf(c, None));
+                    let strict = Mode {
+                        assume: None,
+                        strict: true,
+                    };
+                    let read: Vec<NodeId> = args.iter().chain(conds.iter()).copied().collect();
+                    let w = read.iter().map(|&a| self.vf(a, strict)).max().unwrap_or(0);
+                    if w == NEVER {
+                        let culprit = read.iter().find_map(|&a| self.never_source(a));
+                        self.dead.push((*span, culprit));
+                    } else {
+                        self.strategy = Some(self.strategy.map_or(w, |s| s.max(w)));
                     }
-                    self.strategy = self.strategy.max(w);
                 }
                 EStmt::Plot(..) => {}
+                EStmt::Break | EStmt::Continue => {}
             }
         }
+    }
+
+    /// The first series, in evaluation order, that `n` reads and that is never present: the
+    /// one to blame when an action can never run.
+    fn never_source(&self, n: NodeId) -> Option<SeriesId> {
+        let mut found: Vec<SeriesId> = Vec::new();
+        let mut stack = vec![n];
+        let mut seen = std::collections::HashSet::new();
+        while let Some(n) = stack.pop() {
+            if !seen.insert(n) {
+                continue;
+            }
+            match &self.p.nodes[n] {
+                Node::Read(s) | Node::History(s, _) => {
+                    if self.series.get(*s) == Some(&NEVER) {
+                        found.push(*s);
+                        if let Some(def) = self.p.series[*s].def {
+                            stack.push(def);
+                        }
+                    }
+                }
+                Node::Unary(_, a) => stack.push(*a),
+                Node::Binary(_, a, b) => stack.extend([*a, *b]),
+                Node::Builtin(_, args) => stack.extend(args.iter().copied()),
+                Node::If(c, a, b) => stack.extend([*c, *a, *b]),
+                Node::Const(_) | Node::Var(_) => {}
+            }
+        }
+        let pos = |s: &SeriesId| self.p.order.iter().position(|x| x == s);
+        found.into_iter().min_by_key(pos)
     }
 
     fn series(&mut self, s: SeriesId) {
@@ -101,7 +188,13 @@ impl Warm<'_> {
             (_, Some(def)) if series.self_ref => {
                 let mut w = NEVER;
                 for _ in 0..64 {
-                    let next = self.vf(def, Some((s, w)));
+                    let next = self.vf(
+                        def,
+                        Mode {
+                            assume: Some((s, w)),
+                            strict: false,
+                        },
+                    );
                     if next == w {
                         break;
                     }
@@ -109,7 +202,7 @@ impl Warm<'_> {
                 }
                 w
             }
-            (_, Some(def)) => self.vf(def, None),
+            (_, Some(def)) => self.vf(def, Mode::DEF),
         };
         self.series.insert(s, w);
     }
@@ -121,16 +214,16 @@ impl Warm<'_> {
         }
     }
 
-    fn index_hi(&self, idx: NodeId) -> Option<u64> {
-        match self.p.nodes[idx] {
-            Node::Const(v) if v.is_finite() && v >= 0.0 => Some(v as u64),
-            Node::Var(v) => self.p.vars[v].range.map(|(_, hi)| hi.max(0) as u64),
-            _ => None,
+    /// The largest value a history index can take, as elaboration proved it.
+    fn index_hi(&self, history: NodeId, s: SeriesId) -> u64 {
+        match self.p.index_hi.get(history) {
+            Some(&k) => u64::from(k),
+            None => u64::from(self.p.lookback.get(s).copied().unwrap_or(0)),
         }
     }
 
-    /// The first bar from which the node's value is present.
-    fn vf(&self, n: NodeId, assume: Option<(SeriesId, u64)>) -> u64 {
+    /// The first bar from which the node's value can be present.
+    fn vf(&self, n: NodeId, m: Mode) -> u64 {
         match &self.p.nodes[n] {
             Node::Const(v) => {
                 if v.is_nan() {
@@ -139,37 +232,36 @@ impl Warm<'_> {
                     0
                 }
             }
-            Node::Read(s) => self.of_series(*s, assume),
-            Node::History(s, idx) => {
-                let k = self
-                    .index_hi(*idx)
-                    .unwrap_or_else(|| self.p.lookback.get(*s).copied().unwrap_or(0) as u64);
-                self.of_series(*s, assume).saturating_add(k)
-            }
+            Node::Read(s) => self.of_series(*s, m.assume),
+            Node::History(s, _) => self
+                .of_series(*s, m.assume)
+                .saturating_add(self.index_hi(n, *s)),
             Node::Var(v) => self.vars.get(*v).copied().unwrap_or(0),
-            Node::Unary(_, a) => self.vf(*a, assume),
-            Node::Binary(_, a, b) => self.vf(*a, assume).max(self.vf(*b, assume)),
+            Node::Unary(_, a) => self.vf(*a, m),
+            Node::Binary(BinOp::And | BinOp::Or, a, b) if !m.strict => {
+                self.vf(*a, m).min(self.vf(*b, m))
+            }
+            Node::Binary(_, a, b) => self.vf(*a, m).max(self.vf(*b, m)),
             Node::Builtin(Builtin::Na | Builtin::Valid, _) => 0,
             Node::Builtin(Builtin::Nz, args) => match args.get(1) {
-                Some(&d) => self.vf(args[0], assume).min(self.vf(d, assume)),
+                Some(&d) => self.vf(args[0], m).min(self.vf(d, m)),
                 None => 0,
             },
-            Node::Builtin(_, args) => args.iter().map(|a| self.vf(*a, assume)).max().unwrap_or(0),
+            Node::Builtin(_, args) => args.iter().map(|a| self.vf(*a, m)).max().unwrap_or(0),
             Node::If(c, a, b) => {
-                let (wa, wb) = (self.vf(*a, assume), self.vf(*b, assume));
-                let general = wa.max(wb);
-                match self.guard(*c, assume) {
+                let (wa, wb) = (self.vf(*a, m), self.vf(*b, m));
+                match self.guard(*c, m.assume) {
+                    // Before the switch bar one branch runs, from it the other.
                     Some(g) => {
-                        // Before the switch bar one branch runs, from it the other.
                         let (before, after) = if g.true_before { (wa, wb) } else { (wb, wa) };
-                        let exact = if before < g.at && after <= g.at {
+                        if before < g.at {
                             before
                         } else {
                             g.at.max(after)
-                        };
-                        general.min(exact)
+                        }
                     }
-                    None => general,
+                    // `a` only when the condition is present and true; `b` otherwise.
+                    None => self.vf(*c, m).max(wa).min(wb),
                 }
             }
         }
@@ -178,7 +270,13 @@ impl Warm<'_> {
     fn guard(&self, c: NodeId, assume: Option<(SeriesId, u64)>) -> Option<Guard> {
         match &self.p.nodes[c] {
             Node::Builtin(Builtin::Na, args) => Some(Guard {
-                at: self.vf(args[0], assume),
+                at: self.vf(
+                    args[0],
+                    Mode {
+                        assume,
+                        strict: false,
+                    },
+                ),
                 true_before: true,
             }),
             Node::Unary(UnOp::Not, g) => self.guard(*g, assume).map(|g| Guard {

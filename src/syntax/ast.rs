@@ -115,6 +115,8 @@ pub enum Expr {
     If(ExprId, Block, Option<Block>),
     /// `( e )`, kept so spans and printed names follow the source.
     Paren(ExprId),
+    /// `(a, b, ...)`: several values, only as the result of a function that returns a tuple.
+    Tuple(Vec<ExprId>),
     Error,
 }
 
@@ -138,6 +140,12 @@ pub enum Stmt {
         value: ExprId,
         doc: Option<String>,
     },
+    /// `let (a, _, c) = f(...)`: one series per named element of a tuple (`_` ignores one).
+    LetTuple {
+        names: Vec<Ident>,
+        value: ExprId,
+        doc: Option<String>,
+    },
     Mut {
         name: Ident,
         ty: Option<TypeExpr>,
@@ -154,6 +162,10 @@ pub enum Stmt {
         body: Block,
     },
     Expr(ExprId),
+    /// Leaves the innermost `for` loop.
+    Break,
+    /// Goes on with the next iteration of the innermost `for` loop.
+    Continue,
     Error,
 }
 
@@ -168,6 +180,9 @@ pub struct FnDef {
     pub name: Ident,
     pub params: Vec<FnParam>,
     pub ret: Option<TypeExpr>,
+    /// The element types of a tuple result `-> (series float, series float)` (then `ret` is
+    /// `None`); empty for a single result.
+    pub rets: Vec<TypeExpr>,
     pub body: Block,
     pub doc: Option<String>,
     pub span: Span,

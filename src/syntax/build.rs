@@ -54,7 +54,7 @@ impl<'a> Builder<'a> {
         1 + match e {
             Expr::Unary(_, a) | Expr::Paren(a) => d(a),
             Expr::Binary(_, a, b) | Expr::Index(a, b) => d(a).max(d(b)),
-            Expr::Call(_, args) => args.iter().map(d).max().unwrap_or(0),
+            Expr::Call(_, args) | Expr::Tuple(args) => args.iter().map(d).max().unwrap_or(0),
             Expr::If(c, t, f) => d(c)
                 .max(self.block_depth(t))
                 .max(f.as_ref().map_or(0, |b| self.block_depth(b))),
@@ -99,9 +99,10 @@ impl<'a> Builder<'a> {
             | Stmt::Let { value: e, .. }
             | Stmt::Mut { value: e, .. }
             | Stmt::Assign { value: e, .. }
+            | Stmt::LetTuple { value: e, .. }
             | Stmt::Expr(e) => d(e),
             Stmt::For { lo, hi, body, .. } => d(lo).max(d(hi)).max(self.block_depth(body)),
-            Stmt::Error => 0,
+            Stmt::Break | Stmt::Continue | Stmt::Error => 0,
         };
         let s = if depth > MAX_DEPTH {
             self.too_deep(l, r);
@@ -184,7 +185,7 @@ impl<'a> Builder<'a> {
         &mut self,
         name: Ident,
         params: Vec<FnParam>,
-        ret: Option<TypeExpr>,
+        (ret, rets): (Option<TypeExpr>, Vec<TypeExpr>),
         body: Block,
         l: usize,
         r: usize,
@@ -197,6 +198,7 @@ impl<'a> Builder<'a> {
                 name,
                 params,
                 ret,
+                rets,
                 body,
                 doc,
                 span,
@@ -251,6 +253,21 @@ impl<'a> Builder<'a> {
             l,
             r,
         )
+    }
+
+    pub fn let_tuple(&mut self, names: Vec<Ident>, value: ExprId, l: usize, r: usize) -> StmtId {
+        let doc = self.doc_before(l);
+        self.stmt(Stmt::LetTuple { names, value, doc }, l, r)
+    }
+
+    /// `break` (`is_break`) or `continue`.
+    pub fn jump_stmt(&mut self, is_break: bool, l: usize, r: usize) -> StmtId {
+        let s = if is_break {
+            Stmt::Break
+        } else {
+            Stmt::Continue
+        };
+        self.stmt(s, l, r)
     }
 
     pub fn let_recover(
@@ -361,6 +378,16 @@ impl<'a> Builder<'a> {
 
     pub fn paren(&mut self, e: ExprId, l: usize, r: usize) -> ExprId {
         self.expr(Expr::Paren(e), l, r)
+    }
+
+    /// `(first, rest...)`; `(e,)` is `(e)`.
+    pub fn tuple(&mut self, first: ExprId, rest: Vec<ExprId>, l: usize, r: usize) -> ExprId {
+        if rest.is_empty() {
+            return self.paren(first, l, r);
+        }
+        let mut all = vec![first];
+        all.extend(rest);
+        self.expr(Expr::Tuple(all), l, r)
     }
 
     pub fn if_(&mut self, c: ExprId, t: Block, e: Option<Block>, l: usize, r: usize) -> ExprId {

@@ -32,6 +32,10 @@ pub enum Tok<'a> {
     For,
     #[token("in")]
     In,
+    #[token("break")]
+    Break,
+    #[token("continue")]
+    Continue,
     #[token("and")]
     And,
     #[token("or")]
@@ -191,6 +195,8 @@ impl Tok<'_> {
             Tok::Else => "else",
             Tok::For => "for",
             Tok::In => "in",
+            Tok::Break => "break",
+            Tok::Continue => "continue",
             Tok::And => "and",
             Tok::Or => "or",
             Tok::Not => "not",

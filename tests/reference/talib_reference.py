@@ -102,6 +102,10 @@ def main():
         # --- not TA-Lib: pure Python, see rma() / change() above ---
         ("rma_14", rma(c, 14)),
         ("change_1", change(c, 1)),
+        # --- TA-Lib again; appended last so the earlier columns keep their
+        # positions. Parabolic SAR: first value at bar 1 (bar 0 only seeds
+        # the direction and the initial SAR/EP).
+        ("sar_002_02", talib.SAR(h, l, acceleration=0.02, maximum=0.2)),
     ]
     for name, vals in columns:
         assert len(vals) == n, name

@@ -1,0 +1,201 @@
+//! The specification suite: every rule of docs/language.md has small programs in `tests/spec/`
+//! whose expected values, bar by bar, are written by hand in the fixture, not produced by btl.
+//! Each program runs on both engines (the interpreter and the JIT); both must give the written
+//! values, so a bug that elaboration or lowering shares between the engines still fails here.
+//!
+//! A fixture is a btl program followed by a table in `//|` comments. The header row names the
+//! columns: `open`, `high`, `low`, `close`, `volume` are the bars' data (`open`, `high` and `low`
+//! default to `close`, `volume` to 0); every other column is the name of a `plot` and holds the
+//! value expected on that bar: a number, `na`, `true` (1) or `false` (0). Numbers compare equal to
+//! 1e-12 relative; `na` only equals `na`. `//@ rule: ...` lines say which rule the fixture checks
+//! (docs/language.md's section), and `//@ fill close` runs with fill-on-close.
+//!
+//! All failures of all fixtures are reported together.
+
+use std::path::{Path, PathBuf};
+
+use btl::diff;
+use btl::jit::Jit;
+use btl::runtime::broker::BrokerConfig;
+use btl::runtime::engine::Interpreter;
+use btl::runtime::feed::Bar;
+
+const DATA: [&str; 5] = ["open", "high", "low", "close", "volume"];
+
+fn fixtures() -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/spec");
+    let mut out: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "btl"))
+        .collect();
+    out.sort();
+    out
+}
+
+struct Table {
+    header: Vec<String>,
+    rows: Vec<Vec<f64>>,
+}
+
+fn cell(s: &str) -> Result<f64, String> {
+    match s {
+        "na" => Ok(f64::NAN),
+        "true" => Ok(1.0),
+        "false" => Ok(0.0),
+        _ => s.parse().map_err(|_| format!("bad cell `{s}`")),
+    }
+}
+
+fn table(text: &str) -> Result<Table, String> {
+    let mut lines = text.lines().filter_map(|l| l.trim().strip_prefix("//|"));
+    let split = |l: &str| -> Vec<String> {
+        l.split('|')
+            .map(|c| c.trim().to_string())
+            .filter(|c| !c.is_empty())
+            .collect()
+    };
+    let header = split(lines.next().ok_or("no `//|` table")?);
+    let mut rows = Vec::new();
+    for l in lines {
+        let cells = split(l);
+        if cells.len() != header.len() {
+            return Err(format!(
+                "row `{l}` has {} cells, not {}",
+                cells.len(),
+                header.len()
+            ));
+        }
+        rows.push(cells.iter().map(|c| cell(c)).collect::<Result<_, _>>()?);
+    }
+    Ok(Table { header, rows })
+}
+
+fn bars(t: &Table) -> Result<Vec<Bar>, String> {
+    let col = |name: &str| t.header.iter().position(|h| h == name);
+    let close = col("close").ok_or("the table has no `close` column")?;
+    Ok(t.rows
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let get = |name: &str, default: f64| col(name).map_or(default, |c| r[c]);
+            Bar {
+                time: 1_600_000_000_000 + i as i64 * 86_400_000,
+                open: get("open", r[close]),
+                high: get("high", r[close]),
+                low: get("low", r[close]),
+                close: r[close],
+                volume: get("volume", 0.0),
+            }
+        })
+        .collect())
+}
+
+fn close_enough(want: f64, got: f64) -> bool {
+    if want.is_nan() || got.is_nan() {
+        return want.is_nan() && got.is_nan();
+    }
+    want == got || (want - got).abs() <= 1e-12 * want.abs().max(got.abs())
+}
+
+fn check(path: &Path) -> Vec<String> {
+    let name = path.file_name().unwrap().to_string_lossy().to_string();
+    let text = std::fs::read_to_string(path).unwrap();
+    let fail = |m: String| vec![format!("{name}: {m}")];
+    let t = match table(&text) {
+        Ok(t) => t,
+        Err(e) => return fail(e),
+    };
+    if !text.contains("//@ rule:") {
+        return fail("no `//@ rule:` line".into());
+    }
+    let bars = match bars(&t) {
+        Ok(b) => b,
+        Err(e) => return fail(e),
+    };
+    let c = btl::compile(&name, &text, &[]);
+    let Some(p) = c.bar_program() else {
+        let msgs: Vec<String> = c
+            .diagnostics
+            .iter()
+            .map(|d| format!("{}: {}", d.code, d.message))
+            .collect();
+        return fail(format!("does not compile: {}", msgs.join("; ")));
+    };
+    let config = BrokerConfig {
+        fill_on_close: text.contains("//@ fill close"),
+        commission: 0.0,
+        ..diff::CONFIG
+    };
+    let mut out = Vec::new();
+    let interp = diff::trace(&p, &bars, &mut Interpreter, config);
+    let jit = Jit::compile(&p).and_then(|mut j| diff::trace(&p, &bars, &mut j, config));
+    for (engine, trace) in [("interp", interp), ("jit", jit)] {
+        let trace = match trace {
+            Ok(t) => t,
+            Err(e) => {
+                out.push(format!("{name} [{engine}]: the run failed: {e}"));
+                continue;
+            }
+        };
+        for (c, col) in t.header.iter().enumerate() {
+            if DATA.contains(&col.as_str()) {
+                continue;
+            }
+            let Some(index) = p.plots.iter().position(|pl| pl == col) else {
+                out.push(format!("{name}: no plot named `{col}`"));
+                continue;
+            };
+            let got: Vec<f64> = trace
+                .plots
+                .iter()
+                .filter(|(_, i, _)| *i as usize == index)
+                .map(|(_, _, v)| *v)
+                .collect();
+            for (bar, row) in t.rows.iter().enumerate() {
+                let g = got.get(bar).copied();
+                if !g.is_some_and(|g| close_enough(row[c], g)) {
+                    out.push(format!(
+                        "{name} [{engine}]: `{col}` on bar {bar}: expected {}, got {}",
+                        row[c],
+                        g.map_or("nothing".into(), |g| g.to_string())
+                    ));
+                }
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn every_rule_gives_the_values_written_by_hand_on_both_engines() {
+    let files = fixtures();
+    assert!(files.len() >= 10, "only {} spec fixtures", files.len());
+    let failures: Vec<String> = files.iter().flat_map(|f| check(f)).collect();
+    assert!(
+        failures.is_empty(),
+        "{} failure(s):\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+/// The harness can fail: a fixture whose written value is wrong is reported.
+#[test]
+fn a_wrong_expected_value_is_reported() {
+    let dir = std::env::temp_dir().join(format!("btl-spec-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("wrong.btl");
+    std::fs::write(
+        &path,
+        "//@ rule: arithmetic\nstrategy t {\n    plot(close + 1, \"x\")\n}\n//| close | x |\n//| 1 | 2 |\n//| 2 | 4 |\n",
+    )
+    .unwrap();
+    let failures = check(&path);
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert_eq!(failures.len(), 2, "{failures:?}");
+    assert!(
+        failures[0].contains("`x` on bar 1: expected 4, got 3"),
+        "{failures:?}"
+    );
+}
