@@ -33,6 +33,7 @@ const CASES: &[(&str, &str)] = &[
     ("roc_10", "roc(close, 10)"),
     ("mom_10", "mom(close, 10)"),
     ("change_1", "change(close)"),
+    ("sar_002_02", "sar(0.02, 0.2)"),
 ];
 
 struct Plots(Vec<f64>);
@@ -70,7 +71,15 @@ fn reference() -> (Vec<String>, Vec<Vec<f64>>) {
 /// Runs `plot(expr)` over the fixture; returns the plotted values and the inferred warm-up.
 fn run(expr: &str) -> Result<(Vec<f64>, Option<u64>), String> {
     let src = format!("strategy t {{\n    let x = {expr}\n    plot(x, \"x\")\n}}\n");
-    let c = btl::compile("indicator.btl", &src, &[]);
+    let (plots, warmup, _) = run_program(&src)?;
+    Ok((plots, warmup))
+}
+
+/// Runs a program over the fixture; returns its plotted values (all plots, bar by bar), the
+/// inferred warm-up of its series `x` and the bytes of its buffers.
+fn run_program(src: &str) -> Result<(Vec<f64>, Option<u64>, u64), String> {
+    let expr = src;
+    let c = btl::compile("indicator.btl", src, &[]);
     let Some(p) = c.bar_program() else {
         let msgs: Vec<String> = c
             .diagnostics
@@ -94,7 +103,64 @@ fn run(expr: &str) -> Result<(Vec<f64>, Option<u64>), String> {
         ..BrokerConfig::default()
     };
     engine::run(&p, &mut feed, &mut Interpreter, config, &mut plots).map_err(|e| e.to_string())?;
-    Ok((plots.0, warmup))
+    Ok((plots.0, warmup, report.total_bytes))
+}
+
+/// A multi-output indicator through one tuple call gives, bit for bit, what its single-output
+/// functions give, and holds one state instead of one per function.
+#[test]
+fn tuple_indicators_equal_their_single_output_functions_with_less_memory() {
+    let cases = [
+        (
+            "let (a, b, c) = macd(close, 12, 26, 9)",
+            [
+                "macd_line(close, 12, 26, 9)",
+                "macd_signal(close, 12, 26, 9)",
+                "macd_hist(close, 12, 26, 9)",
+            ]
+            .as_slice(),
+        ),
+        (
+            "let (a, b, c) = bbands(close, 20, 2.0)",
+            [
+                "bb_upper(close, 20, 2.0)",
+                "bb_middle(close, 20)",
+                "bb_lower(close, 20, 2.0)",
+            ]
+            .as_slice(),
+        ),
+        (
+            "let (a, b) = stoch(14, 3, 3)",
+            ["stoch_k(14, 3, 3)", "stoch_d(14, 3, 3)"].as_slice(),
+        ),
+    ];
+    for (tuple, singles) in cases {
+        let names = ["a", "b", "c"];
+        let plots: String = names[..singles.len()]
+            .iter()
+            .map(|n| format!("    plot({n}, \"{n}\")\n"))
+            .collect();
+        let one = format!("strategy t {{\n    {tuple}\n{plots}}}\n");
+        let lets: String = names
+            .iter()
+            .zip(singles)
+            .map(|(n, e)| format!("    let {n} = {e}\n"))
+            .collect();
+        let many = format!("strategy t {{\n{lets}{plots}}}\n");
+        let (a, _, bytes_one) = run_program(&one).unwrap();
+        let (b, _, bytes_many) = run_program(&many).unwrap();
+        assert_eq!(a.len(), b.len());
+        for (i, (x, y)) in a.iter().zip(&b).enumerate() {
+            assert!(
+                btl::diff::same(*x, *y),
+                "{tuple}: value {i}: {x:?} vs {y:?}"
+            );
+        }
+        assert!(
+            bytes_one < bytes_many,
+            "{tuple}: {bytes_one} bytes, the single-output functions {bytes_many}"
+        );
+    }
 }
 
 #[test]
