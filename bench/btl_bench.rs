@@ -77,10 +77,10 @@ fn hand_written(bars: &[Bar]) -> (u64, f64, f64) {
         let f = if t >= 9 { sum10 / 10.0 } else { f64::NAN };
         let s = if t >= 29 { sum30 / 30.0 } else { f64::NAN };
         if broker.position == 0.0 && f > s && prev_f <= prev_s {
-            broker.submit(t as u64, Action::Buy, &[100.0], b.close);
+            broker.submit(t as u64, Action::Buy, &[100.0], b.close, None);
         }
         if broker.position > 0.0 && f < s && prev_f >= prev_s {
-            broker.submit(t as u64, Action::ClosePosition, &[], b.close);
+            broker.submit(t as u64, Action::ClosePosition, &[], b.close, None);
         }
         prev_f = f;
         prev_s = s;

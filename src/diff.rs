@@ -21,7 +21,7 @@ use crate::sema::elab::Action;
 #[derive(Debug, Clone, Default)]
 pub struct Trace {
     pub plots: Vec<(u64, u32, f64)>,
-    pub orders: Vec<(u64, Action, Vec<f64>)>,
+    pub orders: Vec<(u64, Action, Vec<f64>, Option<u32>)>,
     pub trades: Vec<ClosedTrade>,
     pub fills: Vec<(u64, f64, f64)>,
     /// Per bar: cash, equity, position.
@@ -38,8 +38,8 @@ impl Sink for Trace {
     fn plot(&mut self, bar: u64, index: u32, value: f64) {
         self.plots.push((bar, index, value));
     }
-    fn order(&mut self, bar: u64, action: Action, args: &[f64]) {
-        self.orders.push((bar, action, args.to_vec()));
+    fn order(&mut self, bar: u64, action: Action, args: &[f64], name: Option<u32>) {
+        self.orders.push((bar, action, args.to_vec(), name));
     }
     fn trade(&mut self, trade: &ClosedTrade) {
         self.trades.push(*trade);

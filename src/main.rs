@@ -421,7 +421,10 @@ fn run(a: RunArgs, color: bool) -> ExitCode {
             a.risk_free
         ));
     }
-    let mut files = output::TradeFiles::default();
+    let mut files = output::TradeFiles {
+        order_names: program.order_names.clone(),
+        ..output::TradeFiles::default()
+    };
     if let Some(path) = &a.trades {
         match output::AtomicFile::create(std::path::Path::new(path)) {
             Ok(mut f) => {

@@ -22,7 +22,7 @@ impl Fragile {
 }
 
 impl Sink for Fragile {
-    fn order(&mut self, _bar: u64, _action: Action, _args: &[f64]) {
+    fn order(&mut self, _bar: u64, _action: Action, _args: &[f64], _name: Option<u32>) {
         if self.on_order {
             self.tick();
         }
@@ -72,7 +72,15 @@ struct Nothing;
 
 impl btl::runtime::machine::Host for Nothing {
     fn open_bar(&mut self, _bar: u64, _b: &btl::runtime::feed::Bar) {}
-    fn order(&mut self, _bar: u64, _b: &btl::runtime::feed::Bar, _a: Action, _args: &[f64]) {}
+    fn order(
+        &mut self,
+        _bar: u64,
+        _b: &btl::runtime::feed::Bar,
+        _a: Action,
+        _args: &[f64],
+        _name: Option<u32>,
+    ) {
+    }
     fn plot(&mut self, _bar: u64, _index: u32, _value: f64) {}
     fn close_bar(&mut self, _bar: u64, _b: &btl::runtime::feed::Bar) {}
     fn end_bar(&mut self, _bar: u64, _b: &btl::runtime::feed::Bar, _value: f64) {}
@@ -82,6 +90,7 @@ impl btl::runtime::machine::Host for Nothing {
             cash: 0.0,
             entry_price: f64::NAN,
             pending: 0.0,
+            fills: [btl::runtime::machine::FillView::NONE; btl::sema::builtins::MAX_ORDER_NAMES],
         }
     }
     fn flags(&self) -> btl::runtime::machine::RunFlags {

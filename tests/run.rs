@@ -137,7 +137,9 @@ fn trades_file_is_written_whole_or_not_at_all() {
     ]);
     assert_eq!(ok.status.code(), Some(0), "{}", text(&ok.stderr));
     let written = std::fs::read_to_string(&out_csv).unwrap();
-    assert!(written.starts_with("entry_bar,exit_bar,qty,entry_price,exit_price,pnl,pnl_net\n"));
+    assert!(written.starts_with(
+        "entry_bar,exit_bar,qty,entry_price,exit_price,pnl,pnl_net,entry_order,exit_order\n"
+    ));
     assert!(written.lines().count() > 2);
     std::fs::remove_file(&out_csv).unwrap();
 

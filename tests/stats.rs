@@ -407,6 +407,8 @@ fn trade(entry_bar: u64, exit_bar: u64, pnl_net: f64) -> ClosedTrade {
         exit_price: 100.0 + pnl_net,
         pnl: pnl_net,
         pnl_net,
+        entry_order: None,
+        exit_order: None,
     }
 }
 

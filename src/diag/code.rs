@@ -50,6 +50,7 @@ pub enum Code {
     E0115,
     E0116,
     E0117,
+    E0118,
     /// A history index whose upper bound cannot be proven at compile time.
     E0200,
     /// A history index that is or may be negative (look-ahead).
@@ -96,6 +97,7 @@ impl Code {
         Code::E0115,
         Code::E0116,
         Code::E0117,
+        Code::E0118,
         Code::E0200,
         Code::E0201,
         Code::E0202,
@@ -133,6 +135,7 @@ impl Code {
             Code::E0115 => "E0115",
             Code::E0116 => "E0116",
             Code::E0117 => "E0117",
+            Code::E0118 => "E0118",
             Code::E0200 => "E0200",
             Code::E0201 => "E0201",
             Code::E0202 => "E0202",
@@ -179,6 +182,7 @@ impl Code {
             Code::E0115 => include_str!("../../docs/codes/E0115.md"),
             Code::E0116 => include_str!("../../docs/codes/E0116.md"),
             Code::E0117 => include_str!("../../docs/codes/E0117.md"),
+            Code::E0118 => include_str!("../../docs/codes/E0118.md"),
             Code::E0200 => include_str!("../../docs/codes/E0200.md"),
             Code::E0201 => include_str!("../../docs/codes/E0201.md"),
             Code::E0202 => include_str!("../../docs/codes/E0202.md"),

@@ -63,9 +63,18 @@ pub fn step(p: &BarProgram, m: &mut Machine, bar: u64, b: &Bar, host: &mut dyn H
                     pc = target as usize;
                 }
             }
-            Inst::Order { action, args, argc } => {
+            Inst::Order {
+                action,
+                args,
+                argc,
+                name,
+            } => {
                 let values = args.map(|r| m.regs[r as usize]);
-                host.order(bar, b, action, &values[..argc as usize]);
+                host.order(bar, b, action, &values[..argc as usize], name);
+            }
+            Inst::Fill { dst, field, name } => {
+                let fills = host.account().fills;
+                m.regs[dst as usize] = fills[name as usize].read(field, bar);
             }
             Inst::Plot { index, src } => host.plot(bar, index, m.regs[src as usize]),
         }

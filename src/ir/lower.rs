@@ -53,6 +53,7 @@ pub fn lower(p: &Program) -> BarProgram {
         regs: l.regs,
         plots: l.plots,
         code: l.code,
+        order_names: p.order_names.clone(),
         warmup: p.strategy_warmup,
     }
 }
@@ -214,7 +215,7 @@ impl Lower<'_> {
                     }
                 }
             }
-            EStmt::Action(action, nodes, _) => {
+            EStmt::Action(action, nodes, _, name) => {
                 let mut args = [0; 4];
                 for (slot, n) in args.iter_mut().zip(nodes) {
                     *slot = self.node(*n);
@@ -223,6 +224,7 @@ impl Lower<'_> {
                     action: *action,
                     args,
                     argc: nodes.len().min(4) as u8,
+                    name: *name,
                 });
             }
             EStmt::Plot(n, name) => {
@@ -293,6 +295,14 @@ impl Lower<'_> {
                     a,
                     b: b.unwrap_or(a),
                     argc: args.len().min(2) as u8,
+                }
+            }
+            Node::Fill(field, name) => {
+                dst = self.reg();
+                Inst::Fill {
+                    dst,
+                    field: *field,
+                    name: *name,
                 }
             }
             Node::If(c, a, b) => {

@@ -17,7 +17,7 @@
 pub mod lower;
 pub mod print;
 
-use crate::sema::builtins::{Builtin, Input};
+use crate::sema::builtins::{Builtin, FillField, Input};
 use crate::sema::elab::Action;
 use crate::syntax::ast::{BinOp, UnOp};
 
@@ -90,11 +90,19 @@ pub enum Inst {
         cond: Reg,
         target: u32,
     },
-    /// An order with its arguments (quantity, prices, bars): the first `argc` of `args`.
+    /// An order with its arguments (quantity, prices, bars): the first `argc` of `args`; its
+    /// name is a number of `BarProgram::order_names`.
     Order {
         action: Action,
         args: [Reg; 4],
         argc: u8,
+        name: Option<u32>,
+    },
+    /// `dst` = the named order's fill as `field` reads it on this bar (from the account view).
+    Fill {
+        dst: Reg,
+        field: FillField,
+        name: u32,
     },
     Plot {
         index: u32,
@@ -124,6 +132,8 @@ pub struct BarProgram {
     pub regs: u32,
     pub plots: Vec<String>,
     pub code: Vec<Inst>,
+    /// The names of named orders (`Inst::Order::name` and `Inst::Fill::name` index it).
+    pub order_names: Vec<String>,
     /// The first bar on which orders are placed; `None`: never.
     pub warmup: Option<u64>,
 }

@@ -63,13 +63,26 @@ pub fn print(p: &BarProgram) -> String {
             Inst::Select { dst, cond, a, b } => writeln!(s, "r{dst} = select r{cond} r{a} r{b}"),
             Inst::Jump { target } => writeln!(s, "jump {target}"),
             Inst::BranchFalse { cond, target } => writeln!(s, "unless r{cond} jump {target}"),
-            Inst::Order { action, args, argc } => {
-                let regs: Vec<String> = args[..*argc as usize]
+            Inst::Order {
+                action,
+                args,
+                argc,
+                name,
+            } => {
+                let mut regs: Vec<String> = args[..*argc as usize]
                     .iter()
                     .map(|r| format!("r{r}"))
                     .collect();
+                if let Some(n) = name {
+                    regs.push(format!("{:?}", p.order_names[*n as usize]));
+                }
                 writeln!(s, "order {action:?}({})", regs.join(", "))
             }
+            Inst::Fill { dst, field, name } => writeln!(
+                s,
+                "r{dst} = fill {field:?} of {:?}",
+                p.order_names[*name as usize]
+            ),
             Inst::Plot { index, src } => writeln!(s, "plot p{index} r{src}"),
         };
     }

@@ -74,6 +74,9 @@ pub struct HostCell<'a> {
 
 pub const STATUS_HOST_PANIC: i32 = 1;
 
+/// The name argument of `btl_order` for an order without a name.
+pub const NO_NAME: u32 = u32::MAX;
+
 /// Byte offsets of `JitCtx` fields, for the code generator.
 pub mod offset {
     use super::JitCtx;
@@ -97,6 +100,11 @@ pub mod offset {
     pub const CASH: i32 = (ACCOUNT + offset_of!(AccountView, cash)) as i32;
     pub const ENTRY_PRICE: i32 = (ACCOUNT + offset_of!(AccountView, entry_price)) as i32;
     pub const PENDING: i32 = (ACCOUNT + offset_of!(AccountView, pending)) as i32;
+    pub const FILLS: i32 = (ACCOUNT + offset_of!(AccountView, fills)) as i32;
+    pub const FILL_SIZE: i32 = size_of::<crate::runtime::machine::FillView>() as i32;
+    pub const FILL_BAR: i32 = offset_of!(crate::runtime::machine::FillView, bar) as i32;
+    pub const FILL_QTY: i32 = offset_of!(crate::runtime::machine::FillView, qty) as i32;
+    pub const FILL_PRICE: i32 = offset_of!(crate::runtime::machine::FillView, price) as i32;
     pub const FILL_ON_CLOSE: i32 = offset_of!(JitCtx, fill_on_close) as i32;
     pub const WANTS_BARS: i32 = offset_of!(JitCtx, wants_bars) as i32;
     pub const STATUS: i32 = offset_of!(JitCtx, status) as i32;
@@ -187,7 +195,8 @@ extern "C" fn btl_close_bar(ctx: *mut JitCtx, bar: u64, b: *const Bar) -> i32 {
     guarded(ctx, |h| h.close_bar(bar, bar_at(b)))
 }
 
-/// An order: the action's code, how many of the four values are its arguments, the values.
+/// An order: the action's code, how many of the four values are its arguments, its name
+/// ([`NO_NAME`] for none), the values.
 #[allow(clippy::too_many_arguments)]
 extern "C" fn btl_order(
     ctx: *mut JitCtx,
@@ -195,6 +204,7 @@ extern "C" fn btl_order(
     b: *const Bar,
     action: u32,
     argc: u32,
+    name: u32,
     x: f64,
     y: f64,
     z: f64,
@@ -203,7 +213,14 @@ extern "C" fn btl_order(
     let args = [x, y, z, w];
     guarded(ctx, |h| {
         if let Some(action) = Action::from_code(action) {
-            h.order(bar, bar_at(b), action, &args[..(argc as usize).min(4)]);
+            let name = (name != NO_NAME).then_some(name);
+            h.order(
+                bar,
+                bar_at(b),
+                action,
+                &args[..(argc as usize).min(4)],
+                name,
+            );
         }
     })
 }
@@ -262,7 +279,7 @@ pub const HOST_FUNCTIONS: &[HostFunction] = &[
     host!(btl_open_bar(Ptr, I64, Ptr) -> I32),
     host!(btl_close_bar(Ptr, I64, Ptr) -> I32),
     host!(btl_flush(Ptr) -> I32),
-    host!(btl_order(Ptr, I64, Ptr, I32, I32, F64, F64, F64, F64) -> I32),
+    host!(btl_order(Ptr, I64, Ptr, I32, I32, I32, F64, F64, F64, F64) -> I32),
     host!(btl_log(F64) -> F64),
     host!(btl_exp(F64) -> F64),
     host!(btl_pow(F64, F64) -> F64),

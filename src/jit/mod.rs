@@ -32,7 +32,7 @@ use crate::ir::{Back, BarProgram, Inst};
 use crate::runtime::engine::{Engine, LoopState};
 use crate::runtime::feed::Bar;
 use crate::runtime::machine::{Host, Machine};
-use crate::sema::builtins::{Builtin, Input};
+use crate::sema::builtins::{Builtin, FillField, Input};
 use crate::syntax::ast::{BinOp, UnOp};
 use abi::{HOST_FUNCTIONS, LogEntry, LoopFn, Ty, offset};
 
@@ -989,11 +989,20 @@ impl Tx<'_, '_, '_> {
                 self.b.ins().brif(t, next, &[], to, &[]);
                 return true;
             }
-            Inst::Order { action, args, argc } => {
+            Inst::Order {
+                action,
+                args,
+                argc,
+                name,
+            } => {
                 let code = self.b.ins().iconst(types::I32, i64::from(action.code()));
                 let count = self.b.ins().iconst(types::I32, i64::from(argc));
+                let name = self
+                    .b
+                    .ins()
+                    .iconst(types::I32, i64::from(name.unwrap_or(abi::NO_NAME)));
                 let nan = self.f64c(f64::NAN);
-                let mut all = vec![self.bar_ptr, code, count];
+                let mut all = vec![self.bar_ptr, code, count, name];
                 all.extend((0..4).map(|k| {
                     if k < argc as usize {
                         self.get(args[k])
@@ -1002,6 +1011,27 @@ impl Tx<'_, '_, '_> {
                     }
                 }));
                 self.effect("btl_order", &all);
+            }
+            Inst::Fill { dst, field, name } => {
+                // `FillView::read`: the fill counts on the bar the strategy sees it on.
+                let at = offset::FILLS + name as i32 * offset::FILL_SIZE;
+                let seen = self.f.load(self.b, types::F64, at + offset::FILL_BAR);
+                let bar = self.b.ins().fcvt_from_uint(types::F64, self.bar);
+                let now = self.b.ins().fcmp(FloatCC::Equal, seen, bar);
+                let v = match field {
+                    FillField::Filled => self.bool_to_f64(now),
+                    FillField::Qty | FillField::Price => {
+                        let part = if field == FillField::Qty {
+                            offset::FILL_QTY
+                        } else {
+                            offset::FILL_PRICE
+                        };
+                        let x = self.f.load(self.b, types::F64, at + part);
+                        let nan = self.f64c(f64::NAN);
+                        self.b.ins().select(now, x, nan)
+                    }
+                };
+                self.set(dst, v);
             }
             Inst::Plot { index, src } => {
                 let index = self.b.ins().iconst(types::I32, i64::from(index));

@@ -18,7 +18,14 @@
 //!   - bracket: a market entry; once it fills, a stop-loss and a take-profit (limit) become active
 //!     from the next bar, and when one fills the other is cancelled.
 //! - An order valid for N bars can fill on the N bars after the one it was placed on, then
-//!   expires. `cancel_all()` cancels every pending order at once. With
+//!   expires. `cancel_all()` cancels every pending order at once.
+//! - Named orders: an order may carry a name (a small number). Placing a named order first
+//!   cancels the pending order of that name (counted as cancelled), so a name has at most one
+//!   pending order, as a re-placed stop in backtrader is cancel-then-place; `cancel(name)` cancels
+//!   it. Each name keeps its last fill (quantity, price, and the bar the strategy sees it on: the
+//!   bar of the fill for fills at the open or intrabar, the next bar for fills at the close) for
+//!   `filled`, `fill_qty` and `fill_price`. A closed trade records the names of the orders that
+//!   opened and closed it; bracket children have no name. With
 //!   [`BrokerConfig::fill_on_close`], market orders fill at the close of the bar they are placed
 //!   on instead (backtrader's cheat-on-close).
 //! - Commission: a fraction of traded value plus an amount per unit, at least a minimum, on each
@@ -39,7 +46,8 @@
 //! rest (status Margin; it does not stay pending); btl rejects the whole order and counts it.
 
 use crate::runtime::feed::Bar;
-use crate::sema::builtins::Action;
+use crate::runtime::machine::FillView;
+use crate::sema::builtins::{Action, MAX_ORDER_NAMES};
 
 /// How orders fill; printed in every report.
 pub fn fill_convention(c: &BrokerConfig) -> String {
@@ -101,6 +109,9 @@ pub struct ClosedTrade {
     pub exit_price: f64,
     pub pnl: f64,
     pub pnl_net: f64,
+    /// The names (numbers) of the orders that opened and closed the trade, when named.
+    pub entry_order: Option<u32>,
+    pub exit_order: Option<u32>,
 }
 
 /// What happened at the broker.
@@ -153,6 +164,8 @@ struct Order {
     bracket: Option<(f64, f64)>,
     /// The other half of a one-cancels-other pair.
     oco: Option<u64>,
+    /// The order's name, if it has one.
+    name: Option<u32>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -164,6 +177,7 @@ struct OpenTrade {
     commission: f64,
     closed_size: f64,
     closed_value: f64,
+    entry_order: Option<u32>,
 }
 
 #[derive(Debug, Clone)]
@@ -183,6 +197,8 @@ pub struct Broker {
     pub fills: u64,
     pub expired: u64,
     pub cancelled: u64,
+    /// Per order name, its last fill as the strategy sees it.
+    pub last_fills: [FillView; MAX_ORDER_NAMES],
 }
 
 /// The result of one position update (backtrader's `Position.update`).
@@ -246,6 +262,7 @@ impl Broker {
             fills: 0,
             expired: 0,
             cancelled: 0,
+            last_fills: [FillView::NONE; MAX_ORDER_NAMES],
         }
     }
 
@@ -276,8 +293,24 @@ impl Broker {
             .max(c.commission_min)
     }
 
-    /// An action of the strategy on bar `bar`, whose close is `close`.
-    pub fn submit(&mut self, bar: u64, action: Action, args: &[f64], close: f64) {
+    /// Cancels the pending orders named `name`; how many there were.
+    fn cancel_named(&mut self, name: u32) -> u64 {
+        let before = self.orders.len();
+        self.orders.retain(|o| o.name != Some(name));
+        let n = (before - self.orders.len()) as u64;
+        self.cancelled += n;
+        n
+    }
+
+    /// An action of the strategy on bar `bar`, whose close is `close`, with the order's name.
+    pub fn submit(
+        &mut self,
+        bar: u64,
+        action: Action,
+        args: &[f64],
+        close: f64,
+        name: Option<u32>,
+    ) {
         let arg = |i: usize| args.get(i).copied().unwrap_or(f64::NAN);
         let qty = arg(0);
         // The validity in bars, when the order has one as its last argument.
@@ -286,6 +319,12 @@ impl Broker {
             Action::CancelAll => {
                 self.cancelled += self.orders.len() as u64;
                 self.orders.clear();
+                return;
+            }
+            Action::Cancel => {
+                if let Some(n) = name {
+                    self.cancel_named(n);
+                }
                 return;
             }
             Action::ClosePosition => {
@@ -359,6 +398,9 @@ impl Broker {
             self.invalid += 1;
             return;
         }
+        if let Some(n) = name {
+            self.cancel_named(n);
+        }
         let reference = match kind {
             Kind::Market => close,
             Kind::Limit(p) | Kind::Stop(p) => p,
@@ -376,6 +418,7 @@ impl Broker {
             active_from: bar + 1,
             bracket,
             oco: None,
+            name,
         });
     }
 
@@ -458,7 +501,7 @@ impl Broker {
             match self.try_fill(i, b) {
                 Some(price) => {
                     self.orders.remove(i);
-                    if !self.execute(bar, &o, price, on_event) {
+                    if !self.execute(bar, bar, &o, price, on_event) {
                         continue;
                     }
                     if let Some(other) = o.oco
@@ -517,7 +560,7 @@ impl Broker {
         for id in ids {
             if let Some(i) = self.orders.iter().position(|o| o.id == id) {
                 let o = self.orders.remove(i);
-                if self.execute(bar, &o, close, on_event)
+                if self.execute(bar, bar + 1, &o, close, on_event)
                     && let Some((stop, target)) = o.bracket
                 {
                     self.place_children(bar, &o, stop, target);
@@ -543,6 +586,7 @@ impl Broker {
                 active_from: bar + 1,
                 bracket: None,
                 oco: Some(oco),
+                name: None,
             });
         }
     }
@@ -662,10 +706,12 @@ impl Broker {
         }
     }
 
-    /// Fills order `o` at `price` if the cash covers it; false (and rejected) if not.
+    /// Fills order `o` at `price` if the cash covers it; false (and rejected) if not. The
+    /// strategy sees the fill on bar `visible`.
     fn execute(
         &mut self,
         bar: u64,
+        visible: u64,
         o: &Order,
         price: f64,
         on_event: &mut dyn FnMut(Event),
@@ -677,11 +723,25 @@ impl Broker {
             on_event(Event::Rejected);
             return false;
         }
-        self.fill(bar, o.size, price, on_event);
+        if let Some(view) = o.name.and_then(|n| self.last_fills.get_mut(n as usize)) {
+            *view = FillView {
+                bar: visible as f64,
+                qty: o.size,
+                price,
+            };
+        }
+        self.fill(bar, o.size, price, o.name, on_event);
         true
     }
 
-    fn fill(&mut self, bar: u64, size: f64, price: f64, on_event: &mut dyn FnMut(Event)) {
+    fn fill(
+        &mut self,
+        bar: u64,
+        size: f64,
+        price: f64,
+        name: Option<u32>,
+        on_event: &mut dyn FnMut(Event),
+    ) {
         let u = update(size, price, self.position, self.price);
         self.fills += 1;
         on_event(Event::Fill { size, price });
@@ -708,6 +768,8 @@ impl Broker {
                 exit_price: t.closed_value / t.closed_size,
                 pnl: t.pnl,
                 pnl_net: t.pnl - t.commission,
+                entry_order: t.entry_order,
+                exit_order: name,
             }));
         }
         if u.opened != 0.0 {
@@ -732,6 +794,7 @@ impl Broker {
                         commission: comm,
                         closed_size: 0.0,
                         closed_value: 0.0,
+                        entry_order: name,
                     })
                 }
             }
@@ -781,7 +844,7 @@ mod tests {
             });
             for &(at, action, args) in orders {
                 if at == t as u64 {
-                    b.submit(t as u64, action, args, data.close);
+                    b.submit(t as u64, action, args, data.close, None);
                 }
             }
         }

@@ -206,8 +206,9 @@ impl Engine for Interpreter {
 /// Receives what a run produces as it goes.
 pub trait Sink {
     fn plot(&mut self, _bar: u64, _index: u32, _value: f64) {}
-    /// An order the strategy placed (after its warm-up), before the broker sees it.
-    fn order(&mut self, _bar: u64, _action: Action, _args: &[f64]) {}
+    /// An order the strategy placed (after its warm-up), with its name (a number of
+    /// `BarProgram::order_names`), before the broker sees it.
+    fn order(&mut self, _bar: u64, _action: Action, _args: &[f64], _name: Option<u32>) {}
     fn trade(&mut self, _trade: &ClosedTrade) {}
     /// A fill: signed size (positive bought) at a price, on bar `bar`.
     fn fill(&mut self, _bar: u64, _size: f64, _price: f64) {}
@@ -321,10 +322,10 @@ impl<K: Sink + ?Sized> Host for RunHost<'_, K> {
             .open_bar(bar, b, &mut |e| on_event(e, bar, counts, sink));
     }
 
-    fn order(&mut self, bar: u64, b: &Bar, action: Action, args: &[f64]) {
+    fn order(&mut self, bar: u64, b: &Bar, action: Action, args: &[f64], name: Option<u32>) {
         if bar >= self.warmup {
-            self.sink.order(bar, action, args);
-            self.broker.submit(bar, action, args, b.close);
+            self.sink.order(bar, action, args, name);
+            self.broker.submit(bar, action, args, b.close, name);
         }
     }
 
@@ -353,6 +354,7 @@ impl<K: Sink + ?Sized> Host for RunHost<'_, K> {
             cash: self.broker.cash,
             entry_price: self.broker.entry_price(),
             pending: self.broker.pending_orders() as f64,
+            fills: self.broker.last_fills,
         }
     }
 

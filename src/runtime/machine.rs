@@ -8,6 +8,7 @@
 
 use crate::ir::{BarProgram, Slot};
 use crate::runtime::feed::Bar;
+use crate::sema::builtins::{FillField, MAX_ORDER_NAMES};
 use crate::sema::elab::Action;
 
 /// The account as the program sees it, refreshed after every call that may change the broker.
@@ -21,6 +22,38 @@ pub struct AccountView {
     pub entry_price: f64,
     /// Orders waiting at the broker (a count, as the `pending_orders` input reads it).
     pub pending: f64,
+    /// Per order name, its last fill.
+    pub fills: [FillView; MAX_ORDER_NAMES],
+}
+
+/// The last fill of a named order, as the strategy reads it.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FillView {
+    /// The bar on which the strategy sees the fill (NaN: never filled).
+    pub bar: f64,
+    /// Signed quantity filled.
+    pub qty: f64,
+    pub price: f64,
+}
+
+impl FillView {
+    pub const NONE: FillView = FillView {
+        bar: f64::NAN,
+        qty: f64::NAN,
+        price: f64::NAN,
+    };
+
+    /// `filled`, `fill_qty` or `fill_price` on bar `bar` (the last two `na` unless it filled then).
+    pub fn read(&self, field: FillField, bar: u64) -> f64 {
+        let now = self.bar == bar as f64;
+        match field {
+            FillField::Filled => crate::value::bool_val(now),
+            FillField::Qty if now => self.qty,
+            FillField::Price if now => self.price,
+            _ => f64::NAN,
+        }
+    }
 }
 
 /// What a run asks of every bar, fixed for the whole run.
@@ -37,8 +70,8 @@ pub struct RunFlags {
 pub trait Host {
     /// Step 1: the broker tries its pending orders against bar `bar`.
     fn open_bar(&mut self, bar: u64, b: &Bar);
-    /// An order action on bar `bar` with its arguments (quantity, prices, bars).
-    fn order(&mut self, bar: u64, b: &Bar, action: Action, args: &[f64]);
+    /// An order action on bar `bar` with its arguments (quantity, prices, bars) and its name.
+    fn order(&mut self, bar: u64, b: &Bar, action: Action, args: &[f64], name: Option<u32>);
     /// A plotted value on bar `bar`.
     fn plot(&mut self, bar: u64, index: u32, value: f64);
     /// Step 4: fill-on-close market orders fill at the close of bar `bar`.

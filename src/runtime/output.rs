@@ -55,18 +55,32 @@ impl Drop for AtomicFile {
     }
 }
 
-pub const TRADES_HEADER: &str = "entry_bar,exit_bar,qty,entry_price,exit_price,pnl,pnl_net";
+pub const TRADES_HEADER: &str =
+    "entry_bar,exit_bar,qty,entry_price,exit_price,pnl,pnl_net,entry_order,exit_order";
 
-/// One closed trade as a CSV row (full precision).
-pub fn trade_csv(t: &ClosedTrade) -> String {
+/// The name of order number `n` (`BarProgram::order_names`), if it has one.
+fn order_name(names: &[String], n: Option<u32>) -> Option<&str> {
+    n.and_then(|n| names.get(n as usize)).map(String::as_str)
+}
+
+/// One closed trade as a CSV row (full precision); the order names are empty when unnamed.
+pub fn trade_csv(t: &ClosedTrade, names: &[String]) -> String {
     format!(
-        "{},{},{:?},{:?},{:?},{:?},{:?}",
-        t.entry_bar, t.exit_bar, t.qty, t.entry_price, t.exit_price, t.pnl, t.pnl_net
+        "{},{},{:?},{:?},{:?},{:?},{:?},{},{}",
+        t.entry_bar,
+        t.exit_bar,
+        t.qty,
+        t.entry_price,
+        t.exit_price,
+        t.pnl,
+        t.pnl_net,
+        order_name(names, t.entry_order).unwrap_or(""),
+        order_name(names, t.exit_order).unwrap_or(""),
     )
 }
 
-/// One closed trade as a JSON object.
-pub fn trade_json(t: &ClosedTrade) -> serde_json::Value {
+/// One closed trade as a JSON object (order names `null` when unnamed).
+pub fn trade_json(t: &ClosedTrade, names: &[String]) -> serde_json::Value {
     serde_json::json!({
         "entry_bar": t.entry_bar,
         "exit_bar": t.exit_bar,
@@ -75,6 +89,8 @@ pub fn trade_json(t: &ClosedTrade) -> serde_json::Value {
         "exit_price": t.exit_price,
         "pnl": t.pnl,
         "pnl_net": t.pnl_net,
+        "entry_order": order_name(names, t.entry_order),
+        "exit_order": order_name(names, t.exit_order),
     })
 }
 
@@ -85,6 +101,8 @@ pub struct TradeFiles {
     /// JSON lines of trades, spilled to disk until the summary is printed.
     pub json: Option<AtomicFile>,
     pub error: Option<std::io::Error>,
+    /// The program's order names, for the trades' `entry_order` and `exit_order`.
+    pub order_names: Vec<String>,
 }
 
 impl Sink for TradeFiles {
@@ -93,12 +111,12 @@ impl Sink for TradeFiles {
             return;
         }
         if let Some(f) = &mut self.csv
-            && let Err(e) = writeln!(f.writer(), "{}", trade_csv(t))
+            && let Err(e) = writeln!(f.writer(), "{}", trade_csv(t, &self.order_names))
         {
             self.error = Some(e);
         }
         if let Some(f) = &mut self.json
-            && let Err(e) = writeln!(f.writer(), "{}", trade_json(t))
+            && let Err(e) = writeln!(f.writer(), "{}", trade_json(t, &self.order_names))
         {
             self.error = Some(e);
         }

@@ -99,12 +99,28 @@ pub enum Builtin {
     Nz,
     Valid,
     Plot,
+    /// `filled("name")`, `fill_qty("name")`, `fill_price("name")`: a fill of a named order.
+    Fill(FillField),
     /// An order action (`buy`, `sell_limit`, ...).
     Order(Action),
 }
 
+/// What the strategy reads of a named order's fill on the current bar.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FillField {
+    /// Whether the order filled (its fill became visible) on this bar.
+    Filled,
+    /// The signed quantity filled; `na` on other bars.
+    Qty,
+    /// The fill price; `na` on other bars.
+    Price,
+}
+
+/// The most distinct order names a strategy may use.
+pub const MAX_ORDER_NAMES: usize = 16;
+
 /// The built-ins that are not orders.
-const NOT_ORDERS: [Builtin; 14] = [
+const NOT_ORDERS: [Builtin; 17] = [
     Builtin::Abs,
     Builtin::Min,
     Builtin::Max,
@@ -119,6 +135,9 @@ const NOT_ORDERS: [Builtin; 14] = [
     Builtin::Nz,
     Builtin::Valid,
     Builtin::Plot,
+    Builtin::Fill(FillField::Filled),
+    Builtin::Fill(FillField::Qty),
+    Builtin::Fill(FillField::Price),
 ];
 
 impl Builtin {
@@ -154,6 +173,9 @@ impl Builtin {
             Builtin::Nz => "nz",
             Builtin::Valid => "valid",
             Builtin::Plot => "plot",
+            Builtin::Fill(FillField::Filled) => "filled",
+            Builtin::Fill(FillField::Qty) => "fill_qty",
+            Builtin::Fill(FillField::Price) => "fill_price",
             Builtin::Order(a) => a.name(),
         }
     }
@@ -179,6 +201,7 @@ impl Builtin {
             Builtin::Nz => (1, 2),
             Builtin::Valid => (1, 1),
             Builtin::Plot => (1, 2),
+            Builtin::Fill(_) => (1, 1),
             Builtin::Order(a) => a.arity(),
         }
     }
@@ -212,6 +235,9 @@ impl Builtin {
             Builtin::Nz => "nz(x, default = 0) -> type of x",
             Builtin::Valid => "valid(x) -> int",
             Builtin::Plot => "plot(x, name: string)",
+            Builtin::Fill(FillField::Filled) => "filled(order: string) -> bool",
+            Builtin::Fill(FillField::Qty) => "fill_qty(order: string) -> float",
+            Builtin::Fill(FillField::Price) => "fill_price(order: string) -> float",
             Builtin::Order(a) => a.signature(),
         }
     }
@@ -232,6 +258,15 @@ impl Builtin {
             Builtin::Nz => "x, or the default (0) when x is missing",
             Builtin::Valid => "1 when x is present, 0 when it is missing",
             Builtin::Plot => "records x in the run's output under a name",
+            Builtin::Fill(FillField::Filled) => {
+                "true on the bar the order of that name filled (at this bar's open, intrabar, or the previous bar's close with --fill close)"
+            }
+            Builtin::Fill(FillField::Qty) => {
+                "the signed quantity the order of that name filled on this bar; na on other bars"
+            }
+            Builtin::Fill(FillField::Price) => {
+                "the price at which the order of that name filled on this bar; na on other bars"
+            }
             Builtin::Order(a) => a.doc(),
         }
     }
@@ -256,6 +291,8 @@ pub enum Action {
     BuyBracket,
     SellBracket,
     CancelAll,
+    /// `cancel("name")`: cancels the pending order of that name.
+    Cancel,
 }
 
 impl Action {
@@ -276,6 +313,7 @@ impl Action {
         Action::BuyBracket,
         Action::SellBracket,
         Action::CancelAll,
+        Action::Cancel,
     ];
 
     pub fn name(self) -> &'static str {
@@ -296,10 +334,12 @@ impl Action {
             Action::BuyBracket => "buy_bracket",
             Action::SellBracket => "sell_bracket",
             Action::CancelAll => "cancel_all",
+            Action::Cancel => "cancel",
         }
     }
 
-    /// Accepted argument counts (inclusive): the quantity, prices, an optional validity in bars.
+    /// Accepted argument counts (inclusive): the quantity, prices, an optional validity in bars;
+    /// not counting the order's name, an optional last string (required by `cancel`).
     pub fn arity(self) -> (usize, usize) {
         match self {
             Action::Buy => (1, 1),
@@ -318,6 +358,7 @@ impl Action {
             Action::BuyBracket => (3, 3),
             Action::SellBracket => (3, 3),
             Action::CancelAll => (0, 0),
+            Action::Cancel => (0, 0),
         }
     }
 
@@ -351,6 +392,7 @@ impl Action {
             Action::BuyBracket => "buy_bracket(qty: float, stop: float, target: float)",
             Action::SellBracket => "sell_bracket(qty: float, stop: float, target: float)",
             Action::CancelAll => "cancel_all()",
+            Action::Cancel => "cancel(order: string)",
         }
     }
 
@@ -394,6 +436,7 @@ impl Action {
                 "a market sell (short) with a buy stop at `stop` and a buy limit at `target`, placed once the entry fills; one cancels the other"
             }
             Action::CancelAll => "cancels every pending order",
+            Action::Cancel => "cancels the pending order of that name, if any",
         }
     }
 

@@ -13,7 +13,7 @@ use std::collections::HashMap;
 
 use slotmap::{SecondaryMap, SlotMap, new_key_type};
 
-use super::builtins::{Builtin, Input};
+use super::builtins::{Action, Builtin, FillField, Input};
 use crate::diag::{Code, Diagnostic, suggest};
 use crate::source::{FileId, SourceMap, Span};
 use crate::syntax::ast::*;
@@ -1388,6 +1388,23 @@ impl<'a> Checker<'a> {
         args: &[ExprId],
         tys: &[ExprTy],
     ) -> ExprTy {
+        // An order's name: a string literal after its other arguments.
+        let named = matches!(b, Builtin::Order(a) if a != Action::CancelAll)
+            && args
+                .last()
+                .is_some_and(|a| matches!(self.ast.expr(*a), Expr::Str(_)));
+        let (args, tys) = if named {
+            (&args[..args.len() - 1], &tys[..tys.len() - 1])
+        } else {
+            (args, tys)
+        };
+        if b == Builtin::Order(Action::Cancel) && !named {
+            self.err(
+                Diagnostic::new(Code::E0103, "`cancel` needs the name of the order to cancel")
+                    .primary(self.ast.expr_span(e), "no order name")
+                    .help("name the order when you place it, `sell_stop(qty, price, \"stop\")`, and cancel it by that name: `cancel(\"stop\")`; `cancel_all()` cancels every order"),
+            );
+        }
         let (lo, hi) = b.arity();
         if args.len() < lo || args.len() > hi {
             self.arity_error(
@@ -1411,7 +1428,7 @@ impl<'a> Checker<'a> {
                     ),
             );
         }
-        let konst = tys.iter().all(|t| t.konst) && !b.is_action();
+        let konst = tys.iter().all(|t| t.konst) && !b.is_action() && !matches!(b, Builtin::Fill(_));
         let num = |c: &mut Self, i: usize| {
             if !tys[i].ty.is_numeric() && tys[i].ty != Ty::Error {
                 c.operand_error(
@@ -1497,6 +1514,19 @@ impl<'a> Checker<'a> {
                     self.expect_fits(t.ty, want, a, what);
                 }
                 Ty::Void
+            }
+            Builtin::Fill(field) => {
+                if !matches!(self.ast.expr(args[0]), Expr::Str(_)) {
+                    self.err(
+                        Diagnostic::new(Code::E0104, format!("`{}` takes the order's name, a string literal", b.name()))
+                            .primary(self.ast.expr_span(args[0]), "not a string")
+                            .help(format!("name the order when you place it, `buy(qty, \"entry\")`, then read `{}(\"entry\")`", b.name())),
+                    );
+                }
+                match field {
+                    FillField::Filled => Ty::Bool,
+                    FillField::Qty | FillField::Price => Ty::Float,
+                }
             }
             Builtin::Plot => {
                 if matches!(tys[0].ty, Ty::Void | Ty::Str) {

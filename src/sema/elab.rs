@@ -18,7 +18,7 @@ use std::collections::HashMap;
 
 use slotmap::{SecondaryMap, SlotMap, new_key_type};
 
-use super::builtins::{Builtin, Input};
+use super::builtins::{Builtin, FillField, Input, MAX_ORDER_NAMES};
 use super::check::{Callee, Checked, LocalId, LocalKind, Res, Ty};
 use crate::diag::{Code, Diagnostic};
 use crate::source::{SourceMap, Span};
@@ -80,6 +80,8 @@ pub enum Node {
     Binary(BinOp, NodeId, NodeId),
     Builtin(Builtin, Vec<NodeId>),
     If(NodeId, NodeId, NodeId),
+    /// What the strategy sees of the named order's fill on this bar.
+    Fill(FillField, u32),
 }
 
 pub use super::builtins::Action;
@@ -97,8 +99,9 @@ pub enum EStmt {
     Break,
     /// Goes on with the innermost loop's next iteration.
     Continue,
-    /// An order action with its arguments (quantity, prices, bars), at most four.
-    Action(Action, Vec<NodeId>, Span),
+    /// An order action with its arguments (quantity, prices, bars), at most four, and the
+    /// number of its name (`Program::order_names`).
+    Action(Action, Vec<NodeId>, Span, Option<u32>),
     Plot(NodeId, String),
 }
 
@@ -143,6 +146,8 @@ pub struct Program {
     pub index_hi: SecondaryMap<NodeId, u32>,
     /// Series read (in the past) above their definition.
     pub forward: Vec<SeriesId>,
+    /// The names of orders, in order of first appearance (an order's name is its index here).
+    pub order_names: Vec<String>,
     /// Whether the program has any order action (found by warm-up inference).
     pub has_actions: bool,
     /// The series each `let` statement became, per call site (for editors' inlay hints).
@@ -375,7 +380,7 @@ impl<'a> Elab<'a> {
                 Node::Binary(_, a, b) => stack.extend([*a, *b]),
                 Node::Builtin(_, args) => stack.extend(args.iter().copied()),
                 Node::If(c, a, b) => stack.extend([*c, *a, *b]),
-                Node::Const(_) | Node::Read(_) => {}
+                Node::Const(_) | Node::Read(_) | Node::Fill(..) => {}
             }
         }
         let Some(v) = culprit else {
@@ -619,6 +624,31 @@ impl<'a> Elab<'a> {
         }
     }
 
+    /// The number of the order name written as the string literal `e` (E0118 past
+    /// [`MAX_ORDER_NAMES`] names).
+    fn order_name(&mut self, e: ExprId) -> Option<u32> {
+        let Expr::Str(name) = self.ast.expr(e) else {
+            return None;
+        };
+        if let Some(i) = self.p.order_names.iter().position(|n| n == name) {
+            return Some(i as u32);
+        }
+        if self.p.order_names.len() >= MAX_ORDER_NAMES {
+            let d = Diagnostic::new(
+                Code::E0118,
+                format!("more than {MAX_ORDER_NAMES} order names"),
+            )
+            .note("each name keeps the last fill of its order, in a table of fixed size")
+            .help(
+                "reuse names: an order placed under a name replaces the pending order of that name",
+            );
+            self.report(d, self.ast.expr_span(e), "one name too many".into());
+            return None;
+        }
+        self.p.order_names.push(name.clone());
+        Some(self.p.order_names.len() as u32 - 1)
+    }
+
     /// The series of a `let` at this call site: made here, or already made by a read of its
     /// past above its definition.
     fn let_series(&mut self, id: LocalId) -> SeriesId {
@@ -671,8 +701,16 @@ impl<'a> Elab<'a> {
                 };
                 let span = self.ast.expr_span(e);
                 if let Some(action) = b.order_action() {
-                    let nodes: Vec<NodeId> = args.iter().map(|a| self.expr(*a)).collect();
-                    self.push(EStmt::Action(action, nodes, span));
+                    let named = action != Action::CancelAll
+                        && args
+                            .last()
+                            .is_some_and(|a| matches!(self.ast.expr(*a), Expr::Str(_)));
+                    let (values, name) = match args.split_last() {
+                        Some((&last, rest)) if named => (rest, self.order_name(last)),
+                        _ => (&args[..], None),
+                    };
+                    let nodes: Vec<NodeId> = values.iter().map(|a| self.expr(*a)).collect();
+                    self.push(EStmt::Action(action, nodes, span, name));
                     return None;
                 }
                 let arg = args.first().map(|a| self.expr(*a));
@@ -761,6 +799,12 @@ impl<'a> Elab<'a> {
                 self.node(Node::If(c, tv, fv))
             }
             Expr::Call(name, args) => match self.checked.calls.get(e).copied() {
+                Some(Callee::Builtin(Builtin::Fill(field))) => {
+                    match args.first().and_then(|&a| self.order_name(a)) {
+                        Some(id) => self.p.nodes.insert(Node::Fill(field, id)),
+                        None => self.na(),
+                    }
+                }
                 Some(Callee::Builtin(b)) if !b.is_action() => {
                     let args: Vec<NodeId> = args.iter().map(|a| self.expr(*a)).collect();
                     self.node(Node::Builtin(b, args))

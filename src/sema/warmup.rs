@@ -130,7 +130,7 @@ impl Warm<'_> {
                     self.stmts(body, conds);
                     self.stmts(body, conds);
                 }
-                EStmt::Action(_, args, span) => {
+                EStmt::Action(_, args, span, _) => {
                     self.has_actions = true;
                     let strict = Mode {
                         assume: None,
@@ -174,7 +174,7 @@ impl Warm<'_> {
                 Node::Binary(_, a, b) => stack.extend([*a, *b]),
                 Node::Builtin(_, args) => stack.extend(args.iter().copied()),
                 Node::If(c, a, b) => stack.extend([*c, *a, *b]),
-                Node::Const(_) | Node::Var(_) => {}
+                Node::Const(_) | Node::Var(_) | Node::Fill(..) => {}
             }
         }
         let pos = |s: &SeriesId| self.p.order.iter().position(|x| x == s);
@@ -237,6 +237,7 @@ impl Warm<'_> {
                 .of_series(*s, m.assume)
                 .saturating_add(self.index_hi(n, *s)),
             Node::Var(v) => self.vars.get(*v).copied().unwrap_or(0),
+            Node::Fill(..) => 0,
             Node::Unary(_, a) => self.vf(*a, m),
             Node::Binary(BinOp::And | BinOp::Or, a, b) if !m.strict => {
                 self.vf(*a, m).min(self.vf(*b, m))

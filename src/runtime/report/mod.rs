@@ -267,10 +267,16 @@ impl<R: Sink + ?Sized> Sink for Tee<'_, R> {
         }
     }
 
-    fn order(&mut self, bar: u64, action: crate::sema::builtins::Action, args: &[f64]) {
-        self.run.order(bar, action, args);
+    fn order(
+        &mut self,
+        bar: u64,
+        action: crate::sema::builtins::Action,
+        args: &[f64],
+        name: Option<u32>,
+    ) {
+        self.run.order(bar, action, args, name);
         if let Some(r) = &mut self.report {
-            r.order(bar, action, args);
+            r.order(bar, action, args, name);
         }
     }
 
