@@ -602,6 +602,9 @@ fn parse_signature(rest: &str) -> Option<FnSig> {
     })
 }
 
+/// The order names generated programs use.
+const ORDER_NAMES: [&str; 3] = ["entry", "stop", "exit"];
+
 const INPUTS: &[(&str, Ty, u64)] = &[
     ("close", Ty::Float, 40),
     ("open", Ty::Float, 12),
@@ -792,6 +795,10 @@ impl Gen {
         }
         match ty {
             Ty::Float => match r {
+                5 if self.rng.chance(15) => {
+                    let f = self.rng.pick(&["fill_price", "fill_qty"]);
+                    format!("nz({f}(\"{}\"), close)", self.rng.pick(&ORDER_NAMES))
+                }
                 5..=7 => self.input(Ty::Float),
                 8 => self.float_lit(),
                 _ => self.rng.range(0, 100).to_string(),
@@ -802,6 +809,9 @@ impl Gen {
                 _ => format!("(-{})", self.rng.range(1, 9)),
             },
             Ty::Bool => match r {
+                5 if self.rng.chance(30) => {
+                    format!("filled(\"{}\")", self.rng.pick(&ORDER_NAMES))
+                }
                 5..=6 => "true".to_string(),
                 7..=8 => "false".to_string(),
                 _ => {
@@ -1460,6 +1470,11 @@ impl Gen {
                     }
                 }
                 8 if nest == 0 => self.for_loop(m, ty, nest + 1),
+                8 => {
+                    let c = strip(self.boolean(2));
+                    let word = self.rng.pick(&["break", "continue"]);
+                    self.line(format!("if {c} {{ {word} }}"));
+                }
                 9 if !self.in_fn && self.rng.chance(30) => {
                     let c = strip(self.boolean(2));
                     self.line(format!("if {c} {{ buy(1) }}"));
@@ -1496,6 +1511,24 @@ impl Gen {
     }
 
     fn action(&mut self) -> String {
+        let a = self.unnamed_action();
+        if a == "cancel_all()" || !self.rng.chance(30) {
+            return a;
+        }
+        let name = self.rng.pick(&ORDER_NAMES);
+        if self.rng.chance(15) {
+            return format!("cancel(\"{name}\")");
+        }
+        // The name is the last argument.
+        let head = a.strip_suffix(')').unwrap_or(&a);
+        if head.ends_with('(') {
+            format!("{head}\"{name}\")")
+        } else {
+            format!("{head}, \"{name}\")")
+        }
+    }
+
+    fn unnamed_action(&mut self) -> String {
         self.actions += 1;
         let q = self.qty();
         match self.rng.below(16) {
@@ -1620,6 +1653,66 @@ impl Gen {
                 self.line("}");
             }
         }
+    }
+
+    /// `let (a, _, c) = f(...)` of a stdlib function returning a tuple.
+    fn tuple_let(&mut self) {
+        let (f, n) = match self.rng.below(5) {
+            0 => {
+                let src = strip(self.float(1));
+                let (a, b, c) = (self.period(30), self.period(30), self.period(20));
+                (format!("macd({src}, {a}, {b}, {c})"), 3)
+            }
+            1 => {
+                let src = strip(self.float(1));
+                (
+                    format!("bbands({src}, {}, {})", self.period(40), self.kfloat()),
+                    3,
+                )
+            }
+            2 => {
+                let (a, b, c) = (self.period(20), self.period(10), self.period(10));
+                (format!("stoch({a}, {b}, {c})"), 2)
+            }
+            3 => (format!("dmi(high, low, close, {})", self.period(30)), 4),
+            _ => (format!("dmi(high, low, close, {})", self.period(30)), 4),
+        };
+        let mut names = Vec::new();
+        let mut bound = Vec::new();
+        for _ in 0..n {
+            if self.rng.chance(35) {
+                names.push("_".to_string());
+            } else {
+                let v = self.fresh("v");
+                names.push(v.clone());
+                bound.push(v);
+            }
+        }
+        self.line(format!("let ({}) = {f}", names.join(", ")));
+        for v in bound {
+            self.declare(&v, Ty::Float, Kind::Series);
+            if self.rng.chance(50) {
+                self.line(format!("plot({v}, \"{v}\")"));
+                self.plots += 1;
+            }
+        }
+    }
+
+    /// Two `let`s reading each other: the first reads the second's past, above its definition.
+    fn forward_lets(&mut self) {
+        let (a, b) = (self.fresh("v"), self.fresh("v"));
+        let k = self.rng.range(1, 4);
+        let x = strip(self.float(2));
+        let seed = if self.rng.chance(50) {
+            format!("nz({b}[{k}])")
+        } else {
+            format!("(if na({b}[{k}]) {{ close }} else {{ {b}[{k}] }})")
+        };
+        self.line(format!("let {a} = {seed} * 0.5 + {x}"));
+        self.declare(&a, Ty::Float, Kind::Series);
+        let y = strip(self.float(2));
+        self.line(format!("let {b} = {a} * 0.5 + {y}"));
+        self.declare(&b, Ty::Float, Kind::Series);
     }
 
     /// An `if` block holding a `let` (its update is hoisted: it runs on every bar).
@@ -1815,6 +1908,13 @@ impl Gen {
                 14 => self.multiline_let(),
                 15 => self.konst_let(),
                 16 => self.bounded_let(),
+                18 if self.rng.chance(50) => self.tuple_let(),
+                18 => self.forward_lets(),
+                19 if self.rng.chance(30) => {
+                    // The protective stop of a named entry, placed when it fills.
+                    self.line("if filled(\"entry\") { sell_stop(1, fill_price(\"entry\") * 0.97, \"stop\") }");
+                    self.actions += 1;
+                }
                 17 => {
                     // two statements on one line
                     let name = self.fresh("v");

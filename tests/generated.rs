@@ -354,3 +354,37 @@ fn generators_are_deterministic_and_sized() {
     }
     assert_none("generator checks", 4, failures);
 }
+
+/// The generator writes every construct of the language, the v2 ones included, so fuzzing
+/// covers them: tuples, reads of a later `let`'s past, `break`/`continue`, named orders, fills.
+#[test]
+fn generated_programs_cover_the_language() {
+    let programs: Vec<String> = (0..300).map(btl::generate::valid_program).collect();
+    for construct in [
+        "let (",
+        "macd(",
+        "dmi(",
+        ", _",
+        "break",
+        "continue",
+        "cancel(\"",
+        "filled(\"",
+        "fill_price(\"",
+        ", \"entry\")",
+        "nz(v",
+    ] {
+        let n = programs.iter().filter(|p| p.contains(construct)).count();
+        assert!(n >= 3, "only {n} of 300 programs contain `{construct}`");
+    }
+    // A read of a later let's past: `let vA = nz(vB[k]) ...` then `let vB = ...`.
+    let forward = programs
+        .iter()
+        .filter(|p| {
+            p.lines().any(|l| {
+                l.trim_start().starts_with("let v")
+                    && (l.contains(" = nz(v") || l.contains(" = (if na(v"))
+            })
+        })
+        .count();
+    assert!(forward >= 3, "only {forward} programs read a later let");
+}

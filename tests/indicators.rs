@@ -34,6 +34,10 @@ const CASES: &[(&str, &str)] = &[
     ("mom_10", "mom(close, 10)"),
     ("change_1", "change(close)"),
     ("sar_002_02", "sar(0.02, 0.2)"),
+    ("plus_di_14", "plus_di(14)"),
+    ("minus_di_14", "minus_di(14)"),
+    ("dx_14", "dx(14)"),
+    ("adx_14", "adx(14)"),
 ];
 
 struct Plots(Vec<f64>);

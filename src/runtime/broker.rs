@@ -41,9 +41,13 @@
 //!   closes one trade and opens the next). Its pnl is the gross profit of its closing fills; its
 //!   net pnl also subtracts every commission paid on its fills.
 //!
-//! Documented difference: when the real fill needs more cash than is left (a gap after the check
-//! at the reference price), backtrader fills only the closing part of the order and rejects the
-//! rest (status Margin; it does not stay pending); btl rejects the whole order and counts it.
+//! Documented differences: a cancel (`cancel(name)`, `cancel_all()`, or the replacement of a
+//! named order) takes effect on an order placed earlier on the same bar; backtrader with its
+//! default `checksubmit=True` keeps such an order in its `submitted` queue, where `cancel` does not
+//! look, and fills it later (with `checksubmit=False` it agrees with btl). And when the real fill
+//! needs more cash than is left (a gap after the check at the reference price), backtrader fills
+//! only the closing part of the order and rejects the rest (status Margin; it does not stay
+//! pending); btl rejects the whole order and counts it.
 
 use crate::runtime::feed::Bar;
 use crate::runtime::machine::FillView;

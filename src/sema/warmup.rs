@@ -9,9 +9,9 @@
 //! inputs; `and`/`or` (Kleene: one decisive operand decides) the earliest; `na(x)`, `valid(x)`
 //! and `nz(x)` are present from bar 0 (`nz(x, d)`: from the earlier of x and d); an `if` from the
 //! earlier of its branches, or exactly when its condition is a guard whose switch bar is known:
-//! `na(x)` (true exactly until x's warm-up), `bar_index >= K`, and `not`/`and`/`or` of those.
-//! A series that reads its own past is solved by iterating from "never" to a fixed point.
-//! A `mut` local's warm-up is the latest of the values assigned to it.
+//! `na(x)` (true exactly until x's warm-up), `bar_index >= K`, `not`/`and`/`or` of those, and a
+//! `let` defined as one of those. A series that reads its own past is solved by iterating from
+//! "never" to a fixed point. A `mut` local's warm-up is the latest of the values assigned to it.
 //!
 //! The strategy's warm-up is the first bar on which everything some action reads (each
 //! operand of its conditions and arguments, `and`/`or` included) can be present, over the actions
@@ -270,6 +270,11 @@ impl Warm<'_> {
 
     fn guard(&self, c: NodeId, assume: Option<(SeriesId, u64)>) -> Option<Guard> {
         match &self.p.nodes[c] {
+            // A named condition (`let ready = not na(x[1])`) is the guard it is defined as.
+            Node::Read(s) if !self.p.series[*s].self_ref && assume.is_none_or(|(x, _)| x != *s) => {
+                let def = self.p.series[*s].def?;
+                self.guard(def, assume)
+            }
             Node::Builtin(Builtin::Na, args) => Some(Guard {
                 at: self.vf(
                     args[0],

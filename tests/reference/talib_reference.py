@@ -106,6 +106,15 @@ def main():
         # positions. Parabolic SAR: first value at bar 1 (bar 0 only seeds
         # the direction and the initial SAR/EP).
         ("sar_002_02", talib.SAR(h, l, acceleration=0.02, maximum=0.2)),
+        # --- Directional movement (Wilder), appended after SAR for the same
+        # reason. +DI/-DI/DX: first value at bar 14 (the smoothed +DM/-DM/TR
+        # are seeded with the plain SUM of the one-bar values at bars 1..13,
+        # then smoothed as s - s/14 + x from bar 14 on). ADX: first value at
+        # bar 27 (mean of DX at bars 14..27, then (adx*13 + dx)/14).
+        ("plus_di_14", talib.PLUS_DI(h, l, c, timeperiod=14)),
+        ("minus_di_14", talib.MINUS_DI(h, l, c, timeperiod=14)),
+        ("dx_14", talib.DX(h, l, c, timeperiod=14)),
+        ("adx_14", talib.ADX(h, l, c, timeperiod=14)),
     ]
     for name, vals in columns:
         assert len(vals) == n, name
