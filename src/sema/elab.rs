@@ -11,8 +11,13 @@
 //! Lookback per series is the largest proven index; capacity is lookback + 1.
 //!
 //! Architecture invariant: series are listed in `Program::order` in evaluation order; a series'
-//! definition reads only series before it, or itself in the past. Series updates are unconditional
-//! (hoisted out of `if` blocks); only assignments and actions sit in `EStmt::If`.
+//! definition reads the present only of series before it, and the past (index ≥ 1) of any series,
+//! itself and `let`s defined further down in the same block included (`Program::forward`). Series
+//! updates are unconditional (hoisted out of `if` blocks, with the whole body of a function with
+//! state); only assignments and actions sit in `EStmt::If`, and a hoisted update may not read a
+//! `mut` local set in the conditional code it was written in (E0204). A function without state
+//! takes its series arguments as values (no series of their own). A tuple result is one node per
+//! value; `let (a, _, c)` makes a series of each named one.
 
 use std::collections::HashMap;
 
@@ -356,8 +361,38 @@ impl<'a> Elab<'a> {
         let Some(def) = self.p.series[s].def else {
             return;
         };
+        let Some(v) = self.reads_open_var(def) else {
+            return;
+        };
+        let var = self.p.vars[v].name.clone();
+        let series = &self.p.series[s];
+        let (name, span, kind) = (series.name.clone(), series.span, series.kind);
+        let what = if kind == SeriesKind::Let {
+            format!("the series `{name}`")
+        } else {
+            format!("the argument `{name}` of a function with state is a series that")
+        };
+        let d = Diagnostic::new(
+            Code::E0204,
+            format!("a series update reads `{var}`, which is set in conditional code"),
+        )
+        .note(format!(
+            "{what} updates on every bar, before the `if` or loop it is written in runs; `{var}` gets its value inside that code, so the series would read a stale value"
+        ))
+        .help(format!(
+            "compute `{var}` as a series (`let {var} = ...`) before the `if`, or call the function outside the `if` and use its result inside"
+        ));
+        self.report(d, span, format!("reads `{var}` before it is set"));
+    }
+
+    /// A `mut` local or loop variable that node `n` reads (not through a series) and that is set
+    /// in a conditional statement list still open (an `if` branch or loop body being elaborated).
+    fn reads_open_var(&self, n: NodeId) -> Option<VarId> {
         let open = &self.gens[1..];
-        let mut stack = vec![def];
+        if open.is_empty() {
+            return None;
+        }
+        let mut stack = vec![n];
         let mut seen = std::collections::HashSet::new();
         let mut culprit = None;
         while let Some(n) = stack.pop() {
@@ -383,28 +418,7 @@ impl<'a> Elab<'a> {
                 Node::Const(_) | Node::Read(_) | Node::Fill(..) => {}
             }
         }
-        let Some(v) = culprit else {
-            return;
-        };
-        let var = self.p.vars[v].name.clone();
-        let series = &self.p.series[s];
-        let (name, span, kind) = (series.name.clone(), series.span, series.kind);
-        let what = if kind == SeriesKind::Let {
-            format!("the series `{name}`")
-        } else {
-            format!("the argument `{name}` of a function with state is a series that")
-        };
-        let d = Diagnostic::new(
-            Code::E0204,
-            format!("a series update reads `{var}`, which is set in conditional code"),
-        )
-        .note(format!(
-            "{what} updates on every bar, before the `if` or loop it is written in runs; `{var}` gets its value inside that code, so the series would read a stale value"
-        ))
-        .help(format!(
-            "compute `{var}` as a series (`let {var} = ...`) before the `if`, or call the function outside the `if` and use its result inside"
-        ));
-        self.report(d, span, format!("reads `{var}` before it is set"));
+        culprit
     }
 
     fn push(&mut self, stmt: EStmt) {
@@ -864,9 +878,16 @@ impl<'a> Elab<'a> {
                     && self.p.series[s].def.is_none()
                     && lo.is_some_and(|l| l < 1)
                 {
+                    let help = if self.konst(idx).is_some() {
+                        format!(
+                            "read its previous value, `{name}[1]`, or move this below its definition"
+                        )
+                    } else {
+                        format!("make the index at least 1: `max({text}, 1)`")
+                    };
                     let d = Diagnostic::new(Code::E0202, format!("`{name}` is defined further down: this may read its present value"))
                         .note("above its definition a series can be read only in the past (index 1 or more)")
-                        .help(format!("make the index at least 1: `max({text}, 1)`"));
+                        .help(help);
                     self.report(d, span, "this index can be 0".into());
                 } else if self.defining == Some(s) && lo.is_some_and(|l| l < 1) {
                     let d = Diagnostic::new(Code::E0202, format!("`{name}` may read its own present value"))
@@ -953,14 +974,20 @@ impl<'a> Elab<'a> {
             .iter()
             .map(|(id, _)| (*id, self.env.get(id).copied()))
             .collect();
-        for (id, b) in binds {
+        for &(id, b) in &binds {
             self.env.insert(id, b);
         }
         let outer = self.defining.take();
-        // The body of a function with state runs on every bar, like its series: written in an
-        // `if` branch, its statements (which set only its own locals) go to the list that runs
-        // on every bar, so the values its series read are computed before them.
-        let reroot = stateful && self.blocks.len() > 1;
+        // A function's body sets only its own locals: written in an `if` branch, its statements
+        // go to the list that runs on every bar (so a series reading its result, hoisted there,
+        // is computed after them), unless an argument reads a `mut` local set in the branch.
+        // The body of a function with state runs on every bar anyway, like its series.
+        let reroot = self.blocks.len() > 1
+            && (stateful
+                || binds.iter().all(|(_, b)| match b {
+                    Bind::Node(n) => self.reads_open_var(*n).is_none(),
+                    _ => true,
+                }));
         let (held_blocks, held_gens) = if reroot {
             (self.blocks.split_off(1), self.gens.split_off(1))
         } else {
