@@ -854,3 +854,31 @@ fn the_server_survives_token_soup_and_mutated_programs() {
     );
     c.shutdown().unwrap();
 }
+
+#[test]
+fn inlay_hints_for_each_name_of_a_tuple() {
+    let mut c = Client::start(true);
+    let u = uri("tuple.btl");
+    let text = "strategy t {\n    let (line, _, hist) = macd(close, 12, 26, 9)\n    plot(line + hist[1], \"x\")\n}\n";
+    c.open(&u, text);
+    let hints = c.inlay_hints(&u, Range::new(Position::new(0, 0), Position::new(9, 0)));
+    let got: Vec<(Position, String)> = hints
+        .iter()
+        .map(|h| match &h.label {
+            InlayHintLabel::String(s) => (h.position, s.clone()),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    let want = vec![
+        (
+            pos_of(text, "line,", 0, 4),
+            "lookback 0 · warm-up 33".to_string(),
+        ),
+        (
+            pos_of(text, "hist)", 0, 4),
+            "lookback 1 · warm-up 33".to_string(),
+        ),
+    ];
+    assert_eq!(got, want);
+    c.shutdown().unwrap();
+}

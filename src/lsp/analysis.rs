@@ -748,10 +748,32 @@ impl Analysis {
             return Vec::new();
         };
         let mut hints = Vec::new();
+        // Each name a `let` or `let (a, _, c)` defines, with its series at every call site.
+        let mut named: Vec<(&crate::syntax::ast::Ident, Vec<SeriesId>)> = Vec::new();
         for (stmt, sites) in &self.let_sites {
-            let Some(Stmt::Let { name, .. }) = self.comp.ast.stmts.get(*stmt) else {
+            match self.comp.ast.stmts.get(*stmt) {
+                Some(Stmt::Let { name, .. }) => named.push((name, sites.clone())),
+                Some(Stmt::LetTuple { names, .. }) => {
+                    for name in names.iter().filter(|n| n.name != "_") {
+                        let own: Vec<SeriesId> = sites
+                            .iter()
+                            .copied()
+                            .filter(|&s| {
+                                let full = &p.series[s].name;
+                                full == &name.name || full.ends_with(&format!(".{}", name.name))
+                            })
+                            .collect();
+                        named.push((name, own));
+                    }
+                }
+                _ => {}
+            }
+        }
+        for (name, sites) in &named {
+            let sites = sites.as_slice();
+            if sites.is_empty() {
                 continue;
-            };
+            }
             let at = name.span.end as usize;
             if name.span.file != self.comp.user || at < lo || at > hi {
                 continue;
