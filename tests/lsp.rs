@@ -87,6 +87,17 @@ fn uri(name: &str) -> Uri {
 
 /// The 0-based position of the `nth` occurrence of `needle` in `text` plus `delta` bytes, in
 /// UTF-16 units (the tests' documents are ASCII unless they say so).
+/// Each hint's position and text label.
+fn hint_labels(hints: &[InlayHint]) -> Vec<(Position, String)> {
+    hints
+        .iter()
+        .map(|h| match &h.label {
+            InlayHintLabel::String(s) => (h.position, s.clone()),
+            other => panic!("{other:?}"),
+        })
+        .collect()
+}
+
 fn pos_of(text: &str, needle: &str, nth: usize, delta: usize) -> Position {
     let off = text
         .match_indices(needle)
@@ -548,14 +559,7 @@ fn inlay_hints_after_each_let_and_a_code_lens_on_the_strategy() {
     let u = uri("demo.btl");
     c.open(&u, DEMO);
     let all = Range::new(Position::new(0, 0), Position::new(99, 0));
-    let hints = c.inlay_hints(&u, all);
-    let got: Vec<(Position, String)> = hints
-        .iter()
-        .map(|h| match &h.label {
-            InlayHintLabel::String(s) => (h.position, s.clone()),
-            other => panic!("{other:?}"),
-        })
-        .collect();
+    let got = hint_labels(&c.inlay_hints(&u, all));
     let want = vec![
         (
             pos_of(DEMO, "let f", 0, 5),
@@ -861,14 +865,7 @@ fn inlay_hints_for_each_name_of_a_tuple() {
     let u = uri("tuple.btl");
     let text = "strategy t {\n    let (line, _, hist) = macd(close, 12, 26, 9)\n    plot(line + hist[1], \"x\")\n}\n";
     c.open(&u, text);
-    let hints = c.inlay_hints(&u, Range::new(Position::new(0, 0), Position::new(9, 0)));
-    let got: Vec<(Position, String)> = hints
-        .iter()
-        .map(|h| match &h.label {
-            InlayHintLabel::String(s) => (h.position, s.clone()),
-            other => panic!("{other:?}"),
-        })
-        .collect();
+    let got = hint_labels(&c.inlay_hints(&u, Range::new(Position::new(0, 0), Position::new(9, 0))));
     let want = vec![
         (
             pos_of(text, "line,", 0, 4),
