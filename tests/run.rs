@@ -259,3 +259,33 @@ fn both_engines_report_the_same_run() {
     }
     assert_eq!(reports[0], reports[1]);
 }
+
+/// A strategy whose actions can never run: the warm-up is "never" in the text and `null` in the
+/// JSON, no sentinel number; the run still exits 0 (W0002 is a warning).
+#[test]
+fn a_strategy_that_never_trades_says_never_not_a_number() {
+    let dir = std::env::temp_dir().join(format!("btl-never-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let src = dir.join("never.btl");
+    std::fs::write(
+        &src,
+        "strategy never {\n    let x = if close > open { na } else { na }\n    if x > 0 { buy(1) }\n}\n",
+    )
+    .unwrap();
+    let data = root().join("examples/data/prices.csv");
+    let (src, data) = (src.to_str().unwrap(), data.to_str().unwrap());
+    let human = btl(&["run", src, "--data", data]);
+    assert_eq!(human.status.code(), Some(0));
+    let out = text(&human.stdout);
+    assert!(out.contains("warm-up bar      never"), "{out}");
+    assert!(!out.contains("18446744073709551615"), "{out}");
+    assert!(text(&human.stderr).contains("W0002"));
+    let json = btl(&["run", src, "--data", data, "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert!(v["warmup_bar"].is_null(), "{}", v["warmup_bar"]);
+    let mem = btl(&["mem", src, "--json"]);
+    let m: serde_json::Value = serde_json::from_slice(&mem.stdout).unwrap();
+    assert!(!text(&mem.stdout).contains("18446744073709551615"));
+    assert!(m.to_string().contains("null"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
