@@ -1847,6 +1847,14 @@ impl Gen {
     }
 
     fn program(&mut self, target: usize) -> String {
+        if self.rng.chance(3) {
+            // Actions without arguments as the whole body: a program with no register at all.
+            let sname = self.fresh("s");
+            let a = self.rng.pick(&["close_position()", "cancel(\"stop\")"]);
+            return format!(
+                "strategy {sname} {{\n    // only actions\n    {a}\n    cancel_all()\n}}\n"
+            );
+        }
         self.comment();
         if target >= 12 && self.rng.chance(12) {
             // A user fn shadowing a stdlib fn with the same signature.

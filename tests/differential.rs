@@ -49,6 +49,13 @@ fn corpus() -> Vec<(String, String)> {
         "crossings".into(),
         "strategy t {\n    plot(if crossover(close, sma(close, 5)) { 1 } else { 0 }, \"up\")\n    plot(if crossunder(close, sma(close, 5)) { 1 } else { 0 }, \"down\")\n}\n".into(),
     ));
+    // An action with no argument as the whole program: no register at all.
+    for action in ["close_position()", "cancel_all()", "cancel(\"x\")"] {
+        v.push((
+            format!("only {action}"),
+            format!("strategy t {{\n    {action}\n}}\n"),
+        ));
+    }
     v.push((
         "math".into(),
         "strategy t {\n    let r = close / open\n    plot(log(r) + exp(r - 1) + pow(r, 3) + sqrt(r) + abs(r - 1), \"a\")\n    plot(floor(close) % 7 + ceil(close / 3) + round(close * 1.5) + min(open, close) + max(open, close), \"b\")\n    plot(if not (close > open) or na(close[3]) { nz(close[3], -1) } else { valid(close[2]) }, \"c\")\n    plot(close / (close - close), \"div0\")\n}\n".into(),

@@ -69,7 +69,15 @@ pub fn step(p: &BarProgram, m: &mut Machine, bar: u64, b: &Bar, host: &mut dyn H
                 argc,
                 name,
             } => {
-                let values = args.map(|r| m.regs[r as usize]);
+                // Only the first `argc` registers exist for sure (an order with no argument may
+                // be the whole program, with no register at all).
+                let values: [f64; 4] = std::array::from_fn(|i| {
+                    if i < argc as usize {
+                        m.regs[args[i] as usize]
+                    } else {
+                        value::NA
+                    }
+                });
                 host.order(bar, b, action, &values[..argc as usize], name);
             }
             Inst::Fill { dst, field, name } => {
