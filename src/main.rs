@@ -421,6 +421,22 @@ fn run(a: RunArgs, color: bool) -> ExitCode {
             a.risk_free
         ));
     }
+    // Every output checked before anything is written: none may replace an input or another.
+    let outputs: Vec<(&str, &std::path::Path)> = [
+        ("--trades", &a.trades),
+        ("--equity", &a.equity),
+        ("--plot", &a.plot),
+    ]
+    .into_iter()
+    .filter_map(|(flag, p)| p.as_deref().map(|p| (flag, std::path::Path::new(p))))
+    .collect();
+    let inputs = [
+        ("the strategy", std::path::Path::new(&a.file)),
+        ("--data", std::path::Path::new(&a.data)),
+    ];
+    if let Err(e) = output::check_targets(&inputs, &outputs) {
+        return usage_error(&e);
+    }
     let mut files = output::TradeFiles {
         order_names: program.order_names.clone(),
         ..output::TradeFiles::default()
@@ -527,23 +543,8 @@ fn run(a: RunArgs, color: bool) -> ExitCode {
     } = sink;
     let statistics = stats.finish();
     if let Some(e) = files.error.take() {
-        return usage_error(&format!("writing trades: {e}"));
-    }
-    if let Some(f) = equity
-        && let Err(e) = f.commit()
-    {
-        return usage_error(&format!(
-            "writing {}: {e}",
-            a.equity.as_deref().unwrap_or("")
-        ));
-    }
-    if let Some(f) = files.csv.take()
-        && let Err(e) = f.commit()
-    {
-        return usage_error(&format!(
-            "writing {}: {e}",
-            a.trades.as_deref().unwrap_or("")
-        ));
+        let what = a.trades.as_deref().unwrap_or("the trades");
+        return usage_error(&format!("writing {what}: {e}"));
     }
     let mut v = serde_json::json!({
         "strategy": program.name,
@@ -567,10 +568,30 @@ fn run(a: RunArgs, color: bool) -> ExitCode {
         "open_position": summary.open_position.map(|(bar, qty, price)| serde_json::json!({"entry_bar": bar, "qty": qty, "entry_price": price})),
         "statistics": statistics,
     });
-    if let Some(r) = report
-        && let Err(e) = r.finish(&v)
-    {
-        return usage_error(&format!("writing {}: {e}", a.plot.as_deref().unwrap_or("")));
+    // All or nothing: every output is written and flushed before any is put in place.
+    let mut ready: Vec<(&str, output::AtomicFile)> = Vec::new();
+    if let Some(r) = report {
+        match r.prepare(&v) {
+            Ok((page, _)) => ready.push((a.plot.as_deref().unwrap_or(""), page)),
+            Err(e) => {
+                return usage_error(&format!("writing {}: {e}", a.plot.as_deref().unwrap_or("")));
+            }
+        }
+    }
+    for (path, file) in [(&a.equity, equity), (&a.trades, files.csv.take())] {
+        if let Some(f) = file {
+            ready.push((path.as_deref().unwrap_or(""), f));
+        }
+    }
+    for (path, f) in &mut ready {
+        if let Err(e) = f.prepare() {
+            return usage_error(&format!("writing {path}: {e}"));
+        }
+    }
+    for (path, f) in ready {
+        if let Err(e) = f.commit() {
+            return usage_error(&format!("writing {path}: {e}"));
+        }
     }
     let peak = output::peak_rss_bytes();
     if source.skipped_rows() > 0 {

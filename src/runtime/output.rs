@@ -1,35 +1,136 @@
-//! Output files written as the run goes: each is written under a temporary name beside its
-//! destination and renamed into place only when the run completes, so a failed run leaves no
-//! partial file behind.
+//! Output files written as the run goes: each is written under a temporary name and put in place
+//! only when the run completes, so a failed run leaves no partial file behind; and the targets
+//! are checked before the run, so a run never replaces its own inputs.
 //!
-//! Contract: [`AtomicFile::create`] opens `NAME.tmp-PID`; [`AtomicFile::commit`] flushes and
-//! renames; dropping it uncommitted removes the temporary file.
+//! Contract: [`check_targets`] refuses, before anything is written, an output that is a
+//! directory, lies in a folder that does not exist, is the same file as an input (compared by
+//! device and inode, after following links) or as another output. [`AtomicFile::create`] follows
+//! a symlink to the file it names and opens a temporary file (`NAME.tmp-PID` beside a regular
+//! destination; in the system's temporary folder for a special file such as a device or a FIFO);
+//! [`AtomicFile::prepare`] flushes it to disk; [`AtomicFile::commit`] renames it over a regular
+//! destination, or copies it into a special one (which is written in place, never replaced);
+//! dropping it uncommitted removes the temporary file.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use crate::runtime::broker::ClosedTrade;
 use crate::runtime::engine::Sink;
 
+/// `path` with its symlinks followed (also a dangling one: the file it would create).
+pub fn resolve(path: &Path) -> PathBuf {
+    let mut p = path.to_path_buf();
+    for _ in 0..40 {
+        match std::fs::symlink_metadata(&p) {
+            Ok(m) if m.file_type().is_symlink() => match std::fs::read_link(&p) {
+                Ok(t) if t.is_absolute() => p = t,
+                Ok(t) => p = p.parent().unwrap_or(Path::new("")).join(t),
+                Err(_) => break,
+            },
+            _ => break,
+        }
+    }
+    p
+}
+
+/// Whether `path` (followed) is something other than a regular file: a device, a FIFO, a socket.
+fn is_special(path: &Path) -> bool {
+    std::fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir())
+}
+
+/// Where the temporary file for `dest` (already resolved) goes: beside it, or, for a special
+/// file, in the system's temporary folder. `kind` tells the temporary files of one output apart.
+pub fn temp_path(dest: &Path, kind: &str) -> PathBuf {
+    let mut name = dest
+        .file_name()
+        .map(|n| n.to_os_string())
+        .unwrap_or_default();
+    name.push(format!(".{kind}-{}", std::process::id()));
+    if is_special(dest) {
+        let mut prefixed = std::ffi::OsString::from("btl-");
+        prefixed.push(name);
+        std::env::temp_dir().join(prefixed)
+    } else {
+        dest.with_file_name(name)
+    }
+}
+
+/// Checks every output of a run before it starts (see the module contract). `inputs` and
+/// `outputs` are (flag, path) pairs, e.g. `("--data", "prices.csv")`; the error names the flags.
+pub fn check_targets(inputs: &[(&str, &Path)], outputs: &[(&str, &Path)]) -> Result<(), String> {
+    let id = |p: &Path| std::fs::metadata(p).ok().map(|m| (m.dev(), m.ino()));
+    // Where a file that does not exist yet would be: its folder, resolved, and its name.
+    let place = |p: &Path| -> Option<PathBuf> {
+        let p = resolve(p);
+        let parent = match p.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        Some(std::fs::canonicalize(parent).ok()?.join(p.file_name()?))
+    };
+    for (i, &(flag, out)) in outputs.iter().enumerate() {
+        let shown = out.display();
+        let target = resolve(out);
+        if target.is_dir() {
+            return Err(format!("{flag} {shown}: is a directory; give a file name"));
+        }
+        if out.file_name().is_none() {
+            return Err(format!("{flag} {shown}: not a file name"));
+        }
+        let parent = match target.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        if !parent.is_dir() {
+            return Err(format!(
+                "{flag} {shown}: the folder {} does not exist",
+                parent.display()
+            ));
+        }
+        if let Some(o) = id(out) {
+            for &(in_flag, input) in inputs {
+                if id(input) == Some(o) {
+                    return Err(format!(
+                        "{flag} {shown}: is the same file as {in_flag} {}; refusing to overwrite an input",
+                        input.display()
+                    ));
+                }
+            }
+        }
+        for &(other_flag, other) in &outputs[..i] {
+            let same = match (id(out), id(other)) {
+                (Some(a), Some(b)) => a == b,
+                (None, None) => place(out).is_some() && place(out) == place(other),
+                _ => false,
+            };
+            if same {
+                return Err(format!(
+                    "{flag} {shown} and {other_flag} {}: the same file for two outputs",
+                    other.display()
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 pub struct AtomicFile {
     tmp: PathBuf,
+    /// The destination, symlinks followed.
     dest: PathBuf,
     out: Option<BufWriter<File>>,
 }
 
 impl AtomicFile {
     pub fn create(dest: &Path) -> std::io::Result<AtomicFile> {
-        let mut name = dest
-            .file_name()
-            .map(|n| n.to_os_string())
-            .unwrap_or_default();
-        name.push(format!(".tmp-{}", std::process::id()));
-        let tmp = dest.with_file_name(name);
+        let dest = resolve(dest);
+        let tmp = temp_path(&dest, "tmp");
         let file = File::create(&tmp)?;
         Ok(AtomicFile {
             tmp,
-            dest: dest.to_path_buf(),
+            dest,
             out: Some(BufWriter::new(file)),
         })
     }
@@ -38,12 +139,30 @@ impl AtomicFile {
         self.out.as_mut().expect("an uncommitted file has a writer")
     }
 
-    pub fn commit(mut self) -> std::io::Result<()> {
-        if let Some(mut out) = self.out.take() {
+    /// Flushes everything written to disk: after this, only putting the file in place is left.
+    pub fn prepare(&mut self) -> std::io::Result<()> {
+        if let Some(out) = &mut self.out {
             out.flush()?;
             out.get_ref().sync_all()?;
         }
-        std::fs::rename(&self.tmp, &self.dest)
+        Ok(())
+    }
+
+    pub fn commit(mut self) -> std::io::Result<()> {
+        self.prepare()?;
+        if is_special(&self.dest) {
+            // A device or a FIFO is written in place, never replaced by a regular file.
+            let mut from = File::open(&self.tmp)?;
+            let mut to = std::fs::OpenOptions::new().write(true).open(&self.dest)?;
+            std::io::copy(&mut from, &mut to)?;
+            to.flush()?;
+            self.out = None;
+            return std::fs::remove_file(&self.tmp);
+        }
+        self.out = None;
+        std::fs::rename(&self.tmp, &self.dest).inspect_err(|_| {
+            let _ = std::fs::remove_file(&self.tmp);
+        })
     }
 }
 

@@ -56,12 +56,7 @@ struct TempFile {
 
 impl TempFile {
     fn create(dest: &Path, kind: &str) -> std::io::Result<TempFile> {
-        let mut name = dest
-            .file_name()
-            .map(|n| n.to_os_string())
-            .unwrap_or_default();
-        name.push(format!(".{kind}-{}", std::process::id()));
-        let path = dest.with_file_name(name);
+        let path = crate::runtime::output::temp_path(&crate::runtime::output::resolve(dest), kind);
         let file = OpenOptions::new()
             .read(true)
             .write(true)
@@ -165,7 +160,18 @@ impl ReportSink {
     /// summary as `btl run --json` prints it (its scalars and its `statistics` object are shown in
     /// the header; arrays such as `closed_trades` are ignored). The first write error of the run,
     /// if any, is returned here.
-    pub fn finish(mut self, summary: &serde_json::Value) -> std::io::Result<ReportInfo> {
+    pub fn finish(self, summary: &serde_json::Value) -> std::io::Result<ReportInfo> {
+        let (page, info) = self.prepare(summary)?;
+        page.commit()?;
+        Ok(info)
+    }
+
+    /// [`ReportSink::finish`] but for the last step: the page, written and flushed to its
+    /// temporary file, to commit with the run's other outputs.
+    pub fn prepare(
+        mut self,
+        summary: &serde_json::Value,
+    ) -> std::io::Result<(crate::runtime::output::AtomicFile, ReportInfo)> {
         if let Some(e) = self.error.take() {
             return Err(e);
         }
@@ -190,8 +196,8 @@ impl ReportSink {
         };
         let mut page = crate::runtime::output::AtomicFile::create(&self.dest)?;
         let info = assemble::assemble(&input, bars, fills, page.writer())?;
-        page.commit()?;
-        Ok(info)
+        page.prepare()?;
+        Ok((page, info))
     }
 
     fn write_bar(&mut self, data: &Bar, account: &Account) -> std::io::Result<()> {
