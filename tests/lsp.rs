@@ -879,3 +879,77 @@ fn inlay_hints_for_each_name_of_a_tuple() {
     assert_eq!(got, want);
     c.shutdown().unwrap();
 }
+
+/// Frames a client should never send (a huge Content-Length, one that does not fit in 64 bits,
+/// a body that is not JSON) get a JSON-RPC error with `id: null`; the server stays up, answers
+/// the next request and exits cleanly, with bounded memory.
+#[test]
+fn malformed_frames_get_errors_and_the_server_stays_up() {
+    use std::io::Write;
+    let init = r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"capabilities":{}}}"#;
+    let shutdown = r#"{"jsonrpc":"2.0","id":2,"method":"shutdown"}"#;
+    let exit = r#"{"jsonrpc":"2.0","method":"exit"}"#;
+    let frame = |s: &str| format!("Content-Length: {}\r\n\r\n{s}", s.len());
+    let mut input = String::new();
+    input.push_str("Content-Length: 18446744073709551616\r\n\r\n");
+    input.push_str(&frame("{not json"));
+    input.push_str(&frame(init));
+    input.push_str(&frame(
+        r#"{"jsonrpc":"2.0","method":"initialized","params":{}}"#,
+    ));
+    input.push_str(&frame(shutdown));
+    input.push_str(&frame(exit));
+    // Last, a frame that claims 100 GB: never reached after `exit`.
+    input.push_str("Content-Length: 99999999999\r\n\r\n");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_btl"))
+        .arg("lsp")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(stdout.matches(r#""id":null"#).count(), 2, "{stdout}");
+    assert!(stdout.contains("malformed Content-Length"), "{stdout}");
+    assert!(stdout.contains("not a JSON-RPC message"), "{stdout}");
+    assert!(stdout.contains(r#""capabilities""#), "{stdout}");
+    assert!(stdout.contains(r#""id":2"#), "{stdout}");
+
+    // A huge frame at the end of the input: skipped without allocating it; the input ends.
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_btl"))
+        .arg("lsp")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"Content-Length: 99999999999\r\n\r\n{}")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("larger than the limit"),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // No abort, no panic: an orderly end (the client went away before `initialize`).
+    assert!(out.status.code().is_some(), "killed by a signal");
+    assert_ne!(out.status.code(), Some(101), "panicked");
+}

@@ -18,6 +18,7 @@
 pub mod analysis;
 pub mod convert;
 pub mod stdlib_cache;
+pub mod transport;
 
 use std::collections::HashMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -64,11 +65,11 @@ impl Config {
 
 /// Serves the Language Server Protocol over stdin/stdout until the client exits.
 pub fn serve_stdio() -> Result<(), String> {
-    let (connection, io_threads) = Connection::stdio();
+    let (connection, transport) = transport::stdio();
     let result = serve(&connection, &Config::from_env());
     // The writer thread ends when every sender is gone: drop ours before joining.
     drop(connection);
-    let joined = io_threads.join().map_err(|e| format!("stdio: {e}"));
+    let joined = transport.join();
     result.and(joined)
 }
 
