@@ -195,8 +195,9 @@ fn emit(diags: &[Diagnostic], sources: &SourceMap, format: MessageFormat, color:
     match format {
         MessageFormat::Human => {
             let mut err = std::io::stderr().lock();
+            let mut human = render::Human::new(sources, color);
             for d in diags {
-                let _ = write!(err, "{}", render::human(d, sources, color));
+                let _ = write!(err, "{}", human.render(d));
             }
             let errors = diags.iter().filter(|d| d.is_error()).count();
             let warnings = diags.len() - errors;
@@ -218,8 +219,9 @@ fn emit(diags: &[Diagnostic], sources: &SourceMap, format: MessageFormat, color:
         }
         MessageFormat::Json => {
             let mut out = std::io::stdout().lock();
+            let mut human = render::Human::new(sources, false);
             for d in diags {
-                let _ = writeln!(out, "{}", render::json(d, sources));
+                let _ = writeln!(out, "{}", render::json(d, sources, &mut human));
             }
         }
     }

@@ -2,7 +2,10 @@
 //!
 //! Contract: both take the diagnostics and the [`SourceMap`] and return a `String`; neither writes to
 //! a stream. Offsets are bytes (ariadne is configured with `IndexType::Byte`); colour is the caller's
-//! choice, never guessed here.
+//! choice, never guessed here. A [`Human`] renderer indexes each file's lines once, however many
+//! diagnostics it renders (so rendering n diagnostics is linear in n, not n × file size).
+
+use std::collections::HashMap;
 
 use ariadne::{Config, IndexType, Label as ALabel, Report, ReportKind};
 use serde_json::{Value, json};
@@ -10,8 +13,67 @@ use serde_json::{Value, json};
 use super::{Diagnostic, Severity};
 use crate::source::{SourceMap, Span};
 
-/// Renders one diagnostic for a terminal.
+/// The files of a [`SourceMap`] as ariadne sources, each indexed once, when first shown.
+struct SourceCache<'a> {
+    sources: &'a SourceMap,
+    indexed: HashMap<String, ariadne::Source<&'a str>>,
+}
+
+impl<'a> ariadne::Cache<String> for SourceCache<'a> {
+    type Storage = &'a str;
+
+    fn fetch(&mut self, id: &String) -> Result<&ariadne::Source<&'a str>, impl std::fmt::Debug> {
+        if !self.indexed.contains_key(id) {
+            let Some((_, file)) = self.sources.files().find(|(_, f)| f.name == *id) else {
+                return Err(format!("no file named {id}"));
+            };
+            let text: &'a str = &file.text;
+            self.indexed.insert(id.clone(), ariadne::Source::from(text));
+        }
+        self.indexed
+            .get(id)
+            .ok_or_else(|| format!("no file named {id}"))
+    }
+
+    fn display<'b>(&self, id: &'b String) -> Option<impl std::fmt::Display + 'b> {
+        Some(id.clone())
+    }
+}
+
+/// Renders diagnostics for a terminal, indexing each file once for all of them.
+pub struct Human<'a> {
+    cache: SourceCache<'a>,
+    color: bool,
+}
+
+impl<'a> Human<'a> {
+    pub fn new(sources: &'a SourceMap, color: bool) -> Human<'a> {
+        Human {
+            cache: SourceCache {
+                sources,
+                indexed: HashMap::new(),
+            },
+            color,
+        }
+    }
+
+    /// Renders one diagnostic.
+    pub fn render(&mut self, diag: &Diagnostic) -> String {
+        render_human(diag, self.cache.sources, self.color, &mut self.cache)
+    }
+}
+
+/// Renders one diagnostic for a terminal (for many, a [`Human`] indexes the files once).
 pub fn human(diag: &Diagnostic, sources: &SourceMap, color: bool) -> String {
+    Human::new(sources, color).render(diag)
+}
+
+fn render_human(
+    diag: &Diagnostic,
+    sources: &SourceMap,
+    color: bool,
+    cache: &mut SourceCache<'_>,
+) -> String {
     let kind = match diag.severity {
         Severity::Error => ReportKind::Error,
         Severity::Warning => ReportKind::Warning,
@@ -49,11 +111,6 @@ pub fn human(diag: &Diagnostic, sources: &SourceMap, color: bool) -> String {
             for help in &diag.help {
                 builder = builder.with_help(help);
             }
-            let cache = ariadne::sources(
-                sources
-                    .files()
-                    .map(|(_, f)| (f.name.clone(), f.text.clone())),
-            );
             if builder.finish().write(cache, &mut out).is_err() {
                 out.clear();
                 out.extend_from_slice(plain(diag).as_bytes());
@@ -81,8 +138,9 @@ fn plain(diag: &Diagnostic) -> String {
     s
 }
 
-/// Renders one diagnostic as a JSON object in the shape of rustc's `--error-format=json`.
-pub fn json(diag: &Diagnostic, sources: &SourceMap) -> Value {
+/// Renders one diagnostic as a JSON object in the shape of rustc's `--error-format=json`; its
+/// `rendered` text comes from `human`.
+pub fn json(diag: &Diagnostic, sources: &SourceMap, human: &mut Human<'_>) -> Value {
     let spans: Vec<Value> = diag
         .labels
         .iter()
@@ -129,6 +187,35 @@ pub fn json(diag: &Diagnostic, sources: &SourceMap) -> Value {
         "level": diag.severity.as_str(),
         "spans": spans,
         "children": children,
-        "rendered": human(diag, sources, false),
+        "rendered": human.render(diag),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diag::Code;
+    use crate::source::SourceFile;
+
+    /// Rendering many diagnostics indexes each file once, not once per diagnostic (which made
+    /// `btl check` quadratic in the number of diagnostics).
+    #[test]
+    fn a_file_is_indexed_once_for_all_its_diagnostics() {
+        let mut sources = SourceMap::new();
+        let text: String = (0..100).map(|i| format!("let v{i} = close\n")).collect();
+        let file = sources.add(SourceFile::new("a.btl", text, false));
+        let other = sources.add(SourceFile::new("b.btl", "x\n", false));
+        let mut human = Human::new(&sources, false);
+        for i in 0..100u32 {
+            let d = Diagnostic::new(Code::W0001, "never read").primary(
+                Span::new(file, (i * 16 + 4) as usize, (i * 16 + 6) as usize),
+                "here",
+            );
+            assert!(human.render(&d).contains("never read"));
+        }
+        assert_eq!(human.cache.indexed.len(), 1);
+        let d = Diagnostic::new(Code::W0001, "x").primary(Span::new(other, 0, 1), "here");
+        human.render(&d);
+        assert_eq!(human.cache.indexed.len(), 2);
+    }
 }
