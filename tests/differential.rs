@@ -49,6 +49,11 @@ fn corpus() -> Vec<(String, String)> {
         "crossings".into(),
         "strategy t {\n    plot(if crossover(close, sma(close, 5)) { 1 } else { 0 }, \"up\")\n    plot(if crossunder(close, sma(close, 5)) { 1 } else { 0 }, \"down\")\n}\n".into(),
     ));
+    // Many orders a bar, some rejected for cash, limits and brackets among them.
+    v.push((
+        "orders in a loop".into(),
+        "strategy t {\n    for i in 0..300 {\n        if i % 3 == 0 { buy(10) } else if i % 3 == 1 { sell_limit(5, close * 1.01, 2) } else { buy_bracket(1, close * 0.98, close * 1.02) }\n    }\n    if bar_index % 7 == 0 { cancel_all() }\n}\n".into(),
+    ));
     // An action with no argument as the whole program: no register at all.
     for action in ["close_position()", "cancel_all()", "cancel(\"x\")"] {
         v.push((

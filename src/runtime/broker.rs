@@ -456,24 +456,24 @@ impl Broker {
     /// `check_submitted`).
     fn check_fresh(&mut self, on_event: &mut dyn FnMut(Event)) {
         let (mut cash, mut pos, mut pos_price) = (self.cash, self.position, self.price);
-        let mut i = 0;
-        while i < self.orders.len() {
-            let o = self.orders[i];
+        // One pass, whatever the number of orders: none is removed from the middle of the list.
+        let mut orders = std::mem::take(&mut self.orders);
+        orders.retain_mut(|o| {
             if !o.fresh {
-                i += 1;
-                continue;
+                return true;
             }
             let (c, p, pp) = self.cash_after(cash, o.size, o.reference, pos, pos_price);
             if c >= 0.0 {
                 (cash, pos, pos_price) = (c, p, pp);
-                self.orders[i].fresh = false;
-                i += 1;
+                o.fresh = false;
+                true
             } else {
-                self.orders.remove(i);
                 self.rejected += 1;
                 on_event(Event::Rejected);
+                false
             }
-        }
+        });
+        self.orders = orders;
     }
 
     /// Starts bar `bar`: checks the orders placed on the previous bar, expires the old ones and
@@ -487,36 +487,44 @@ impl Broker {
 
     fn try_orders(&mut self, bar: u64, b: &Bar, on_event: &mut dyn FnMut(Event)) {
         self.check_fresh(on_event);
-        let ids: Vec<u64> = self.orders.iter().map(|o| o.id).collect();
-        for id in ids {
-            let Some(i) = self.orders.iter().position(|o| o.id == id) else {
-                continue; // cancelled by its other half this bar
-            };
-            let o = self.orders[i];
+        // One pass over the orders in the order placed (linear in their number): the ones that
+        // stay are kept in order; bracket children placed meanwhile go after them.
+        let orders = std::mem::take(&mut self.orders);
+        let mut keep: Vec<Order> = Vec::with_capacity(orders.len());
+        // Orders later in the list cancelled by their other half this bar.
+        let mut cancelled: Vec<u64> = Vec::new();
+        for mut o in orders {
+            if let Some(k) = cancelled.iter().position(|&id| id == o.id) {
+                cancelled.swap_remove(k);
+                continue;
+            }
             if o.valid_until.is_some_and(|last| bar > last) {
-                self.orders.remove(i);
                 self.expired += 1;
                 on_event(Event::Expired);
                 continue;
             }
             if bar < o.active_from {
+                keep.push(o);
                 continue;
             }
-            match self.try_fill(i, b) {
+            let placed = o;
+            match self.try_fill(&mut o, b) {
                 Some(price) => {
-                    self.orders.remove(i);
-                    if !self.execute(bar, bar, &o, price, on_event) {
+                    if !self.execute(bar, bar, &placed, price, on_event) {
                         continue;
                     }
-                    if let Some(other) = o.oco
-                        && let Some(j) = self.orders.iter().position(|x| x.id == other)
-                    {
-                        self.orders.remove(j);
+                    if let Some(other) = placed.oco {
+                        match keep.iter().position(|x| x.id == other) {
+                            Some(j) => {
+                                keep.remove(j);
+                            }
+                            None => cancelled.push(other),
+                        }
                         self.cancelled += 1;
                         on_event(Event::Cancelled);
                     }
-                    if let Some((stop, target)) = o.bracket {
-                        self.place_children(bar, &o, stop, target);
+                    if let Some((stop, target)) = placed.bracket {
+                        self.place_children(bar, &placed, stop, target);
                     }
                 }
                 None => {
@@ -524,24 +532,27 @@ impl Broker {
                         stop,
                         amount,
                         fraction,
-                    } = o.kind
+                    } = placed.kind
                     {
                         // backtrader's trailadjust at the close, only in the favourable direction.
                         let d = if fraction { b.close * amount } else { amount };
-                        let stop = if o.size > 0.0 {
+                        let stop = if placed.size > 0.0 {
                             stop.min(b.close + d)
                         } else {
                             stop.max(b.close - d)
                         };
-                        self.orders[i].kind = Kind::Trail {
+                        o.kind = Kind::Trail {
                             stop,
                             amount,
                             fraction,
                         };
                     }
+                    keep.push(o);
                 }
             }
         }
+        keep.append(&mut self.orders);
+        self.orders = keep;
     }
 
     /// Ends bar `bar` (after the strategy ran): with fill-on-close, the market orders placed on it
@@ -555,22 +566,23 @@ impl Broker {
 
     fn fill_at_close(&mut self, bar: u64, close: f64, on_event: &mut dyn FnMut(Event)) {
         self.check_fresh(on_event);
-        let ids: Vec<u64> = self
-            .orders
-            .iter()
-            .filter(|o| o.kind == Kind::Market && o.active_from == bar + 1)
-            .map(|o| o.id)
-            .collect();
-        for id in ids {
-            if let Some(i) = self.orders.iter().position(|o| o.id == id) {
-                let o = self.orders.remove(i);
+        // The market orders placed on this bar fill, in order; the others stay, in order, with
+        // any bracket children after them.
+        let orders = std::mem::take(&mut self.orders);
+        let mut keep = Vec::with_capacity(orders.len());
+        for o in orders {
+            if o.kind == Kind::Market && o.active_from == bar + 1 {
                 if self.execute(bar, bar + 1, &o, close, on_event)
                     && let Some((stop, target)) = o.bracket
                 {
                     self.place_children(bar, &o, stop, target);
                 }
+            } else {
+                keep.push(o);
             }
         }
+        keep.append(&mut self.orders);
+        self.orders = keep;
     }
 
     fn place_children(&mut self, bar: u64, parent: &Order, stop: f64, target: f64) {
@@ -620,8 +632,8 @@ impl Broker {
     }
 
     /// The fill price of order `i` on bar `b`, if it fills (backtrader's `_try_exec_*`).
-    fn try_fill(&mut self, i: usize, b: &Bar) -> Option<f64> {
-        let o = self.orders[i];
+    fn try_fill(&self, order: &mut Order, b: &Bar) -> Option<f64> {
+        let o = *order;
         let buy = o.size > 0.0;
         let limit = |me: &Self, limit: f64| -> Option<f64> {
             if buy {
@@ -674,7 +686,7 @@ impl Broker {
                 stop: s, limit: l, ..
             } => {
                 if (buy && b.open >= s) || (!buy && b.open <= s) {
-                    self.orders[i].kind = Kind::StopLimit {
+                    order.kind = Kind::StopLimit {
                         stop: s,
                         limit: l,
                         triggered: true,
@@ -685,7 +697,7 @@ impl Broker {
                 if !touched {
                     return None;
                 }
-                self.orders[i].kind = Kind::StopLimit {
+                order.kind = Kind::StopLimit {
                     stop: s,
                     limit: l,
                     triggered: true,
