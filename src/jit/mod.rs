@@ -62,12 +62,38 @@ impl Engine for Jit {
     }
 }
 
-fn isa() -> Result<std::sync::Arc<dyn cranelift_codegen::isa::TargetIsa>, String> {
+/// Past this many branches, orders and plots (each a few blocks, and effects a call), the
+/// backtracking register allocator's work grows faster than the program (measured in a debug
+/// build: 4,000 `if`s with an order took 4.4 s and 220 MB): such a program is compiled with the
+/// single-pass allocator, linear in its size, at the cost of more spills in its loop.
+pub const LARGE_PROGRAM: usize = 1_500;
+
+/// Whether `p` is compiled as a large program (see [`LARGE_PROGRAM`]).
+pub fn is_large(p: &BarProgram) -> bool {
+    let sites = p
+        .code
+        .iter()
+        .filter(|i| {
+            matches!(
+                i,
+                Inst::BranchFalse { .. }
+                    | Inst::Jump { .. }
+                    | Inst::Order { .. }
+                    | Inst::Plot { .. }
+            )
+        })
+        .count();
+    sites > LARGE_PROGRAM
+}
+
+fn isa(large: bool) -> Result<std::sync::Arc<dyn cranelift_codegen::isa::TargetIsa>, String> {
     let mut flags = settings::builder();
+    let regalloc = if large { "single_pass" } else { "backtracking" };
     for (k, v) in [
         ("use_colocated_libcalls", "false"),
         ("is_pic", "false"),
         ("opt_level", "speed"),
+        ("regalloc_algorithm", regalloc),
     ] {
         flags.set(k, v).map_err(|e| e.to_string())?;
     }
@@ -88,7 +114,7 @@ impl Jit {
     }
 
     fn compile_inner(p: &BarProgram, want_asm: bool) -> Result<Jit, String> {
-        let isa = isa()?;
+        let isa = isa(is_large(p))?;
         let mut builder = JITBuilder::with_isa(isa, cranelift_module::default_libcall_names());
         for f in HOST_FUNCTIONS {
             builder.symbol(f.name, (f.addr)());
@@ -243,11 +269,17 @@ impl Frame {
         // The entries written: as loaded, or none once the full log is replayed.
         let len = b.append_block_param(append, types::I64);
         b.ins().brif(full, flush, &[], append, &[written.into()]);
+        // Each block is sealed as soon as its predecessors are all known, so variables read
+        // later resolve as the code is built (sealing only at the end made the frontend's work
+        // and memory grow with blocks × variables: quadratic in the number of plots).
+        b.seal_block(flush);
         b.switch_to_block(flush);
         self.effect(b, "btl_flush", &[self.ctx], replayed);
+        b.seal_block(replayed);
         b.switch_to_block(replayed);
         let empty = b.ins().iconst(types::I64, 0);
         b.ins().jump(append, &[empty.into()]);
+        b.seal_block(append);
         b.switch_to_block(append);
         let log = self.load(b, types::I64, offset::LOG);
         let at = b.ins().imul_imm_s(len, offset::LOG_ENTRY_SIZE);
@@ -266,6 +298,11 @@ struct Tx<'a, 'b, 'f> {
     f: &'f Frame,
     p: &'a BarProgram,
     regs: &'f [Variable],
+    /// Registers read outside their block (frontend variables); see [`crossing_registers`].
+    crossing: &'f [bool],
+    /// Each register's value defined so far in the current block of the program (it dominates
+    /// the rest of the block, whatever blocks the translation adds inside it).
+    local: std::collections::HashMap<u32, Value>,
     vars: Value,
     /// This bar's index (i64) and a pointer to it.
     bar: Value,
@@ -494,6 +531,60 @@ fn block_starts(p: &BarProgram) -> Vec<bool> {
     starts
 }
 
+/// The register an instruction defines, and the ones it reads.
+fn reg_def_uses(inst: &Inst) -> (Option<u32>, Vec<u32>) {
+    match *inst {
+        Inst::Const { dst, .. } | Inst::GetVar { dst, .. } | Inst::Fill { dst, .. } => {
+            (Some(dst), vec![])
+        }
+        Inst::Load { dst, back, .. } => match back {
+            Back::Reg(r) => (Some(dst), vec![r]),
+            Back::Imm(_) => (Some(dst), vec![]),
+        },
+        Inst::Store { src, .. } | Inst::SetVar { src, .. } | Inst::Plot { src, .. } => {
+            (None, vec![src])
+        }
+        Inst::Unary { dst, a, .. } => (Some(dst), vec![a]),
+        Inst::Binary { dst, a, b, .. } | Inst::Call { dst, a, b, .. } => (Some(dst), vec![a, b]),
+        Inst::Select { dst, cond, a, b } => (Some(dst), vec![cond, a, b]),
+        Inst::Jump { .. } => (None, vec![]),
+        Inst::BranchFalse { cond, .. } => (None, vec![cond]),
+        Inst::Order { args, argc, .. } => (None, args[..argc as usize].to_vec()),
+    }
+}
+
+/// Per register, whether it is read outside the block of the program that defines it. Only such
+/// registers are frontend variables; the others stay plain SSA values of their block. (A variable
+/// costs the frontend a table entry per block it is defined or read in: one variable per register
+/// made memory grow with registers × blocks, 800 MB for 8,000 plots.)
+fn crossing_registers(p: &BarProgram, starts: &[bool]) -> Vec<bool> {
+    let mut block_of_def: Vec<Option<usize>> = vec![None; p.regs as usize];
+    let mut crossing = vec![false; p.regs as usize];
+    let mut block = 0usize;
+    for (pc, inst) in p.code.iter().enumerate() {
+        if pc > 0 && starts[pc] {
+            block += 1;
+        }
+        let (def, uses) = reg_def_uses(inst);
+        for r in uses {
+            if let Some(c) = crossing.get_mut(r as usize)
+                && block_of_def[r as usize] != Some(block)
+            {
+                *c = true;
+            }
+        }
+        if let Some(d) = def
+            && let Some(slot) = block_of_def.get_mut(d as usize)
+        {
+            if slot.is_some_and(|b| b != block) {
+                crossing[d as usize] = true;
+            }
+            *slot = Some(block);
+        }
+    }
+    crossing
+}
+
 /// The batch function: the bar protocol of `crate::runtime::engine` in a loop over the batch.
 fn translate(
     p: &BarProgram,
@@ -579,9 +670,11 @@ fn translate(
             b.ins().store(flags, v, addr, (slot.offset * 8) as i32);
         }
     }
-    // Every register starts the bar as `na` (lowering defines each before reading it).
+    // Every register read across blocks starts the bar as `na` (lowering defines each before
+    // reading it); the others are defined in their block before they are read.
+    let crossing = crossing_registers(p, &block_starts(p));
     let nan = b.ins().f64const(f64::NAN);
-    for &r in &regs {
+    for (&r, _) in regs.iter().zip(&crossing).filter(|(_, c)| **c) {
         b.def_var(r, nan);
     }
     b.ins().jump(blocks[0].expect("block 0 exists"), &[]);
@@ -592,6 +685,8 @@ fn translate(
         f: &f,
         p,
         regs: &regs,
+        crossing: &crossing,
+        local: std::collections::HashMap::new(),
         vars,
         bar,
         bar_ptr,
@@ -607,6 +702,8 @@ fn translate(
                 tx.b.ins().jump(block, &[]);
             }
             tx.b.switch_to_block(block);
+            // Values of the previous block do not dominate this one.
+            tx.local.clear();
         }
         match p.code.get(pc) {
             Some(inst) => terminated = tx.inst(inst, pc, &blocks),
@@ -735,11 +832,17 @@ fn input_value(
 
 impl Tx<'_, '_, '_> {
     fn get(&mut self, r: u32) -> Value {
-        self.b.use_var(self.regs[r as usize])
+        match self.local.get(&r) {
+            Some(&v) => v,
+            None => self.b.use_var(self.regs[r as usize]),
+        }
     }
 
     fn set(&mut self, r: u32, v: Value) {
-        self.b.def_var(self.regs[r as usize], v);
+        if self.crossing[r as usize] {
+            self.b.def_var(self.regs[r as usize], v);
+        }
+        self.local.insert(r, v);
         self.truth.remove(&r);
     }
 
