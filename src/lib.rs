@@ -73,21 +73,56 @@ pub fn parse_param_arg(arg: &str) -> Result<(String, String), Diagnostic> {
 /// generous for the bound whatever thread calls `compile`.
 const COMPILER_STACK: usize = 256 << 20;
 
+/// Limits a compilation checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Options {
+    /// The most bytes the run's buffers may take together (E0205 past it).
+    pub max_memory: u64,
+}
+
+impl Options {
+    /// Buffers of at most 1 GiB.
+    pub const DEFAULT: Options = Options {
+        max_memory: 1 << 30,
+    };
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options::DEFAULT
+    }
+}
+
 /// Compiles a program (see the crate documentation). `overrides` are `--param` values.
 pub fn compile(file_name: &str, text: &str, overrides: &[(String, String)]) -> Compilation {
+    compile_with(file_name, text, overrides, &Options::DEFAULT)
+}
+
+/// [`compile`] with other [`Options`].
+pub fn compile_with(
+    file_name: &str,
+    text: &str,
+    overrides: &[(String, String)],
+    options: &Options,
+) -> Compilation {
     std::thread::scope(|s| {
         std::thread::Builder::new()
             .name("btl-compile".into())
             .stack_size(COMPILER_STACK)
-            .spawn_scoped(s, || compile_here(file_name, text, overrides))
+            .spawn_scoped(s, || compile_here(file_name, text, overrides, options))
             .ok()
             .and_then(|h| h.join().ok())
     })
-    .unwrap_or_else(|| compile_here(file_name, text, overrides))
+    .unwrap_or_else(|| compile_here(file_name, text, overrides, options))
 }
 
-/// [`compile`] on the calling thread's stack.
-pub fn compile_here(file_name: &str, text: &str, overrides: &[(String, String)]) -> Compilation {
+/// [`compile_with`] on the calling thread's stack.
+pub fn compile_here(
+    file_name: &str,
+    text: &str,
+    overrides: &[(String, String)],
+    options: &Options,
+) -> Compilation {
     let mut sources = SourceMap::new();
     let mut ast = Ast::default();
     let mut diagnostics = Vec::new();
@@ -105,6 +140,13 @@ pub fn compile_here(file_name: &str, text: &str, overrides: &[(String, String)])
             diagnostics.extend(param_diags);
             let (program, elab_diags) = sema::elab::elaborate(&ast, &sources, &checked, &values);
             diagnostics.extend(elab_diags);
+            let total = program.total_bytes();
+            if total > options.max_memory
+                && let Some(syntax::ast::Item::Strategy(s)) =
+                    checked.strategy.map(|i| &ast.items[i].1)
+            {
+                diagnostics.push(too_much_memory(&program, &sources, s.name.span, options));
+            }
             if program.has_actions
                 && program.strategy_warmup.is_none()
                 && let Some(syntax::ast::Item::Strategy(s)) =
@@ -133,6 +175,55 @@ pub fn compile_here(file_name: &str, text: &str, overrides: &[(String, String)])
         program,
         diagnostics,
     }
+}
+
+/// `1.5 GB`, `640 KB`: bytes for a message.
+pub fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["bytes", "KB", "MB", "GB", "TB"];
+    let mut v = n as f64;
+    let mut unit = 0;
+    while v >= 1024.0 && unit + 1 < UNITS.len() {
+        v /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{n} bytes")
+    } else {
+        format!("{v:.1} {}", UNITS[unit])
+    }
+}
+
+/// E0205: the buffers together are past the limit; the largest are listed.
+fn too_much_memory(
+    p: &Program,
+    sources: &SourceMap,
+    strategy: source::Span,
+    options: &Options,
+) -> Diagnostic {
+    let mut largest: Vec<sema::elab::SeriesId> = p.order.clone();
+    largest.sort_by_key(|&s| std::cmp::Reverse(p.bytes(s)));
+    let mut d = Diagnostic::new(
+        Code::E0205,
+        format!(
+            "the buffers need {}, more than the limit of {}",
+            human_bytes(p.total_bytes()),
+            human_bytes(options.max_memory)
+        ),
+    )
+    .primary(strategy, "this strategy's series, together");
+    for &s in largest.iter().take(5) {
+        let series = &p.series[s];
+        let file = sources.get(series.span.file);
+        let (line, _) = file.line_col(series.span.start);
+        d = d.note(format!(
+            "`{}` ({}:{line}) reads {} bars back: {}",
+            series.name,
+            file.name,
+            p.lookback.get(s).copied().unwrap_or(0),
+            human_bytes(p.bytes(s))
+        ));
+    }
+    d.help("shorten the longest lookbacks, or raise the limit: `--max-memory 4G`")
 }
 
 /// W0002 at the series that keeps every action from running (or at the first action).
@@ -203,12 +294,30 @@ fn bind_params(
         };
         let local = &checked.locals[id];
         let parsed = match local.ty {
-            Ty::Int => raw
-                .replace('_', "")
-                .parse::<i64>()
-                .ok()
-                .filter(|v| v.unsigned_abs() <= 1 << 53)
-                .map(|v| v as f64),
+            Ty::Int => {
+                let digits = raw.replace('_', "");
+                match digits.parse::<i64>() {
+                    Ok(v) if v.unsigned_abs() <= 1 << 53 => Some(v as f64),
+                    // An integer, but not one every engine holds exactly.
+                    _ if !digits.is_empty()
+                        && digits
+                            .trim_start_matches(['-', '+'])
+                            .bytes()
+                            .all(|b| b.is_ascii_digit()) =>
+                    {
+                        diags.push(
+                            Diagnostic::new(
+                                Code::E0301,
+                                format!("`--param {name}={raw}`: out of range"),
+                            )
+                            .primary(local.span, format!("`{name}` is declared int here"))
+                            .help("ints go from -2^53 to 2^53 (about ±9.0e15)"),
+                        );
+                        continue;
+                    }
+                    _ => None,
+                }
+            }
             Ty::Float => raw.parse::<f64>().ok().filter(|v| v.is_finite()),
             Ty::Bool => match raw.as_str() {
                 "true" => Some(1.0),

@@ -19,6 +19,10 @@ struct Cli {
     /// When to colour diagnostics.
     #[arg(long, value_enum, default_value_t = Color::Auto, global = true)]
     color: Color,
+    /// The most memory the run's buffers may take together, e.g. 512M, 4G (K, M, G, T are powers
+    /// of 1024; default 1G): a program past it is a compile error (E0205).
+    #[arg(long, value_name = "SIZE", global = true, value_parser = parse_size)]
+    max_memory: Option<u64>,
     #[command(subcommand)]
     command: Command,
 }
@@ -105,8 +109,38 @@ enum Command {
     Explain { code: String },
 }
 
+/// `512M`, `4G`, `1000000`: a size in bytes.
+fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let (digits, unit) = match t.char_indices().find(|(_, c)| c.is_ascii_alphabetic()) {
+        Some((i, _)) => (&t[..i], &t[i..]),
+        None => (t, ""),
+    };
+    let shift = match unit.to_ascii_uppercase().trim_end_matches(['B', 'I']) {
+        "" => 0,
+        "K" => 10,
+        "M" => 20,
+        "G" => 30,
+        "T" => 40,
+        _ => return Err(format!("`{s}`: give a size such as 512M or 4G")),
+    };
+    let n: u64 = digits
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{s}`: give a size such as 512M or 4G"))?;
+    n.checked_mul(1u64 << shift)
+        .filter(|&b| b > 0)
+        .ok_or_else(|| format!("`{s}`: out of range"))
+}
+
+/// The `--max-memory` of this process (set once, from the command line).
+static OPTIONS: std::sync::OnceLock<btl::Options> = std::sync::OnceLock::new();
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let _ = OPTIONS.set(btl::Options {
+        max_memory: cli.max_memory.unwrap_or(btl::Options::DEFAULT.max_memory),
+    });
     let color = match cli.color {
         Color::Always => true,
         Color::Never => false,
@@ -175,11 +209,23 @@ fn load(
             return Err(ExitCode::from(2));
         }
     };
-    let mut overrides = Vec::new();
+    let mut overrides: Vec<(String, String)> = Vec::new();
     let mut bad = Vec::new();
     for p in params {
         match btl::parse_param_arg(p) {
-            Ok(kv) => overrides.push(kv),
+            Ok((name, value)) => {
+                if let Some((_, first)) = overrides.iter().find(|(n, _)| *n == name) {
+                    bad.push(
+                        Diagnostic::new(
+                            Code::E0302,
+                            format!("`--param {name}` is given twice: `{first}` and `{value}`"),
+                        )
+                        .help("give each param once"),
+                    );
+                } else {
+                    overrides.push((name, value));
+                }
+            }
             Err(d) => bad.push(d),
         }
     }
@@ -188,7 +234,8 @@ fn load(
         emit(&bad, &sources, format, color);
         return Err(ExitCode::from(1));
     }
-    Ok(btl::compile(path, &text, &overrides))
+    let options = OPTIONS.get().copied().unwrap_or_default();
+    Ok(btl::compile_with(path, &text, &overrides, &options))
 }
 
 fn emit(diags: &[Diagnostic], sources: &SourceMap, format: MessageFormat, color: bool) {

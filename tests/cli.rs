@@ -143,6 +143,35 @@ fn bad_params_are_errors_with_codes() {
     let out = btl(&["mem", "examples/sma_cross.btl", "--param", "slow"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).contains("E0302"));
+
+    // A param given twice is an error, not the last one silently winning.
+    let out = btl(&[
+        "check",
+        "examples/sma_cross.btl",
+        "--param",
+        "fast=5",
+        "--param",
+        "fast=6",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let e = text(&out.stderr);
+    assert!(e.contains("E0302") && e.contains("given twice"), "{e}");
+}
+
+#[test]
+fn max_memory_sets_the_limit_of_the_buffers() {
+    let big = "tests/ui/lookback/too_much_memory.btl";
+    let out = btl(&["check", big]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("E0205"));
+    let out = btl(&["check", big, "--max-memory", "2G"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let out = btl(&["check", "examples/sma_cross.btl", "--max-memory", "100"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("more than the limit of 100 bytes"));
+    let out = btl(&["check", "examples/sma_cross.btl", "--max-memory", "lots"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("give a size such as 512M"));
 }
 
 #[test]

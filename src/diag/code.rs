@@ -60,6 +60,7 @@ pub enum Code {
     /// A lookback beyond the documented maximum.
     E0203,
     E0204,
+    E0205,
     /// A `--param` that names no parameter of the strategy.
     E0300,
     /// A `--param` value that is not of the parameter's type.
@@ -103,6 +104,7 @@ impl Code {
         Code::E0202,
         Code::E0203,
         Code::E0204,
+        Code::E0205,
         Code::E0300,
         Code::E0301,
         Code::E0302,
@@ -141,6 +143,7 @@ impl Code {
             Code::E0202 => "E0202",
             Code::E0203 => "E0203",
             Code::E0204 => "E0204",
+            Code::E0205 => "E0205",
             Code::E0300 => "E0300",
             Code::E0301 => "E0301",
             Code::E0302 => "E0302",
@@ -188,6 +191,7 @@ impl Code {
             Code::E0202 => include_str!("../../docs/codes/E0202.md"),
             Code::E0203 => include_str!("../../docs/codes/E0203.md"),
             Code::E0204 => include_str!("../../docs/codes/E0204.md"),
+            Code::E0205 => include_str!("../../docs/codes/E0205.md"),
             Code::E0300 => include_str!("../../docs/codes/E0300.md"),
             Code::E0301 => include_str!("../../docs/codes/E0301.md"),
             Code::E0302 => include_str!("../../docs/codes/E0302.md"),
