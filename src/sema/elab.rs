@@ -36,6 +36,23 @@ pub const MAX_LOOKBACK: i64 = 1_000_000;
 pub const MAX_CALL_DEPTH: usize = 64;
 /// The largest number of iterations of one `for` loop.
 pub const MAX_LOOP: i64 = 1_000_000;
+/// The most statements a bar may run through loops, nested ones multiplied (E0106).
+pub const MAX_WORK: u64 = 10_000_000;
+
+/// An upper bound of the statements `stmts` run in one bar: every branch taken, every loop
+/// run to its end.
+pub fn work(stmts: &[EStmt]) -> u64 {
+    stmts
+        .iter()
+        .map(|s| match s {
+            EStmt::If(_, t, f) => 1u64.saturating_add(work(t)).saturating_add(work(f)),
+            EStmt::For(_, lo, hi, body) => {
+                (hi.saturating_sub(*lo).max(0) as u64).saturating_mul(work(body).saturating_add(1))
+            }
+            _ => 1,
+        })
+        .fold(0u64, u64::saturating_add)
+}
 /// The largest number of expression nodes after expanding every call.
 pub const MAX_NODES: usize = 2_000_000;
 /// Warm-up of a value that is never guaranteed to be present.
@@ -629,7 +646,26 @@ impl<'a> Elab<'a> {
                 let g = self.next_gen - 1;
                 self.var_writes.entry(v).or_default().push(g);
                 self.stmts(body);
-                let inner = self.close();
+                let mut inner = self.close();
+                let trips = hi_v.saturating_sub(lo_v).max(0) as u64;
+                let per_bar = trips.saturating_mul(work(&inner).saturating_add(1));
+                if trips <= MAX_LOOP as u64 && per_bar > MAX_WORK {
+                    let whole = self.ast.stmt_span(sid);
+                    // The loop's header: `for i in 0..n`.
+                    let span =
+                        Span::new(whole.file, whole.start as usize, body.span.start as usize);
+                    let d = Diagnostic::new(
+                        Code::E0106,
+                        format!("this loop runs about {per_bar} statements a bar, more than the maximum of {MAX_WORK}"),
+                    )
+                    .note(format!(
+                        "{trips} iterations of a body that runs up to {} statements (nested loops multiply)",
+                        work(&inner)
+                    ))
+                    .help("use fewer iterations, or running values (`let s = nz(s[1]) + x`) instead of loops over the window");
+                    self.report(d, span, "too much work per bar".into());
+                    inner.clear();
+                }
                 self.push(EStmt::For(v, lo_v, hi_v, inner));
                 None
             }
