@@ -34,7 +34,10 @@
 //!   range; limit fills at the open never cross the limit, fills at a limit price are not slipped
 //!   (backtrader with `slip_open=True, slip_match=True, slip_limit=True`).
 //! - Stocks with `shortcash`: buying spends cash, selling (also short) receives it; the position
-//!   is signed; value = cash + position × price.
+//!   is signed; value = cash + position × price. Short sales are margined (Regulation T's 50%
+//!   initial margin, which backtrader does not check): an order that opens or adds to a short is
+//!   rejected, at the cash check and at the fill, when the short's value would pass twice the
+//!   account's value; so an all-in reversal from long to short passes, `sell(1e15)` does not.
 //! - The position's price is the average entry price: increasing averages it, reducing keeps it,
 //!   reversing restarts it at the fill price (backtrader's `Position.update`).
 //! - A trade opens when the position leaves zero and closes when it returns to zero (a reversal
@@ -203,6 +206,18 @@ pub struct Broker {
     pub cancelled: u64,
     /// Per order name, its last fill as the strategy sees it.
     pub last_fills: [FillView; MAX_ORDER_NAMES],
+}
+
+/// Regulation T's initial margin for short sales, the one rule btl adds to backtrader's stock
+/// broker (which lets a short of any size through, its proceeds counting as cash): after an order
+/// that opens or adds to a short, the short's value at the price may be at most twice the
+/// account's value (cash + position × price), i.e. the account holds the proceeds plus 50%.
+fn short_margin_ok(cash: f64, position: f64, price: f64) -> bool {
+    if position >= 0.0 {
+        return true;
+    }
+    let short_value = -position * price;
+    short_value <= 2.0 * (cash + position * price)
 }
 
 /// The result of one position update (backtrader's `Position.update`).
@@ -463,7 +478,8 @@ impl Broker {
                 return true;
             }
             let (c, p, pp) = self.cash_after(cash, o.size, o.reference, pos, pos_price);
-            if c >= 0.0 {
+            let opens = update(o.size, o.reference, pos, pos_price).opened != 0.0;
+            if c >= 0.0 && (!opens || short_margin_ok(c, p, o.reference)) {
                 (cash, pos, pos_price) = (c, p, pp);
                 o.fresh = false;
                 true
@@ -732,9 +748,9 @@ impl Broker {
         price: f64,
         on_event: &mut dyn FnMut(Event),
     ) -> bool {
-        let (c, _, _) = self.cash_after(self.cash, o.size, price, self.position, self.price);
+        let (c, p, _) = self.cash_after(self.cash, o.size, price, self.position, self.price);
         let u = update(o.size, price, self.position, self.price);
-        if c < 0.0 && u.opened != 0.0 {
+        if u.opened != 0.0 && (c < 0.0 || !short_margin_ok(c, p, price)) {
             self.rejected += 1;
             on_event(Event::Rejected);
             return false;
