@@ -109,6 +109,10 @@ enum Command {
     Explain { code: String },
 }
 
+fn parse_time_unit(s: &str) -> Result<btl::runtime::feed::TimeUnit, String> {
+    btl::runtime::feed::TimeUnit::parse(s).ok_or_else(|| format!("`{s}`: give s, ms, us or ns"))
+}
+
 /// `512M`, `4G`, `1000000`: a size in bytes.
 fn parse_size(s: &str) -> Result<u64, String> {
     let t = s.trim();
@@ -369,6 +373,10 @@ struct RunArgs {
     /// Skip (and count) malformed rows instead of stopping at the first.
     #[arg(long)]
     skip_bad_rows: bool,
+    /// The unit of epoch times in the data: s, ms, us or ns (default: from the column's name,
+    /// such as `timestamp_ms`, else guessed from the first one's size, and said).
+    #[arg(long, value_name = "UNIT", value_parser = parse_time_unit)]
+    time_unit: Option<btl::runtime::feed::TimeUnit>,
     /// Print the lowered bar program or the compiled function's CLIF instead of running.
     #[arg(long, value_enum)]
     emit: Option<Emit>,
@@ -464,6 +472,9 @@ fn run(a: RunArgs, color: bool) -> ExitCode {
         Ok(f) => f,
         Err(e) => return usage_error(&e.to_string()),
     };
+    if let Some(unit) = a.time_unit {
+        source.set_time_unit(unit);
+    }
     if !(a.risk_free.is_finite() && a.risk_free > -1.0) {
         return usage_error(&format!(
             "--risk-free {}: must be an annual rate such as 0.02",
@@ -643,6 +654,14 @@ fn run(a: RunArgs, color: bool) -> ExitCode {
         }
     }
     let peak = output::peak_rss_bytes();
+    let time_unit = source.time_unit();
+    v["time_unit"] = serde_json::json!(time_unit.map(|(u, _)| u.name()));
+    if let Some((unit, feed::UnitSource::Guessed)) = time_unit {
+        eprintln!(
+            "note: epoch times read as {}, guessed from the first one's size; `--time-unit s|ms|us|ns` sets the unit",
+            unit.name()
+        );
+    }
     if source.skipped_rows() > 0 {
         let first = source
             .first_skipped()

@@ -1,7 +1,7 @@
 //! The CSV price feed: bad-data fixtures in `tests/data/bad/` with their expected errors, plus
 //! the accepted input forms, `skip_bad_rows`, and a large generated input.
 
-use btl::runtime::feed::{Bar, CsvFeed, FeedError};
+use btl::runtime::feed::{Bar, CsvFeed, FeedError, TimeUnit, UnitSource};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
@@ -349,22 +349,16 @@ fn reads_committed_12000_bars() {
 
 #[test]
 fn epoch_seconds_and_milliseconds() {
-    // Below 10^11 the integer is seconds; from 10^11 on, milliseconds.
-    let text = "timestamp,open,high,low,close\n\
-                1704067200,1,1,1,1\n\
-                1704067260000,1,1,1,1\n\
-                99999999999,1,1,1,1\n\
-                100000000000000,1,1,1,1\n";
-    let bars = read_str(text, false).expect("valid");
-    assert_eq!(
-        times(&bars),
-        [
-            1_704_067_200_000,
-            1_704_067_260_000,
-            99_999_999_999_000,
-            100_000_000_000_000
-        ]
-    );
+    // The first epoch decides the file's unit: below 10^11 seconds, from 10^11 milliseconds.
+    for (first, ms) in [
+        ("1704067200", 1_704_067_200_000),
+        ("1704067260000", 1_704_067_260_000),
+        ("99999999999", 99_999_999_999_000),
+    ] {
+        let text = format!("timestamp,open,high,low,close\n{first},1,1,1,1\n");
+        let bars = read_str(&text, false).expect("valid");
+        assert_eq!(times(&bars), [ms], "{first}");
+    }
     // The boundary itself is milliseconds: 10^11 ms, not 10^11 s.
     let bars = read_str("time,open,high,low,close\n100000000000,1,1,1,1\n", false).expect("ok");
     assert_eq!(bars[0].time, 100_000_000_000);
@@ -760,5 +754,50 @@ fn never_panics_on_junk() {
         if let Ok(mut feed) = CsvFeed::from_reader("bytes.csv", &bytes[..], true) {
             while let Ok(Some(_)) = feed.next_bar() {}
         }
+    }
+}
+
+/// Epoch integers: the unit given, else the one the column's name says, else guessed from the
+/// first one and kept for the whole file, and the feed says it guessed.
+#[test]
+fn the_epoch_unit_is_given_named_or_guessed_and_said() {
+    let day = 86_400_000i64;
+    // Millisecond epochs from 1970: small enough to look like seconds.
+    let rows: String = (1..4).map(|i| format!("{},1,1,1,1\n", i * day)).collect();
+    let read = |header: &str, unit: Option<TimeUnit>| {
+        let text = format!("{header},open,high,low,close\n{rows}");
+        let mut feed = CsvFeed::from_reader("mem.csv", text.as_bytes(), false).unwrap();
+        if let Some(u) = unit {
+            feed.set_time_unit(u);
+        }
+        let bars = read_all(&mut feed).unwrap();
+        (times(&bars), feed.time_unit())
+    };
+    let ms: Vec<i64> = (1..4).map(|i| i * day).collect();
+    assert_eq!(
+        read("timestamp_ms", None),
+        (ms.clone(), Some((TimeUnit::Millis, UnitSource::ColumnName)))
+    );
+    assert_eq!(
+        read("time", Some(TimeUnit::Millis)),
+        (ms.clone(), Some((TimeUnit::Millis, UnitSource::Given)))
+    );
+    let (guessed, unit) = read("time", None);
+    assert_eq!(unit, Some((TimeUnit::Seconds, UnitSource::Guessed)));
+    assert_eq!(guessed[0], day * 1000);
+    // The unit guessed from the first epoch holds for the file: a later, larger value is not
+    // read in another unit.
+    let text = "time,open,high,low,close\n1700000000,1,1,1,1\n170000000000,1,1,1,1\n";
+    let mut feed = CsvFeed::from_reader("mem.csv", text.as_bytes(), false).unwrap();
+    let bars = read_all(&mut feed).unwrap();
+    assert_eq!(times(&bars), [1_700_000_000_000, 170_000_000_000_000]);
+    // Micro- and nanoseconds.
+    for (header, unit) in [("time_us", 1_000i64), ("unix_ns", 1_000_000)] {
+        let text = format!(
+            "{header},open,high,low,close\n{},1,1,1,1\n",
+            1_700_000_000_000 * unit
+        );
+        let bars = read_str(&text, false).unwrap();
+        assert_eq!(times(&bars), [1_700_000_000_000], "{header}");
     }
 }

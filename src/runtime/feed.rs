@@ -15,10 +15,14 @@
 //!
 //! Time cells may be an ISO date `2024-01-31` (midnight UTC); a date and time
 //! `2024-01-31 09:30:00` or `2024-01-31T09:30` with optional fractional seconds and an optional
-//! `Z` or `±hh:mm` offset; or an integer epoch. An integer whose magnitude is at least 10^11 is
-//! epoch **milliseconds**, anything smaller is epoch **seconds** (10^11 s is the year 5138 and
-//! 10^11 ms is March 1973, so epoch-millisecond data from before March 1973 is misread). As a
-//! consequence `20240131` is epoch seconds (1970-08-23), not a date: `YYYYMMDD` is not supported.
+//! `Z` or `±hh:mm` offset; or an integer epoch. The unit of epoch integers is, in this order: the
+//! one given ([`CsvFeed::set_time_unit`], the CLI's `--time-unit`); the one the time column's name
+//! says (`timestamp_ms`, `time_s`, `epoch_us`, `unix_ns`: a time name with a `_s`, `_ms`, `_us`
+//! or `_ns` suffix); else it is guessed from the first epoch's magnitude (at least 10^17: ns,
+//! 10^14: µs, 10^11: ms, else seconds) and kept for the whole file, and
+//! [`CsvFeed::time_unit`] says it was guessed, so the CLI can say which unit it assumed
+//! (millisecond data from before March 1973 looks like seconds). `20240131` is an epoch, not a
+//! date: `YYYYMMDD` is not supported.
 //! With `date` + `time` columns the date cell holds `2024-01-31` and the time cell `09:30`,
 //! `09:30:00` (fractions and offsets allowed as above). Bar times are `i64` milliseconds since
 //! 1970-01-01 UTC.
@@ -100,9 +104,70 @@ enum TimeColumns {
     Split { date: usize, time: usize },
 }
 
+/// The unit of epoch integers in a time column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimeUnit {
+    Seconds,
+    Millis,
+    Micros,
+    Nanos,
+}
+
+impl TimeUnit {
+    pub fn name(self) -> &'static str {
+        match self {
+            TimeUnit::Seconds => "seconds",
+            TimeUnit::Millis => "milliseconds",
+            TimeUnit::Micros => "microseconds",
+            TimeUnit::Nanos => "nanoseconds",
+        }
+    }
+
+    /// `s`, `ms`, `us`, `ns` (as written in a flag or a column name's suffix).
+    pub fn parse(s: &str) -> Option<TimeUnit> {
+        match s.to_ascii_lowercase().as_str() {
+            "s" => Some(TimeUnit::Seconds),
+            "ms" => Some(TimeUnit::Millis),
+            "us" | "µs" => Some(TimeUnit::Micros),
+            "ns" => Some(TimeUnit::Nanos),
+            _ => None,
+        }
+    }
+
+    /// The unit an epoch of this magnitude most likely has.
+    fn guess(value: i64) -> TimeUnit {
+        match value.unsigned_abs() {
+            v if v >= 100_000_000_000_000_000 => TimeUnit::Nanos,
+            v if v >= 100_000_000_000_000 => TimeUnit::Micros,
+            v if v >= EPOCH_MS_THRESHOLD as u64 => TimeUnit::Millis,
+            _ => TimeUnit::Seconds,
+        }
+    }
+
+    /// `value` of this unit in milliseconds (rounded down).
+    fn to_ms(self, value: i64) -> Option<i64> {
+        match self {
+            TimeUnit::Seconds => value.checked_mul(1000),
+            TimeUnit::Millis => Some(value),
+            TimeUnit::Micros => Some(value.div_euclid(1000)),
+            TimeUnit::Nanos => Some(value.div_euclid(1_000_000)),
+        }
+    }
+}
+
+/// Where the epoch unit came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UnitSource {
+    Given,
+    ColumnName,
+    Guessed,
+}
+
 #[derive(Debug, Clone, Copy)]
 struct Columns {
     time: TimeColumns,
+    /// The epoch unit the time column's name gives (`timestamp_ms`).
+    named_unit: Option<TimeUnit>,
     open: usize,
     high: usize,
     low: usize,
@@ -245,6 +310,8 @@ pub struct CsvFeed<R: Read> {
     last: Option<(i64, u64)>,
     skipped: u64,
     first_skipped: Option<FeedError>,
+    /// The unit of epoch times, once known.
+    unit: std::cell::Cell<Option<(TimeUnit, UnitSource)>>,
 }
 
 impl CsvFeed<std::fs::File> {
@@ -311,6 +378,7 @@ impl<R: Read> CsvFeed<R> {
             last: None,
             skipped: 0,
             first_skipped: None,
+            unit: std::cell::Cell::new(None),
         })
     }
 
@@ -359,6 +427,37 @@ impl<R: Read> CsvFeed<R> {
         }
     }
 
+    /// Reads epoch integers in `unit`, whatever the column's name or the values' size.
+    pub fn set_time_unit(&mut self, unit: TimeUnit) {
+        self.unit.set(Some((unit, UnitSource::Given)));
+    }
+
+    /// The unit epoch times were read in and where it came from; `None` while no epoch was read
+    /// (or the times are dates).
+    pub fn time_unit(&self) -> Option<(TimeUnit, UnitSource)> {
+        self.unit.get()
+    }
+
+    /// A time cell: a date, a date and time, or an epoch in the file's unit (see the module
+    /// contract).
+    fn parse_time(&self, cell: &[u8]) -> Result<i64, &'static str> {
+        let Some(value) = epoch_integer(cell)? else {
+            return parse_timestamp(cell);
+        };
+        let unit = match self.unit.get() {
+            Some((u, _)) => u,
+            None => {
+                let (u, source) = match self.columns.named_unit {
+                    Some(u) => (u, UnitSource::ColumnName),
+                    None => (TimeUnit::guess(value), UnitSource::Guessed),
+                };
+                self.unit.set(Some((u, source)));
+                u
+            }
+        };
+        unit.to_ms(value).ok_or("epoch value out of range")
+    }
+
     /// How many bad rows were skipped so far (always 0 without `skip_bad_rows`).
     pub fn skipped_rows(&self) -> u64 {
         self.skipped
@@ -393,7 +492,8 @@ impl<R: Read> CsvFeed<R> {
                 if cell.is_empty() {
                     return Err(RowError::at(i, "empty cell".to_string()));
                 }
-                parse_timestamp(cell).map_err(|why| malformed_time(i, cell, why))?
+                self.parse_time(cell)
+                    .map_err(|why| malformed_time(i, cell, why))?
             }
             TimeColumns::Split { date, time } => {
                 let date_cell = cell(record, date);
@@ -504,9 +604,30 @@ fn find_columns(header: &[String]) -> Result<Columns, String> {
         names.join(",")
     };
     let datetime = find("datetime")?;
-    let timestamp = find("timestamp")?;
+    let mut timestamp = find("timestamp")?;
     let date = find("date")?;
     let time_col = find("time")?;
+    // A time column named with its epoch unit: `timestamp_ms`, `time_s`, `epoch_us`, `unix_ns`.
+    let mut named_unit = None;
+    if datetime.is_none() && timestamp.is_none() {
+        for (i, name) in header.iter().enumerate() {
+            let lower = name.to_ascii_lowercase();
+            let Some((base, unit)) = lower.rsplit_once('_') else {
+                continue;
+            };
+            if matches!(base, "timestamp" | "time" | "epoch" | "unix" | "datetime")
+                && let Some(u) = TimeUnit::parse(unit)
+            {
+                if timestamp.is_some() {
+                    return Err(format!(
+                        "two time columns with a unit: `{name}` and another"
+                    ));
+                }
+                timestamp = Some(i);
+                named_unit = Some(u);
+            }
+        }
+    }
     let time = match (datetime, timestamp, date, time_col) {
         (Some(i), ..) | (None, Some(i), ..) => TimeColumns::Single(i),
         (None, None, Some(date), Some(time)) => TimeColumns::Split { date, time },
@@ -523,6 +644,7 @@ fn find_columns(header: &[String]) -> Result<Columns, String> {
     };
     Ok(Columns {
         time,
+        named_unit,
         open: required("open")?,
         high: required("high")?,
         low: required("low")?,
@@ -638,6 +760,27 @@ pub fn parse_timestamp(s: &[u8]) -> Result<i64, &'static str> {
         Some(_) => return Err("expected `T` or a space between date and time"),
     };
     Ok(days * MS_PER_DAY + ms)
+}
+
+/// The integer of an epoch cell (`None` when the cell is not all digits, with an optional sign).
+fn epoch_integer(s: &[u8]) -> Result<Option<i64>, &'static str> {
+    let s = s.trim_ascii();
+    let (negative, digits) = match s.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        Some((b'+', rest)) => (false, rest),
+        _ => (false, s),
+    };
+    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+        return Ok(None);
+    }
+    let mut value: i64 = 0;
+    for &d in digits {
+        value = value
+            .checked_mul(10)
+            .and_then(|v| v.checked_add(i64::from(d - b'0')))
+            .ok_or("epoch value out of range")?;
+    }
+    Ok(Some(if negative { -value } else { value }))
 }
 
 fn parse_epoch(s: &[u8]) -> Result<i64, &'static str> {
