@@ -51,7 +51,8 @@ impl Compilation {
     /// The bar program both engines run, when the program has a strategy and no errors.
     pub fn bar_program(&self) -> Option<ir::BarProgram> {
         match (&self.program, self.has_errors()) {
-            (Some(p), false) => Some(ir::lower::lower(p)),
+            // Lowering recurses along expressions, as compiling does: the same stack.
+            (Some(p), false) => Some(with_compiler_stack(|| ir::lower::lower(p))),
             _ => None,
         }
     }
@@ -68,6 +69,9 @@ pub fn parse_param_arg(arg: &str) -> Result<(String, String), Diagnostic> {
         .help("write `--param fast=5`")),
     }
 }
+
+/// The largest program text compiled: 8 MiB (E0005).
+pub const MAX_SOURCE: usize = 8 << 20;
 
 /// Stack for the compiler's recursive passes: nesting is bounded (E0115, E0114), and this is
 /// generous for the bound whatever thread calls `compile`.
@@ -93,6 +97,20 @@ impl Default for Options {
     }
 }
 
+/// Runs `f` on a thread with the compiler's stack (the recursive passes need it for the
+/// longest expressions `syntax` accepts), or on this thread if none can be started.
+fn with_compiler_stack<T: Send>(f: impl FnOnce() -> T + Send + Copy) -> T {
+    std::thread::scope(|s| {
+        std::thread::Builder::new()
+            .name("btl-compile".into())
+            .stack_size(COMPILER_STACK)
+            .spawn_scoped(s, f)
+            .ok()
+            .and_then(|h| h.join().ok())
+    })
+    .unwrap_or_else(f)
+}
+
 /// Compiles a program (see the crate documentation). `overrides` are `--param` values.
 pub fn compile(file_name: &str, text: &str, overrides: &[(String, String)]) -> Compilation {
     compile_with(file_name, text, overrides, &Options::DEFAULT)
@@ -105,15 +123,7 @@ pub fn compile_with(
     overrides: &[(String, String)],
     options: &Options,
 ) -> Compilation {
-    std::thread::scope(|s| {
-        std::thread::Builder::new()
-            .name("btl-compile".into())
-            .stack_size(COMPILER_STACK)
-            .spawn_scoped(s, || compile_here(file_name, text, overrides, options))
-            .ok()
-            .and_then(|h| h.join().ok())
-    })
-    .unwrap_or_else(|| compile_here(file_name, text, overrides, options))
+    with_compiler_stack(|| compile_here(file_name, text, overrides, options))
 }
 
 /// [`compile_with`] on the calling thread's stack.
@@ -130,8 +140,25 @@ pub fn compile_here(
         let id = sources.add(SourceFile::new(*name, *text, true));
         diagnostics.extend(syntax::parse(&mut ast, id, text));
     }
-    let user = sources.add(SourceFile::new(file_name, text, false));
-    diagnostics.extend(syntax::parse(&mut ast, user, text));
+    // A program past the size limit is not parsed: its tokens and tree would take memory in
+    // proportion, for no program anyone writes.
+    let oversized = text.len() > MAX_SOURCE;
+    let parsed = if oversized { "" } else { text };
+    let user = sources.add(SourceFile::new(file_name, parsed, false));
+    if oversized {
+        diagnostics.push(
+            Diagnostic::new(
+                Code::E0005,
+                format!(
+                    "the program is {}, more than the limit of {}",
+                    human_bytes(text.len() as u64),
+                    human_bytes(MAX_SOURCE as u64)
+                ),
+            )
+            .help("a strategy is at most a few thousand lines: split generated code into functions, or generate less"),
+        );
+    }
+    diagnostics.extend(syntax::parse(&mut ast, user, parsed));
     let (checked, check_diags) = sema::check::check(&ast, &sources, user);
     diagnostics.extend(check_diags);
     let program = match checked.strategy {
@@ -156,6 +183,7 @@ pub fn compile_here(
             }
             Some(program)
         }
+        None if oversized => None,
         None => {
             let at = source::Span::new(user, 0, 0);
             diagnostics.push(

@@ -227,3 +227,38 @@ fn deep_nesting_is_an_error_not_a_crash() {
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Long programs: a flat chain is accepted up to 20,000 terms (long, not deep); past it, E0115;
+/// a file past 8 MiB is refused before it is parsed (E0005), with bounded memory.
+#[test]
+fn long_chains_and_huge_files_are_bounded() {
+    let dir = std::env::temp_dir().join(format!("btl-long-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let chain = |n: usize| {
+        let terms: Vec<String> = (0..n).map(|i| format!("close[{}]", i % 30)).collect();
+        format!(
+            "strategy s {{\n    let x = {}\n    plot(x, \"x\")\n}}\n",
+            terms.join(" + ")
+        )
+    };
+    let ok = dir.join("ok.btl");
+    std::fs::write(&ok, chain(15_000)).unwrap();
+    let out = btl(&["check", ok.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let long = dir.join("long.btl");
+    std::fs::write(&long, chain(25_000)).unwrap();
+    let out = btl(&["check", long.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("longer than 20000 operations"));
+    let huge = dir.join("huge.btl");
+    std::fs::write(
+        &huge,
+        format!("strategy s {{\n// {}\n}}\n", "x".repeat(9 << 20)),
+    )
+    .unwrap();
+    let out = btl(&["check", huge.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let e = text(&out.stderr);
+    assert!(e.contains("E0005") && !e.contains("E0112"), "{e}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -16,6 +16,7 @@ pub enum Code {
     E0003,
     /// A number literal that does not fit (integer beyond 2^53, malformed float).
     E0004,
+    E0005,
     /// A name that is not defined (with "did you mean").
     E0100,
     /// A name defined twice in the same scope.
@@ -80,6 +81,7 @@ impl Code {
         Code::E0002,
         Code::E0003,
         Code::E0004,
+        Code::E0005,
         Code::E0100,
         Code::E0101,
         Code::E0102,
@@ -119,6 +121,7 @@ impl Code {
             Code::E0002 => "E0002",
             Code::E0003 => "E0003",
             Code::E0004 => "E0004",
+            Code::E0005 => "E0005",
             Code::E0100 => "E0100",
             Code::E0101 => "E0101",
             Code::E0102 => "E0102",
@@ -167,6 +170,7 @@ impl Code {
             Code::E0002 => include_str!("../../docs/codes/E0002.md"),
             Code::E0003 => include_str!("../../docs/codes/E0003.md"),
             Code::E0004 => include_str!("../../docs/codes/E0004.md"),
+            Code::E0005 => include_str!("../../docs/codes/E0005.md"),
             Code::E0100 => include_str!("../../docs/codes/E0100.md"),
             Code::E0101 => include_str!("../../docs/codes/E0101.md"),
             Code::E0102 => include_str!("../../docs/codes/E0102.md"),

@@ -20,9 +20,23 @@ pub enum Recovery {
 
 /// Integers must be exact as `f64`, the run-time representation.
 pub const MAX_INT: i64 = 1 << 53;
-/// The deepest nesting of expressions and blocks; deeper nodes become errors (E0115), so every
-/// later pass may recurse over the tree.
+/// The deepest nesting of expressions and blocks; deeper nodes become errors (E0115). A chain of
+/// one operator level (`a + b - c + ...`, `x and y and ...`) is long, not deep: it counts once.
 pub const MAX_DEPTH: u32 = 256;
+/// The longest path from the root of a statement to a leaf, chains included (E0115): every later
+/// pass recurses along it.
+pub const MAX_PATH: u32 = 20_000;
+
+/// The operators that chain at one level (left-associative, same precedence).
+fn level(op: BinOp) -> u8 {
+    match op {
+        BinOp::Add | BinOp::Sub => 1,
+        BinOp::Mul | BinOp::Div | BinOp::Rem => 2,
+        BinOp::And => 3,
+        BinOp::Or => 4,
+        _ => 0,
+    }
+}
 
 pub struct Builder<'a> {
     pub ast: &'a mut Ast,
@@ -33,6 +47,9 @@ pub struct Builder<'a> {
     /// Nesting depth of every node built so far.
     pub expr_depth: slotmap::SecondaryMap<ExprId, u32>,
     pub stmt_depth: slotmap::SecondaryMap<StmtId, u32>,
+    /// The longest path below every node built so far (see [`MAX_PATH`]).
+    pub expr_path: slotmap::SecondaryMap<ExprId, u32>,
+    pub stmt_path: slotmap::SecondaryMap<StmtId, u32>,
     pub too_deep: bool,
 }
 
@@ -49,8 +66,36 @@ impl<'a> Builder<'a> {
             .unwrap_or(0)
     }
 
+    fn block_path(&self, b: &Block) -> u32 {
+        b.stmts
+            .iter()
+            .map(|s| self.stmt_path.get(*s).copied().unwrap_or(0))
+            .max()
+            .unwrap_or(0)
+    }
+
+    fn path_of(&self, e: &Expr) -> u32 {
+        let p = |x: &ExprId| self.expr_path.get(*x).copied().unwrap_or(0);
+        1 + match e {
+            Expr::Unary(_, a) | Expr::Paren(a) => p(a),
+            Expr::Binary(_, a, b) | Expr::Index(a, b) => p(a).max(p(b)),
+            Expr::Call(_, args) | Expr::Tuple(args) => args.iter().map(p).max().unwrap_or(0),
+            Expr::If(c, t, f) => p(c)
+                .max(self.block_path(t))
+                .max(f.as_ref().map_or(0, |b| self.block_path(b))),
+            _ => 0,
+        }
+    }
+
     fn depth_of(&self, e: &Expr) -> u32 {
         let d = |x: &ExprId| self.expr_depth.get(*x).copied().unwrap_or(0);
+        if let Expr::Binary(op, a, b) = e
+            && level(*op) != 0
+            && matches!(self.ast.exprs.get(*a), Some(Expr::Binary(op2, ..)) if level(*op2) == level(*op))
+        {
+            // The next link of a chain: as deep as the chain, or as its right operand.
+            return d(a).max(d(b) + 1);
+        }
         1 + match e {
             Expr::Unary(_, a) | Expr::Paren(a) => d(a),
             Expr::Binary(_, a, b) | Expr::Index(a, b) => d(a).max(d(b)),
@@ -77,11 +122,31 @@ impl<'a> Builder<'a> {
         }
     }
 
+    fn too_long(&mut self, l: usize, r: usize) {
+        if !self.too_deep {
+            self.too_deep = true;
+            let span = self.span(l, r);
+            self.diagnostics.push(
+                Diagnostic::new(
+                    Code::E0115,
+                    format!("expression longer than {MAX_PATH} operations in a row"),
+                )
+                .primary(span, "this is too long")
+                .help("split it into `let`s of a few thousand terms each"),
+            );
+        }
+    }
+
     fn expr(&mut self, e: Expr, l: usize, r: usize) -> ExprId {
         let mut depth = self.depth_of(&e);
+        let mut path = self.path_of(&e);
         let e = if depth > MAX_DEPTH {
             self.too_deep(l, r);
-            depth = 1;
+            (depth, path) = (1, 1);
+            Expr::Error
+        } else if path > MAX_PATH {
+            self.too_long(l, r);
+            (depth, path) = (1, 1);
             Expr::Error
         } else {
             e
@@ -89,6 +154,7 @@ impl<'a> Builder<'a> {
         let id = self.ast.exprs.insert(e);
         self.ast.expr_spans.insert(id, Span::new(self.file, l, r));
         self.expr_depth.insert(id, depth);
+        self.expr_path.insert(id, path);
         id
     }
 
@@ -104,9 +170,24 @@ impl<'a> Builder<'a> {
             Stmt::For { lo, hi, body, .. } => d(lo).max(d(hi)).max(self.block_depth(body)),
             Stmt::Break | Stmt::Continue | Stmt::Error => 0,
         };
+        let p = |x: &ExprId| self.expr_path.get(*x).copied().unwrap_or(0);
+        let mut path = 1 + match &s {
+            Stmt::Param { default: e, .. }
+            | Stmt::Let { value: e, .. }
+            | Stmt::Mut { value: e, .. }
+            | Stmt::Assign { value: e, .. }
+            | Stmt::LetTuple { value: e, .. }
+            | Stmt::Expr(e) => p(e),
+            Stmt::For { lo, hi, body, .. } => p(lo).max(p(hi)).max(self.block_path(body)),
+            Stmt::Break | Stmt::Continue | Stmt::Error => 0,
+        };
         let s = if depth > MAX_DEPTH {
             self.too_deep(l, r);
-            depth = 1;
+            (depth, path) = (1, 1);
+            Stmt::Error
+        } else if path > MAX_PATH {
+            self.too_long(l, r);
+            (depth, path) = (1, 1);
             Stmt::Error
         } else {
             s
@@ -114,6 +195,7 @@ impl<'a> Builder<'a> {
         let id = self.ast.stmts.insert(s);
         self.ast.stmt_spans.insert(id, Span::new(self.file, l, r));
         self.stmt_depth.insert(id, depth);
+        self.stmt_path.insert(id, path);
         id
     }
 

@@ -30,6 +30,8 @@ pub fn parse(ast: &mut Ast, file: FileId, text: &str) -> Vec<Diagnostic> {
         diagnostics: Vec::new(),
         expr_depth: slotmap::SecondaryMap::new(),
         stmt_depth: slotmap::SecondaryMap::new(),
+        expr_path: slotmap::SecondaryMap::new(),
+        stmt_path: slotmap::SecondaryMap::new(),
         too_deep: false,
     };
     let tokens = lexed.tokens.into_iter().map(Ok::<_, ()>);
