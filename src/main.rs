@@ -423,6 +423,13 @@ fn usage_error(msg: &str) -> ExitCode {
 fn run(a: RunArgs, color: bool) -> ExitCode {
     use btl::runtime::{broker, engine, feed, output};
 
+    // Stopped by SIGINT or SIGTERM: the temporary files go, no output is half written.
+    let _ = ctrlc::set_handler(|| {
+        output::remove_temps();
+        eprintln!("error: interrupted; no output was written");
+        std::process::exit(130);
+    });
+
     if !(a.cash.is_finite() && a.cash > 0.0) {
         return usage_error(&format!("--cash {}: must be a positive number", a.cash));
     }
@@ -512,7 +519,8 @@ fn run(a: RunArgs, color: bool) -> ExitCode {
             Err(e) => return usage_error(&format!("cannot create {path}: {e}")),
         }
     }
-    let spill = std::env::temp_dir().join(format!("btl-trades-{}.jsonl", std::process::id()));
+    let spill = std::env::temp_dir().join(format!("btl-trades.jsonl-{}", std::process::id()));
+    output::clean_stale(&spill);
     if a.json {
         match output::AtomicFile::create(&spill) {
             Ok(f) => files.json = Some(f),
@@ -679,9 +687,11 @@ fn run(a: RunArgs, color: bool) -> ExitCode {
         {
             return usage_error(&format!("writing a temporary file: {e}"));
         }
+        output::register_temp(&spill);
         // The trades are streamed from the spill file, never all held in memory.
         let printed = print_json_with_trades(&v, &spill);
         let _ = std::fs::remove_file(&spill);
+        output::unregister_temp(&spill);
         if let Err(e) = printed {
             return usage_error(&format!("writing the JSON report: {e}"));
         }

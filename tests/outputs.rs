@@ -166,3 +166,104 @@ fn a_fifo_receives_the_output_and_stays_a_fifo() {
     assert!(std::fs::metadata(&fifo).unwrap().file_type().is_fifo());
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// A run stopped by SIGINT or SIGTERM removes its temporary files and writes no output; the
+/// files a SIGKILL leaves are removed by the next run with the same outputs.
+#[test]
+fn a_stopped_run_leaves_nothing_behind() {
+    let dir = scratch("signals");
+    common::write_bars(&dir.join("bars.csv"), 200_000);
+    // Slow enough to be caught in the middle: a loop over a window on every bar.
+    std::fs::write(
+        dir.join("slow.btl"),
+        "strategy slow {\n    mut acc = 0.0\n    for i in 0..2000 {\n        acc = acc + close[i % 50]\n    }\n    if acc > close * 2000 { buy(1) } else { close_position() }\n    plot(acc, \"acc\")\n}\n",
+    )
+    .unwrap();
+    let start = |dir: &Path| {
+        let args = [
+            "run", "slow.btl", "--data", "bars.csv", "--engine", "interp", "--equity", "eq.csv",
+            "--trades", "tr.csv", "--plot", "p.html", "--json",
+        ];
+        std::process::Command::new(env!("CARGO_BIN_EXE_btl"))
+            .args(args)
+            .current_dir(dir)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    // Waits until the run has written part of its outputs.
+    let started = |dir: &Path, pid: u32| {
+        let tmp = dir.join(format!("eq.csv.tmp-{pid}"));
+        for _ in 0..600 {
+            if std::fs::metadata(&tmp).is_ok_and(|m| m.len() > 4096) {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        panic!("the run did not start writing");
+    };
+    let spills = || -> Vec<String> {
+        std::fs::read_dir(std::env::temp_dir())
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect()
+    };
+    for signal in ["INT", "TERM"] {
+        let child = start(&dir);
+        let pid = child.id();
+        started(&dir, pid);
+        let sent = std::process::Command::new("kill")
+            .args([format!("-{signal}"), pid.to_string()])
+            .status()
+            .unwrap();
+        assert!(sent.success());
+        let out = child.wait_with_output().unwrap();
+        assert_ne!(out.status.code(), Some(0), "{signal}");
+        assert!(
+            text(&out.stderr).contains("interrupted"),
+            "{}",
+            text(&out.stderr)
+        );
+        assert_eq!(
+            files(&dir),
+            ["bars.csv", "data.csv", "s.btl", "slow.btl"],
+            "{signal}"
+        );
+        let mine = format!("btl-trades.jsonl-{pid}");
+        assert!(!spills().iter().any(|f| f.starts_with(&mine)), "{signal}");
+    }
+    // SIGKILL cannot be caught: its leftovers go with the next run's outputs.
+    let child = start(&dir);
+    let pid = child.id();
+    started(&dir, pid);
+    let mut child = child;
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(files(&dir).iter().any(|f| f.contains(&format!("-{pid}"))));
+    let d = dir.join("data.csv");
+    let out = btl(&[
+        "run",
+        dir.join("s.btl").to_str().unwrap(),
+        "--data",
+        d.to_str().unwrap(),
+        "--equity",
+        &path(&dir, "eq.csv"),
+        "--trades",
+        &path(&dir, "tr.csv"),
+        "--plot",
+        &path(&dir, "p.html"),
+        "--json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(
+        files(&dir),
+        [
+            "bars.csv", "data.csv", "eq.csv", "p.html", "s.btl", "slow.btl", "tr.csv"
+        ]
+    );
+    let mine = format!("btl-trades.jsonl-{pid}");
+    assert!(!spills().iter().any(|f| f.starts_with(&mine)));
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -10,6 +10,11 @@
 //! [`AtomicFile::prepare`] flushes it to disk; [`AtomicFile::commit`] renames it over a regular
 //! destination, or copies it into a special one (which is written in place, never replaced);
 //! dropping it uncommitted removes the temporary file.
+//!
+//! Every temporary file of the process is listed ([`register_temp`]) so that a run stopped by
+//! SIGINT or SIGTERM removes them ([`remove_temps`], called by the CLI's signal handler). Against
+//! SIGKILL, temporary names carry the process id: creating a temporary file first removes those
+//! of the same destination left by processes that no longer run ([`clean_stale`]).
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -18,6 +23,74 @@ use std::path::{Path, PathBuf};
 
 use crate::runtime::broker::ClosedTrade;
 use crate::runtime::engine::Sink;
+
+/// The temporary files this process has open.
+static TEMPS: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
+
+/// Lists a temporary file, to be removed if the process is stopped.
+pub fn register_temp(path: &Path) {
+    let mut temps = TEMPS.lock().unwrap_or_else(|p| p.into_inner());
+    temps.push(path.to_path_buf());
+}
+
+/// Unlists a temporary file (committed or removed).
+pub fn unregister_temp(path: &Path) {
+    let mut temps = TEMPS.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(i) = temps.iter().position(|p| p == path) {
+        temps.swap_remove(i);
+    }
+}
+
+/// Removes every listed temporary file (the process is being stopped).
+pub fn remove_temps() {
+    let temps = TEMPS.lock().unwrap_or_else(|p| p.into_inner());
+    for p in temps.iter() {
+        let _ = std::fs::remove_file(p);
+    }
+}
+
+/// Removes the temporary files `NAME.KIND-PID` of `temp` (its name with another process id)
+/// whose process no longer runs: what a killed run left.
+pub fn clean_stale(temp: &Path) {
+    let (Some(dir), Some(name)) = (temp.parent(), temp.file_name().and_then(|n| n.to_str())) else {
+        return;
+    };
+    let Some((stem, _pid)) = name.rsplit_once('-') else {
+        return;
+    };
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let file = e.file_name();
+        let Some(file) = file.to_str() else { continue };
+        // `STEM-PID`, or a file derived from it (`STEM-PID.tmp-PID`).
+        let Some(pid) = file
+            .strip_prefix(stem)
+            .and_then(|rest| rest.strip_prefix('-'))
+            .map(|rest| {
+                rest.split(|c: char| !c.is_ascii_digit())
+                    .next()
+                    .unwrap_or("")
+            })
+            .and_then(|pid| pid.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if pid == std::process::id() {
+            continue;
+        }
+        let alive = Path::new("/proc").join(pid.to_string()).exists();
+        if !alive && e.file_type().is_ok_and(|t| t.is_file()) {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
+}
 
 /// `path` with its symlinks followed (also a dangling one: the file it would create).
 pub fn resolve(path: &Path) -> PathBuf {
@@ -127,7 +200,9 @@ impl AtomicFile {
     pub fn create(dest: &Path) -> std::io::Result<AtomicFile> {
         let dest = resolve(dest);
         let tmp = temp_path(&dest, "tmp");
+        clean_stale(&tmp);
         let file = File::create(&tmp)?;
+        register_temp(&tmp);
         Ok(AtomicFile {
             tmp,
             dest,
@@ -157,12 +232,15 @@ impl AtomicFile {
             std::io::copy(&mut from, &mut to)?;
             to.flush()?;
             self.out = None;
+            unregister_temp(&self.tmp);
             return std::fs::remove_file(&self.tmp);
         }
         self.out = None;
-        std::fs::rename(&self.tmp, &self.dest).inspect_err(|_| {
+        let done = std::fs::rename(&self.tmp, &self.dest).inspect_err(|_| {
             let _ = std::fs::remove_file(&self.tmp);
-        })
+        });
+        unregister_temp(&self.tmp);
+        done
     }
 }
 
@@ -170,6 +248,7 @@ impl Drop for AtomicFile {
     fn drop(&mut self) {
         if self.out.is_some() {
             let _ = std::fs::remove_file(&self.tmp);
+            unregister_temp(&self.tmp);
         }
     }
 }

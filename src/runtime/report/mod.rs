@@ -57,12 +57,14 @@ struct TempFile {
 impl TempFile {
     fn create(dest: &Path, kind: &str) -> std::io::Result<TempFile> {
         let path = crate::runtime::output::temp_path(&crate::runtime::output::resolve(dest), kind);
+        crate::runtime::output::clean_stale(&path);
         let file = OpenOptions::new()
             .read(true)
             .write(true)
             .create(true)
             .truncate(true)
             .open(&path)?;
+        crate::runtime::output::register_temp(&path);
         Ok(TempFile {
             path,
             out: Some(BufWriter::with_capacity(1 << 16, file)),
@@ -91,6 +93,7 @@ impl Drop for TempFile {
     fn drop(&mut self) {
         self.out = None;
         let _ = std::fs::remove_file(&self.path);
+        crate::runtime::output::unregister_temp(&self.path);
     }
 }
 
