@@ -628,6 +628,12 @@ fn run(a: RunArgs, color: bool) -> ExitCode {
         "max_drawdown": summary.max_drawdown,
         "rejected_orders": summary.rejected_orders,
         "invalid_orders": summary.invalid_orders,
+        "invalid_order_reasons": {
+            "quantity": summary.invalid_reasons.quantity,
+            "price": summary.invalid_reasons.price,
+            "bars": summary.invalid_reasons.bars,
+            "bracket": summary.invalid_reasons.bracket,
+        },
         "skipped_rows": source.skipped_rows(),
         "buffer_bytes": summary.buffer_bytes,
         "fill_convention": broker::fill_convention(&config),
@@ -752,8 +758,9 @@ fn run(a: RunArgs, color: bool) -> ExitCode {
         );
         if summary.invalid_orders > 0 {
             println!(
-                "  invalid orders   {} (quantity na, zero or negative: ignored)",
-                summary.invalid_orders
+                "  invalid orders   {} ignored: {}",
+                summary.invalid_orders,
+                summary.invalid_reasons.describe()
             );
         }
         println!("  buffer bytes     {}", summary.buffer_bytes);

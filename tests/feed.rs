@@ -801,3 +801,33 @@ fn the_epoch_unit_is_given_named_or_guessed_and_said() {
         assert_eq!(times(&bars), [1_700_000_000_000], "{header}");
     }
 }
+
+/// `;`, tab and `|` separated files are read like comma-separated ones; a UTF-16 or binary file
+/// says so; a bad header is shown short and escaped.
+#[test]
+fn separators_are_sniffed_and_bad_headers_shown_short() {
+    for sep in [";", "\t", "|"] {
+        let text = ["date", "open", "high", "low", "close"].join(sep)
+            + "\n"
+            + &["2024-01-02", "1", "2", "0.5", "1.5"].join(sep)
+            + "\n";
+        let bars = read_str(&text, false).unwrap_or_else(|e| panic!("{sep:?}: {e}"));
+        assert_eq!(bars.len(), 1, "{sep:?}");
+        assert_eq!(bars[0].close, 1.5);
+    }
+    let utf16: Vec<u8> = "date,open,high,low,close\n"
+        .encode_utf16()
+        .flat_map(|u| u.to_le_bytes())
+        .collect();
+    let e = CsvFeed::from_reader("u16.csv", utf16.as_slice(), false)
+        .err()
+        .expect("not text");
+    assert!(e.message.contains("UTF-16 or binary"), "{e}");
+    let mut noise = vec![b'\x01'; 5000];
+    noise.push(b'\n');
+    let e = CsvFeed::from_reader("noise.csv", noise.as_slice(), false)
+        .err()
+        .expect("no columns");
+    assert!(e.message.len() < 300, "{} bytes: {e}", e.message.len());
+    assert!(e.message.contains("\\u{1}"), "{e}");
+}

@@ -289,3 +289,30 @@ fn a_strategy_that_never_trades_says_never_not_a_number() {
     assert!(m.to_string().contains("null"));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// An invalid order says what was wrong with it, in the text and in the JSON.
+#[test]
+fn invalid_orders_say_why() {
+    let dir = std::env::temp_dir().join(format!("btl-invalid-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let src = dir.join("inv.btl");
+    std::fs::write(
+        &src,
+        "strategy s {\n    if bar_index == 1 { buy_limit(1, na) }\n    if bar_index == 2 { buy(-1) }\n    if bar_index == 3 { sell_stop(1, 5, -2) }\n}\n",
+    )
+    .unwrap();
+    let data = root().join("examples/data/prices.csv");
+    let (src, data) = (src.to_str().unwrap(), data.to_str().unwrap());
+    let out = text(&btl(&["run", src, "--data", data]).stdout);
+    assert!(
+        out.contains("invalid orders   3 ignored: 1 with a quantity na, zero or negative; 1 with a price or trail amount na, zero or negative; 1 with a validity in bars na or below 1"),
+        "{out}"
+    );
+    let v: serde_json::Value =
+        serde_json::from_slice(&btl(&["run", src, "--data", data, "--json"]).stdout).unwrap();
+    assert_eq!(
+        v["invalid_order_reasons"],
+        serde_json::json!({"quantity": 1, "price": 1, "bars": 1, "bracket": 0})
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

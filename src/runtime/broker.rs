@@ -105,6 +105,38 @@ impl Default for BrokerConfig {
     }
 }
 
+/// Why orders were ignored as invalid, counted per reason.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct InvalidReasons {
+    /// A quantity that is `na`, zero or negative.
+    pub quantity: u64,
+    /// A limit, stop or trail price (or amount) that is `na`, zero or negative.
+    pub price: u64,
+    /// A validity in bars that is `na` or less than 1.
+    pub bars: u64,
+    /// A bracket's stop or target that is `na`, zero or negative.
+    pub bracket: u64,
+}
+
+impl InvalidReasons {
+    /// `2 with a quantity na, zero or negative; 1 with a price ...`.
+    pub fn describe(&self) -> String {
+        [
+            (self.quantity, "a quantity"),
+            (self.price, "a price or trail amount"),
+            (self.bracket, "a bracket stop or target"),
+        ]
+        .iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, what)| format!("{n} with {what} na, zero or negative"))
+        .chain(
+            (self.bars > 0).then(|| format!("{} with a validity in bars na or below 1", self.bars)),
+        )
+        .collect::<Vec<_>>()
+        .join("; ")
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ClosedTrade {
     pub entry_bar: u64,
@@ -201,6 +233,8 @@ pub struct Broker {
     pub rejected: u64,
     /// Orders with a quantity or price that is `na`, zero or negative: ignored, counted.
     pub invalid: u64,
+    /// Why they were invalid (an order may count under several).
+    pub invalid_reasons: InvalidReasons,
     pub fills: u64,
     pub expired: u64,
     pub cancelled: u64,
@@ -278,6 +312,7 @@ impl Broker {
             trade: None,
             rejected: 0,
             invalid: 0,
+            invalid_reasons: InvalidReasons::default(),
             fills: 0,
             expired: 0,
             cancelled: 0,
@@ -415,6 +450,11 @@ impl Broker {
         let qty_ok = action == Action::ClosePosition || positive(qty);
         if !qty_ok || !prices_ok || !valid_ok || !bracket_ok {
             self.invalid += 1;
+            let r = &mut self.invalid_reasons;
+            r.quantity += u64::from(!qty_ok);
+            r.price += u64::from(!prices_ok);
+            r.bars += u64::from(!valid_ok);
+            r.bracket += u64::from(!bracket_ok);
             return;
         }
         if let Some(n) = name {

@@ -1,6 +1,8 @@
 //! CSV price feed: streams OHLCV bars from a CSV file, one row at a time.
 //!
-//! Takes: any [`std::io::Read`] (a file, a pipe, bytes in memory) holding CSV with a header row.
+//! Takes: any [`std::io::Read`] (a file, a pipe, bytes in memory) holding CSV with a header row,
+//! separated by `,`, or by `;`, tabs or `|` when the header line has no comma (the most frequent
+//! of them). Input whose first 64 KiB hold a NUL byte (UTF-16, binary) is refused as not text.
 //! Columns are found by name, case-insensitively and ignoring surrounding whitespace:
 //!
 //! - time: `datetime`, `timestamp`, separate `date` + `time` columns, `date` or `time`
@@ -300,7 +302,7 @@ impl<R: Read> Read for LineTracker<R> {
 /// A streaming OHLCV reader over CSV. See the module documentation for the accepted format.
 pub struct CsvFeed<R: Read> {
     name: String,
-    reader: csv::Reader<LineTracker<R>>,
+    reader: csv::Reader<LineTracker<std::io::BufReader<R>>>,
     record: csv::ByteRecord,
     /// Header names, trimmed, as written.
     header: Vec<String>,
@@ -334,10 +336,29 @@ impl<R: Read> CsvFeed<R> {
     /// Wraps a reader and reads and validates the header row. `name` is the file name used in
     /// errors.
     pub fn from_reader(name: &str, reader: R, skip_bad_rows: bool) -> Result<Self, FeedError> {
+        // The first bytes tell the separator (`,`, `;`, tab or `|`) and give away a file that is
+        // not text.
+        let mut input = std::io::BufReader::with_capacity(1 << 16, reader);
+        let head = std::io::BufRead::fill_buf(&mut input).map_err(|e| FeedError {
+            file: name.to_string(),
+            line: 0,
+            column: None,
+            message: format!("cannot read: {e}"),
+        })?;
+        if head.contains(&0) {
+            return Err(FeedError {
+                file: name.to_string(),
+                line: 1,
+                column: None,
+                message: "not a text CSV file (it holds NUL bytes: UTF-16 or binary); save it as UTF-8 CSV".to_string(),
+            });
+        }
+        let delimiter = sniff_delimiter(head);
         let mut reader = csv::ReaderBuilder::new()
             .has_headers(false)
             .flexible(true)
-            .from_reader(LineTracker::new(reader));
+            .delimiter(delimiter)
+            .from_reader(LineTracker::new(input));
         let mut record = csv::ByteRecord::new();
         let header_error = |line: u64, message: String| FeedError {
             file: name.to_string(),
@@ -599,9 +620,15 @@ fn find_columns(header: &[String]) -> Result<Columns, String> {
         }
         Ok(found)
     };
+    // The header as seen, escaped and cut to a readable length.
     let listing = || {
         let names: Vec<&str> = header.iter().map(String::as_str).collect();
-        names.join(",")
+        let all: String = names.join(",").escape_debug().collect();
+        if all.chars().count() > 80 {
+            format!("{}…", all.chars().take(80).collect::<String>())
+        } else {
+            all
+        }
     };
     let datetime = find("datetime")?;
     let mut timestamp = find("timestamp")?;
@@ -651,6 +678,22 @@ fn find_columns(header: &[String]) -> Result<Columns, String> {
         close: required("close")?,
         volume: find("volume")?,
     })
+}
+
+/// The separator of the header line: `,` unless the line has none and has `;`, tabs or `|`
+/// (the most of them).
+fn sniff_delimiter(head: &[u8]) -> u8 {
+    let line = head.split(|&b| b == b'\n').next().unwrap_or(head);
+    let count = |d: u8| line.iter().filter(|&&b| b == d).count();
+    if count(b',') > 0 {
+        return b',';
+    }
+    [b';', b'\t', b'|']
+        .into_iter()
+        .map(|d| (count(d), d))
+        .filter(|(n, _)| *n > 0)
+        .max_by_key(|(n, _)| *n)
+        .map_or(b',', |(_, d)| d)
 }
 
 /// The trimmed cell `i`, or empty when absent.
