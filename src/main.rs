@@ -66,6 +66,13 @@ enum EngineKind {
     Interp,
 }
 
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum FuzzKind {
+    Valid,
+    Soup,
+    Mutated,
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Check a program: parse, resolve, type-check and size every series.
@@ -102,6 +109,11 @@ enum Command {
         /// Worker threads.
         #[arg(long, default_value_t = 2)]
         jobs: u64,
+        /// What to generate: valid programs (compared on both engines), random token soups or
+        /// mutated valid programs (compiled, and run on both engines when they compile: no
+        /// panic, no case longer than 10 s).
+        #[arg(long, value_enum, default_value_t = FuzzKind::Valid)]
+        kind: FuzzKind,
     },
     /// Run the language server over stdio (for editors).
     Lsp,
@@ -170,7 +182,8 @@ fn main() -> ExitCode {
             start,
             bars,
             jobs,
-        } => fuzz(seeds, start, bars, jobs),
+            kind,
+        } => fuzz(seeds, start, bars, jobs, kind),
         Command::Run(args) => run(args, color),
     }
 }
@@ -775,10 +788,119 @@ fn run(a: RunArgs, color: bool) -> ExitCode {
 }
 
 /// `btl fuzz`: seeds split over `jobs` threads; every divergence printed with its program.
-fn fuzz(seeds: u64, start: u64, bars: usize, jobs: u64) -> ExitCode {
+/// The longest a robustness case may take before the fuzzer calls it a hang.
+const FUZZ_CASE_LIMIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// One robustness case: the program compiles (or is rejected) and, when valid, runs on both
+/// engines; `Err` describes a panic or a failed run.
+fn robustness_case(src: &str, bars: &[btl::runtime::feed::Bar], seed: u64) -> Result<(), String> {
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let c = btl::compile("fuzz.btl", src, &[]);
+        if c.bar_program().is_some() {
+            // A valid program: both engines run it alike (divergences are reported too).
+            match btl::diff::differential("fuzz.btl", src, bars, btl::diff::config(seed)) {
+                Ok(d) if d.is_empty() => Ok(()),
+                Ok(d) => Err(format!("{} divergence(s): {}", d.len(), d.join("; "))),
+                Err(e) => Err(e),
+            }
+        } else {
+            Ok(())
+        }
+    }));
+    match outcome {
+        Ok(r) => r,
+        Err(p) => Err(format!(
+            "panicked: {}",
+            p.downcast_ref::<String>()
+                .cloned()
+                .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_default()
+        )),
+    }
+}
+
+fn fuzz(seeds: u64, start: u64, bars: usize, jobs: u64, kind: FuzzKind) -> ExitCode {
     let bars = btl::diff::bars(start ^ 0x5eed, bars);
     let jobs = jobs.clamp(1, 64);
     let began = std::time::Instant::now();
+    if kind != FuzzKind::Valid {
+        // Panics are counted, not printed as they happen.
+        std::panic::set_hook(Box::new(|_| {}));
+        // A watchdog: a case past the limit is a hang, and stops the process.
+        let current: std::sync::Arc<std::sync::Mutex<Vec<(u64, std::time::Instant)>>> =
+            std::sync::Arc::new(std::sync::Mutex::new(vec![(0, began); jobs as usize]));
+        let watch = std::sync::Arc::clone(&current);
+        std::thread::spawn(move || {
+            loop {
+                std::thread::sleep(std::time::Duration::from_millis(500));
+                let cases = watch.lock().unwrap_or_else(|p| p.into_inner());
+                if let Some((seed, _)) = cases.iter().find(|(_, t)| t.elapsed() > FUZZ_CASE_LIMIT) {
+                    println!("fuzz: hang: seed {seed} ran past {FUZZ_CASE_LIMIT:?}");
+                    std::process::exit(3);
+                }
+            }
+        });
+        let failures: Vec<String> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..jobs)
+                .map(|j| {
+                    let (bars, current) = (&bars, &current);
+                    scope.spawn(move || {
+                        let mut out = Vec::new();
+                        let mut seed = start + j;
+                        while seed < start + seeds {
+                            let src = match kind {
+                                FuzzKind::Soup => {
+                                    btl::generate::token_soup(seed, 1 + (seed % 400) as usize)
+                                }
+                                _ => btl::generate::mutate(
+                                    seed,
+                                    &btl::generate::valid_program(seed / 3),
+                                ),
+                            };
+                            if let Ok(mut c) = current.lock() {
+                                c[j as usize] = (seed, std::time::Instant::now());
+                            }
+                            if let Err(e) = robustness_case(&src, bars, seed) {
+                                out.push(format!("seed {seed}: {e}\n{src}"));
+                            }
+                            seed += jobs;
+                        }
+                        if let Ok(mut c) = current.lock() {
+                            c[j as usize] =
+                                (u64::MAX, std::time::Instant::now() + FUZZ_CASE_LIMIT * 1000);
+                        }
+                        out
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .flat_map(|h| {
+                    h.join()
+                        .unwrap_or_else(|_| vec!["a fuzz worker panicked".into()])
+                })
+                .collect()
+        });
+        for f in &failures {
+            println!("{f}\n");
+        }
+        let name = if kind == FuzzKind::Soup {
+            "token soups"
+        } else {
+            "mutated programs"
+        };
+        println!(
+            "fuzz: {seeds} {name} (seeds {start}..{}), {} panicked or failed, {:.1} s",
+            start + seeds,
+            failures.len(),
+            began.elapsed().as_secs_f64()
+        );
+        return if failures.is_empty() {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(1)
+        };
+    }
     let failures: Vec<String> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..jobs)
             .map(|j| {
