@@ -115,6 +115,13 @@ const BAD: &[(&str, &str, Kind)] = &[
         Kind::Row { good: 3 },
     ),
     (
+        // A quote left open: the error names its line and column and the lines it swallowed
+        // (skipping it loses those lines, and says so).
+        "unterminated_quote.csv",
+        "unterminated_quote.csv:3: column `close`: unterminated quote: the quoted cell runs over 3 lines, to line 5, which are not read as rows",
+        Kind::Row { good: 1 },
+    ),
+    (
         "too_few_fields.csv",
         "too_few_fields.csv:4: too few fields: found 5, header has 6",
         Kind::Row { good: 3 },

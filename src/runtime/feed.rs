@@ -39,6 +39,10 @@
 //!   starts (a line break is `\n`, `\r\n` or a lone `\r`; blank lines count), the column (as
 //!   spelled in the header) when there is one, and a short lower-case message:
 //!   ``prices.csv:17: column `close`: malformed number `12,5` ``.
+//! - A quote left open swallows the lines after it into one cell (a quoted cell may hold line
+//!   breaks): when that cell is a column btl reads, or the row is bad, the error says
+//!   `unterminated quote`, on the quote's line, and which lines were swallowed. FIXME: skipping
+//!   such a row skips the swallowed lines too (they are not re-read as rows).
 //! - With `skip_bad_rows`, a bad row is skipped and counted instead of returned as an error;
 //!   the next row is compared with the last *good* row's time. Header, empty-file and I/O
 //!   errors are always errors.
@@ -163,6 +167,17 @@ pub enum UnitSource {
     Given,
     ColumnName,
     Guessed,
+}
+
+impl Columns {
+    /// Whether column `i` is read (time, prices or volume).
+    fn uses(&self, i: usize) -> bool {
+        let time = match self.time {
+            TimeColumns::Single(t) => t == i,
+            TimeColumns::Split { date, time } => date == i || time == i,
+        };
+        time || [self.open, self.high, self.low, self.close].contains(&i) || self.volume == Some(i)
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -430,11 +445,24 @@ impl<R: Read> CsvFeed<R> {
                     return Ok(Some(bar));
                 }
                 Err(e) => {
+                    // A quote left open swallows the lines after it into one cell: say so, and
+                    // which lines, rather than what the swallowed text looks like.
+                    let (column, message) = match self.spanning_cell() {
+                        Some((i, breaks)) if self.columns.uses(i) || e.column.is_none() => (
+                            Some(i),
+                            format!(
+                                "unterminated quote: the quoted cell runs over {} lines, to line {}, which are not read as rows",
+                                breaks + 1,
+                                line + breaks as u64
+                            ),
+                        ),
+                        _ => (e.column, e.message),
+                    };
                     let error = FeedError {
                         file: self.name.clone(),
                         line,
-                        column: e.column.and_then(|i| self.header.get(i).cloned()),
-                        message: e.message,
+                        column: column.and_then(|i| self.header.get(i).cloned()),
+                        message,
                     };
                     if !self.skip_bad_rows {
                         return Err(error);
@@ -477,6 +505,25 @@ impl<R: Read> CsvFeed<R> {
             }
         };
         unit.to_ms(value).ok_or("epoch value out of range")
+    }
+
+    /// The first cell of the current record that spans lines (a quote open across line breaks),
+    /// and how many line breaks it holds.
+    fn spanning_cell(&self) -> Option<(usize, usize)> {
+        self.record.iter().enumerate().find_map(|(i, cell)| {
+            // A line break that ends the file inside the quote starts no line of its own.
+            let end = cell
+                .iter()
+                .rposition(|&b| b != b'\n' && b != b'\r')
+                .map_or(0, |p| p + 1);
+            let cell = &cell[..end];
+            let breaks = cell
+                .iter()
+                .enumerate()
+                .filter(|&(k, &b)| b == b'\n' || (b == b'\r' && cell.get(k + 1) != Some(&b'\n')))
+                .count();
+            (breaks > 0).then_some((i, breaks))
+        })
     }
 
     /// How many bad rows were skipped so far (always 0 without `skip_bad_rows`).
