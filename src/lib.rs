@@ -195,6 +195,12 @@ pub fn compile_here(
         }
     };
     diag::normalize(&mut diagnostics);
+    if diagnostics.iter().any(|d| d.is_error()) {
+        // Errors first; the warnings that an error usually causes (a `let` read only in the
+        // broken code, a strategy that cannot trade while it does not compile) are dropped.
+        diagnostics.retain(|d| d.is_error() || !matches!(d.code, Code::W0001 | Code::W0002));
+        diagnostics.sort_by_key(|d| !d.is_error());
+    }
     Compilation {
         sources,
         user,

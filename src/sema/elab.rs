@@ -893,10 +893,23 @@ impl<'a> Elab<'a> {
                 );
             }
             Some(hi) if hi < 0 => {
+                let in_stdlib = self.sources.get(span.file).is_stdlib;
+                let (label, help) = if in_stdlib {
+                    (
+                        format!("an argument of this call makes `{text}` {hi} inside it"),
+                        "give this call a positive period (a `--param` may be setting it)"
+                            .to_string(),
+                    )
+                } else {
+                    (
+                        format!("this is {hi}"),
+                        "use a positive index: `x[1]` is the previous bar".to_string(),
+                    )
+                };
                 let d = Diagnostic::new(Code::E0201, "negative history index")
                     .note("`x[k]` reads the value k bars ago: a negative k would read the future")
-                    .help("use a positive index: `x[1]` is the previous bar");
-                self.report(d, span, format!("this is {hi}"));
+                    .help(help);
+                self.report(d, span, label);
             }
             Some(hi) => {
                 let lo = iv.lo;
@@ -985,8 +998,15 @@ impl<'a> Elab<'a> {
             } else if p.ty.series {
                 let ty = self.checked.locals[pid].ty;
                 Bind::Series(self.temp(n, self.ast.expr_span(a), ty))
-            } else if self.konst(n).is_some() {
-                Bind::Node(n)
+            } else if let Some(v) = self.konst(n) {
+                // An int parameter given a fraction: E0104 was reported at the argument; `na`
+                // keeps the function's body from reporting what follows from it.
+                let int = self.checked.locals[pid].ty == Ty::Int;
+                if int && v.is_finite() && v.fract() != 0.0 {
+                    Bind::Node(self.na())
+                } else {
+                    Bind::Node(n)
+                }
             } else {
                 // Not a compile-time value: E0105 was reported; `na` avoids follow-on errors.
                 Bind::Node(self.na())

@@ -91,6 +91,16 @@ pub enum Tok<'a> {
     EqEq,
     #[token("!=")]
     NotEq,
+    /// `&&`, `&`, `||`, `|`, `!`: other languages' logic, read as `and`, `or`, `not` after an
+    /// error that says so (so nothing else is reported for them).
+    #[token("&&")]
+    #[token("&")]
+    AmpAnd,
+    #[token("||")]
+    #[token("|")]
+    PipeOr,
+    #[token("!")]
+    Bang,
     #[token("<")]
     Lt,
     #[token("<=")]
@@ -275,7 +285,38 @@ pub fn lex(file: FileId, text: &str) -> Lexed<'_> {
                 raw.push((range.start, Tok::Error, range.end));
             }
             Ok(Tok::Semi) => raw.push((range.start, Tok::Newline, range.end)),
+            Ok(alias @ (Tok::AmpAnd | Tok::PipeOr | Tok::Bang)) => {
+                let (word, tok) = match alias {
+                    Tok::AmpAnd => ("and", Tok::And),
+                    Tok::PipeOr => ("or", Tok::Or),
+                    _ => ("not", Tok::Not),
+                };
+                let written = lexer.slice();
+                diagnostics.push(
+                    Diagnostic::new(Code::E0001, format!("`{written}` is not a btl operator"))
+                        .primary(span, format!("write `{word}`"))
+                        .help(format!(
+                            "btl spells logic in words: `and`, `or`, `not` (read here as `{word}`)"
+                        )),
+                );
+                raw.push((range.start, tok, range.end));
+            }
             Ok(tok) => raw.push((range.start, tok, range.end)),
+            Err(()) if lexer.slice() == "." && pine_namespace(&raw, range.start).is_some() => {
+                // Pine's `ta.sma(...)`, `math.abs(...)`: drop the namespace and read the call.
+                let (start, ns) = pine_namespace(&raw, range.start).unwrap_or((0, ""));
+                raw.pop();
+                let at = Span::new(file, start, range.end);
+                let help = match ns {
+                    "strategy" => "orders are actions: `buy(qty)`, `sell(qty)`, `close_position()`; `position`, `equity` and `cash` are inputs".to_string(),
+                    _ => format!("call the function without `{ns}.`: `{ns}.sma(close, 10)` is `sma(close, 10)` (see docs/language.md and stdlib/)"),
+                };
+                diagnostics.push(
+                    Diagnostic::new(Code::E0001, format!("`{ns}.` is Pine Script, not btl"))
+                        .primary(at, "btl functions have no namespace")
+                        .help(help),
+                );
+            }
             Err(()) => {
                 let ch = lexer.slice().chars().next().unwrap_or('?');
                 diagnostics.push(
@@ -295,12 +336,71 @@ pub fn lex(file: FileId, text: &str) -> Lexed<'_> {
             }
         }
     }
+    pine_declarations(file, &mut raw, &mut diagnostics);
     let tokens = filter_newlines(raw);
     Lexed {
         tokens,
         docs,
         diagnostics,
     }
+}
+
+/// Pine's `var x = ...` and `x := ...`: an error that says what btl writes, and the tokens read
+/// as `mut x = ...` and `x = ...` so that nothing else is reported for them.
+fn pine_declarations(
+    file: FileId,
+    raw: &mut Vec<(usize, Tok<'_>, usize)>,
+    diags: &mut Vec<Diagnostic>,
+) {
+    let mut i = 0;
+    while i < raw.len() {
+        let var_decl = matches!(raw[i].1, Tok::Ident("var"))
+            && matches!(raw.get(i + 1), Some((_, Tok::Ident(_), _)))
+            && matches!(raw.get(i + 2), Some((_, Tok::Assign | Tok::Colon, _)));
+        if var_decl {
+            let (s, _, e) = raw[i];
+            diags.push(
+                Diagnostic::new(Code::E0001, "`var` is Pine Script, not btl")
+                    .primary(Span::new(file, s, e), "read here as `mut`")
+                    .note("Pine's `var x = 0` keeps x from bar to bar; in btl a `let` series keeps its past")
+                    .help("for a value carried across bars: `let x = nz(x[1]) + ...` (or `if na(x[1]) { seed } else { ... }`); for a value within one bar: `mut x = 0`"),
+            );
+            raw[i].1 = Tok::Mut;
+        }
+        let walrus = matches!(raw[i].1, Tok::Colon)
+            && matches!(raw.get(i + 1), Some(&(s, Tok::Assign, _)) if s == raw[i].2);
+        if walrus {
+            let (s, _, _) = raw[i];
+            let e = raw[i + 1].2;
+            diags.push(
+                Diagnostic::new(Code::E0001, "`:=` is Pine Script, not btl")
+                    .primary(Span::new(file, s, e), "write `=`")
+                    .help("a `mut` local is assigned with `=`: `x = x + 1`"),
+            );
+            raw[i] = (s, Tok::Assign, e);
+            raw.remove(i + 1);
+        }
+        i += 1;
+    }
+}
+
+/// The Pine namespace (`ta`, `math`, `str`, `strategy`, `input`, `request`) written just before
+/// a `.` at `dot`, with its start.
+fn pine_namespace<'a>(raw: &[(usize, Tok<'a>, usize)], dot: usize) -> Option<(usize, &'a str)> {
+    let &(start, tok, end) = raw.last()?;
+    if end != dot {
+        return None;
+    }
+    let word = match tok {
+        Tok::Ident(w) => w,
+        Tok::Strategy => "strategy",
+        _ => return None,
+    };
+    matches!(
+        word,
+        "ta" | "math" | "str" | "strategy" | "input" | "request"
+    )
+    .then_some((start, word))
 }
 
 fn hint_for(ch: char) -> String {
