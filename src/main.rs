@@ -77,6 +77,7 @@ enum FuzzKind {
 enum Command {
     /// Check a program: parse, resolve, type-check and size every series.
     Check {
+        /// The strategy, a .btl file.
         file: String,
         /// Override a param: NAME=VALUE (repeatable).
         #[arg(long = "param", value_name = "NAME=VALUE")]
@@ -86,7 +87,9 @@ enum Command {
     },
     /// Print the memory every series needs: lookback, warm-up, capacity and bytes.
     Mem {
+        /// The strategy, a .btl file.
         file: String,
+        /// Override a param: NAME=VALUE (repeatable).
         #[arg(long = "param", value_name = "NAME=VALUE")]
         params: Vec<String>,
         /// Print JSON instead of a table.
@@ -153,6 +156,20 @@ fn parse_size(s: &str) -> Result<u64, String> {
 static OPTIONS: std::sync::OnceLock<btl::Options> = std::sync::OnceLock::new();
 
 fn main() -> ExitCode {
+    // `--param fast 5`: say what to write before the argument parser calls `5` unexpected.
+    let args: Vec<String> = std::env::args().collect();
+    for w in args.windows(3) {
+        if w[0] == "--param"
+            && !w[1].contains('=')
+            && !w[2].starts_with('-')
+            && !w[2].ends_with(".btl")
+        {
+            return usage_error(&format!(
+                "`--param {} {}`: write `--param {}={}`",
+                w[1], w[2], w[1], w[2]
+            ));
+        }
+    }
     let cli = Cli::parse();
     let _ = OPTIONS.set(btl::Options {
         max_memory: cli.max_memory.unwrap_or(btl::Options::DEFAULT.max_memory),
@@ -341,10 +358,12 @@ fn mem(path: &str, params: &[String], json: bool, color: bool) -> ExitCode {
 
 #[derive(clap::Args)]
 struct RunArgs {
+    /// The strategy, a .btl file.
     file: String,
     /// The bars: CSV with a header (date/time, open, high, low, close, volume).
     #[arg(long)]
     data: String,
+    /// Override a param: NAME=VALUE (repeatable).
     #[arg(long = "param", value_name = "NAME=VALUE")]
     params: Vec<String>,
     /// Starting cash.

@@ -144,6 +144,11 @@ fn bad_params_are_errors_with_codes() {
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).contains("E0302"));
 
+    // `--param fast 5` says what to write.
+    let out = btl(&["check", "examples/sma_cross.btl", "--param", "fast", "5"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("write `--param fast=5`"));
+
     // A param given twice is an error, not the last one silently winning.
     let out = btl(&[
         "check",

@@ -89,7 +89,11 @@ fn render_human(
                 .with_config(config)
                 .with_code(diag.code)
                 .with_message(&diag.message);
-            for (i, label) in diag.labels.iter().enumerate() {
+            // In source order: ariadne starts a new snippet (headed with the report's location)
+            // for a label above the previous one in the same file.
+            let mut labels: Vec<&super::Label> = diag.labels.iter().collect();
+            labels.sort_by_key(|l| (l.span.file != span.file, l.span.file, l.span.start));
+            for (i, label) in labels.into_iter().enumerate() {
                 let mut l = ALabel::new((name(label.span), label.span.range()))
                     .with_order(i as i32)
                     .with_priority(if label.primary { 1 } else { 0 });
