@@ -585,6 +585,8 @@ fn parse_signature(rest: &str) -> Option<FnSig> {
     let mut kinds = Vec::new();
     for p in params.split(',').map(str::trim).filter(|p| !p.is_empty()) {
         let (_, t) = p.split_once(':')?;
+        // `n: int = 14`: the type before the default.
+        let t = t.split('=').next()?;
         kinds.push(match parse_type(t)? {
             (true, ty) => PKind::Series(ty),
             (false, Ty::Int) => PKind::Period,

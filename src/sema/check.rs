@@ -424,7 +424,18 @@ impl<'a> Checker<'a> {
             in_stdlib: self.stdlib_files.contains(&self.out.fns[idx].file),
         };
         let mut params = Vec::new();
+        let mut seen_default = false;
         for p in &f.params {
+            if let Some(d) = p.default {
+                seen_default = true;
+                self.check_param_default(p, d);
+            } else if seen_default {
+                self.err(
+                    Diagnostic::new(Code::E0105, format!("`{}` has no default but comes after a parameter that has one", p.name.name))
+                        .primary(p.name.span, "give it a default, or move it before the parameters with one")
+                        .help("parameters with defaults come last, so a call can leave them out from the end"),
+                );
+            }
             let ty = p.ty.base.map(Ty::from_base).unwrap_or(Ty::Error);
             let id = self.new_local(
                 &mut ctx,
@@ -571,6 +582,40 @@ impl<'a> Checker<'a> {
         info.stateful = ctx.stateful;
         info.konst = false;
         info.in_progress = false;
+    }
+
+    /// A parameter's default: a literal of its type, or for a `series` parameter a built-in
+    /// series (`close`) or a literal.
+    fn check_param_default(&mut self, p: &FnParam, d: ExprId) {
+        let mut ctx = Ctx {
+            scopes: vec![HashMap::new()],
+            ahead: vec![HashMap::new()],
+            index_base: None,
+            tuple_result: None,
+            in_fn: true,
+            loop_depth: 0,
+            defining: None,
+            under_index: 0,
+            stateful: false,
+            in_stdlib: false,
+        };
+        let got = self.check_expr(&mut ctx, d, true);
+        let want = p.ty.base.map(Ty::from_base).unwrap_or(Ty::Error);
+        self.expect_fits(
+            got.ty,
+            want,
+            d,
+            &format!("the default of `{}`", p.name.name),
+        );
+        let input = matches!(self.ast.expr(self.ast.unparen(d)), Expr::Name(n) if Input::from_name(&n.name).is_some());
+        let ok = is_literal(self.ast, d) || (p.ty.series && input);
+        if !ok && got.ty != Ty::Error {
+            self.err(
+                Diagnostic::new(Code::E0105, "a parameter's default must be a literal (or, for a `series` parameter, a built-in series)")
+                    .primary(self.ast.expr_span(d), "not a literal")
+                    .help("write a literal such as `14` or `2.0`; a `series` parameter may default to `close`, `high`, ..."),
+            );
+        }
     }
 
     fn check_strategy(&mut self, item: usize) {
@@ -1339,15 +1384,14 @@ impl<'a> Checker<'a> {
         let Item::Fn(def) = &self.ast.items[info.item].1 else {
             return self.set(e, Ty::Error, false);
         };
-        if args.len() != def.params.len() {
+        let required = def
+            .params
+            .iter()
+            .take_while(|p| p.default.is_none())
+            .count();
+        if args.len() < required || args.len() > def.params.len() {
             let sig = signature(def);
-            self.arity_error(
-                e,
-                &name.name,
-                (def.params.len(), def.params.len()),
-                args.len(),
-                sig,
-            );
+            self.arity_error(e, &name.name, (required, def.params.len()), args.len(), sig);
             return self.set(e, info.ret, false);
         }
         if ctx.loop_depth > 0 && info.stateful {
@@ -1555,7 +1599,10 @@ pub fn signature(def: &FnDef) -> String {
     let params: Vec<String> = def
         .params
         .iter()
-        .map(|p| format!("{}: {}", p.name.name, type_text(&p.ty)))
+        .map(|p| match &p.default_text {
+            Some(d) => format!("{}: {} = {d}", p.name.name, type_text(&p.ty)),
+            None => format!("{}: {}", p.name.name, type_text(&p.ty)),
+        })
         .collect();
     let mut s = format!("{}({})", def.name.name, params.join(", "));
     if let Some(r) = &def.ret {

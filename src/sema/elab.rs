@@ -974,9 +974,18 @@ impl<'a> Elab<'a> {
         let Item::Fn(def) = &self.ast.items[info.item].1 else {
             return self.na();
         };
-        if def.params.len() != args.len() {
+        // The arguments given, then the defaults of the parameters left out.
+        let given = args.len();
+        let args: Vec<ExprId> = def
+            .params
+            .iter()
+            .enumerate()
+            .map_while(|(i, p)| args.get(i).copied().or(p.default))
+            .collect();
+        if args.len() != def.params.len() || given > def.params.len() {
             return self.na();
         }
+        let args = &args[..];
         if self.call_spans.len() >= MAX_CALL_DEPTH {
             if !self.too_big {
                 self.too_big = true;

@@ -173,6 +173,11 @@ pub enum Stmt {
 pub struct FnParam {
     pub name: Ident,
     pub ty: TypeExpr,
+    /// `n: int = 14`: the value when a call leaves the parameter out (a literal, or for a series
+    /// parameter an input such as `close`).
+    pub default: Option<ExprId>,
+    /// The default as written, for signatures.
+    pub default_text: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -337,6 +337,21 @@ impl<'a> Builder<'a> {
         )
     }
 
+    /// `name: ty` or `name: ty = default` (the default's text kept for signatures).
+    pub fn fn_param(
+        &mut self,
+        name: Ident,
+        ty: TypeExpr,
+        default: Option<(usize, ExprId, usize)>,
+    ) -> FnParam {
+        FnParam {
+            name,
+            ty,
+            default: default.map(|(_, e, _)| e),
+            default_text: default.map(|(l, _, r)| self.text[l..r].trim().to_string()),
+        }
+    }
+
     pub fn let_tuple(&mut self, names: Vec<Ident>, value: ExprId, l: usize, r: usize) -> StmtId {
         let doc = self.doc_before(l);
         self.stmt(Stmt::LetTuple { names, value, doc }, l, r)
