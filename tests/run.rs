@@ -138,7 +138,7 @@ fn trades_file_is_written_whole_or_not_at_all() {
     assert_eq!(ok.status.code(), Some(0), "{}", text(&ok.stderr));
     let written = std::fs::read_to_string(&out_csv).unwrap();
     assert!(written.starts_with(
-        "entry_bar,exit_bar,qty,entry_price,exit_price,pnl,pnl_net,entry_order,exit_order\n"
+        "entry_time,exit_time,side,qty,entry_price,exit_price,pnl,pnl_net,return_pct,bars_held,entry_bar,exit_bar,entry_order,exit_order\n"
     ));
     assert!(written.lines().count() > 2);
     std::fs::remove_file(&out_csv).unwrap();
@@ -314,5 +314,59 @@ fn invalid_orders_say_why() {
         v["invalid_order_reasons"],
         serde_json::json!({"quantity": 1, "price": 1, "bars": 1, "bracket": 0})
     );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// The trades file is for a person: ISO times, the side, prices without float noise, money in
+/// cents, the return and the bars held; `--json` has the times and the side too.
+#[test]
+fn the_trades_file_reads_like_a_ledger() {
+    let dir = std::env::temp_dir().join(format!("btl-ledger-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let trades = dir.join("tr.csv");
+    let data = root().join("examples/data/prices.csv");
+    let out = btl(&[
+        "run",
+        root().join("examples/trend_flip.btl").to_str().unwrap(),
+        "--data",
+        data.to_str().unwrap(),
+        "--trades",
+        trades.to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let csv = std::fs::read_to_string(&trades).unwrap();
+    let rows: Vec<Vec<&str>> = csv
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').collect())
+        .collect();
+    assert!(rows.iter().any(|r| r[2] == "short") && rows.iter().any(|r| r[2] == "long"));
+    for r in &rows {
+        assert_eq!(r[0].len(), 10, "an ISO date: {r:?}");
+        assert!(
+            r[0].as_bytes()[4] == b'-' && r[1].as_bytes()[7] == b'-',
+            "{r:?}"
+        );
+        assert!(
+            !r[3].starts_with('-'),
+            "the size is positive, the side says short: {r:?}"
+        );
+        for money in [r[6], r[7], r[8]] {
+            let decimals = money.split('.').nth(1).map_or(0, str::len);
+            assert_eq!(decimals, 2, "{money} in {r:?}");
+        }
+        for price in [r[4], r[5]] {
+            assert!(price.split('.').nth(1).map_or(0, str::len) <= 8, "{price}");
+        }
+        let held: u64 = r[9].parse().unwrap();
+        let (entry, exit): (u64, u64) = (r[10].parse().unwrap(), r[11].parse().unwrap());
+        assert_eq!(held, exit - entry);
+    }
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let first = &v["closed_trades"][0];
+    for key in ["entry_time", "exit_time", "side", "return_pct", "bars_held"] {
+        assert!(!first[key].is_null(), "{key} in {first}");
+    }
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -409,6 +409,8 @@ fn trade(entry_bar: u64, exit_bar: u64, pnl_net: f64) -> ClosedTrade {
         pnl_net,
         entry_order: None,
         exit_order: None,
+        entry_time: 0,
+        exit_time: 0,
     }
 }
 

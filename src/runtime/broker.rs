@@ -151,6 +151,9 @@ pub struct ClosedTrade {
     /// The names (numbers) of the orders that opened and closed the trade, when named.
     pub entry_order: Option<u32>,
     pub exit_order: Option<u32>,
+    /// The times (ms since the epoch) of the bars of the opening and the closing fill.
+    pub entry_time: i64,
+    pub exit_time: i64,
 }
 
 /// What happened at the broker.
@@ -217,6 +220,7 @@ struct OpenTrade {
     closed_size: f64,
     closed_value: f64,
     entry_order: Option<u32>,
+    entry_time: i64,
 }
 
 #[derive(Debug, Clone)]
@@ -240,6 +244,8 @@ pub struct Broker {
     pub cancelled: u64,
     /// Per order name, its last fill as the strategy sees it.
     pub last_fills: [FillView; MAX_ORDER_NAMES],
+    /// The time of the bar the broker is at (set by the engine before each turn).
+    pub now: i64,
 }
 
 /// Regulation T's initial margin for short sales, the one rule btl adds to backtrader's stock
@@ -317,6 +323,7 @@ impl Broker {
             expired: 0,
             cancelled: 0,
             last_fills: [FillView::NONE; MAX_ORDER_NAMES],
+            now: 0,
         }
     }
 
@@ -842,6 +849,8 @@ impl Broker {
                 pnl_net: t.pnl - t.commission,
                 entry_order: t.entry_order,
                 exit_order: name,
+                entry_time: t.entry_time,
+                exit_time: self.now,
             }));
         }
         if u.opened != 0.0 {
@@ -867,6 +876,7 @@ impl Broker {
                         closed_size: 0.0,
                         closed_value: 0.0,
                         entry_order: name,
+                        entry_time: self.now,
                     })
                 }
             }

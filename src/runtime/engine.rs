@@ -318,6 +318,7 @@ fn on_event<K: Sink + ?Sized>(e: Event, bar: u64, counts: &mut Counts, sink: &mu
 
 impl<K: Sink + ?Sized> Host for RunHost<'_, K> {
     fn open_bar(&mut self, bar: u64, b: &Bar) {
+        self.broker.now = b.time;
         let (counts, sink) = (&mut self.counts, &mut *self.sink);
         self.broker
             .open_bar(bar, b, &mut |e| on_event(e, bar, counts, sink));
@@ -335,6 +336,7 @@ impl<K: Sink + ?Sized> Host for RunHost<'_, K> {
     }
 
     fn close_bar(&mut self, bar: u64, b: &Bar) {
+        self.broker.now = b.time;
         let (counts, sink) = (&mut self.counts, &mut *self.sink);
         self.broker
             .close_bar(bar, b.close, &mut |e| on_event(e, bar, counts, sink));

@@ -253,25 +253,48 @@ impl Drop for AtomicFile {
     }
 }
 
-pub const TRADES_HEADER: &str =
-    "entry_bar,exit_bar,qty,entry_price,exit_price,pnl,pnl_net,entry_order,exit_order";
+pub const TRADES_HEADER: &str = "entry_time,exit_time,side,qty,entry_price,exit_price,pnl,pnl_net,return_pct,bars_held,entry_bar,exit_bar,entry_order,exit_order";
+
+/// A price for a person: at most 8 decimals, trailing zeros dropped (`97.5`, `0.00001234`).
+fn price_text(p: f64) -> String {
+    let s = format!("{p:.8}");
+    let s = s.trim_end_matches('0').trim_end_matches('.');
+    if s == "-0" {
+        "0".to_string()
+    } else {
+        s.to_string()
+    }
+}
+
+/// The return of a trade in percent of what it put at stake (entry price × size).
+fn return_pct(t: &ClosedTrade) -> f64 {
+    100.0 * t.pnl_net / (t.entry_price * t.qty.abs())
+}
 
 /// The name of order number `n` (`BarProgram::order_names`), if it has one.
 fn order_name(names: &[String], n: Option<u32>) -> Option<&str> {
     n.and_then(|n| names.get(n as usize)).map(String::as_str)
 }
 
-/// One closed trade as a CSV row (full precision); the order names are empty when unnamed.
+/// One closed trade as a CSV row for a person: ISO 8601 times, the side, the size, prices to at
+/// most 8 decimals, money to cents, the return in percent and the bars held (full precision is in
+/// `--json`); the order names are empty when unnamed.
 pub fn trade_csv(t: &ClosedTrade, names: &[String]) -> String {
+    use crate::runtime::feed::format_time_ms;
     format!(
-        "{},{},{:?},{:?},{:?},{:?},{:?},{},{}",
-        t.entry_bar,
-        t.exit_bar,
-        t.qty,
-        t.entry_price,
-        t.exit_price,
+        "{},{},{},{},{},{},{:.2},{:.2},{:.2},{},{},{},{},{}",
+        format_time_ms(t.entry_time),
+        format_time_ms(t.exit_time),
+        if t.qty < 0.0 { "short" } else { "long" },
+        t.qty.abs(),
+        price_text(t.entry_price),
+        price_text(t.exit_price),
         t.pnl,
         t.pnl_net,
+        return_pct(t),
+        t.exit_bar.saturating_sub(t.entry_bar),
+        t.entry_bar,
+        t.exit_bar,
         order_name(names, t.entry_order).unwrap_or(""),
         order_name(names, t.exit_order).unwrap_or(""),
     )
@@ -289,6 +312,11 @@ pub fn trade_json(t: &ClosedTrade, names: &[String]) -> serde_json::Value {
         "pnl_net": t.pnl_net,
         "entry_order": order_name(names, t.entry_order),
         "exit_order": order_name(names, t.exit_order),
+        "entry_time": crate::runtime::feed::format_time_ms(t.entry_time),
+        "exit_time": crate::runtime::feed::format_time_ms(t.exit_time),
+        "side": if t.qty < 0.0 { "short" } else { "long" },
+        "return_pct": return_pct(t),
+        "bars_held": t.exit_bar.saturating_sub(t.entry_bar),
     })
 }
 
