@@ -76,9 +76,9 @@ fn page_counts_equal_the_runs_bars_and_trades() {
     ] {
         let (summary, d, _) = run_with_plot(program, "examples/data/prices.csv", &dir, &[]);
         assert_eq!(d["bars"], summary["bars"], "{program}");
-        assert_eq!(d["trades"], summary["trades"], "{program}");
+        assert_eq!(d["trades"], summary["closed_trade_count"], "{program}");
         assert_eq!(d["strategy"], summary["strategy"]);
-        assert!(summary["trades"].as_u64().unwrap() > 0, "{program} trades");
+        assert!(summary["closed_trade_count"].as_u64().unwrap() > 0, "{program} trades");
         // A short run is shown bar for bar.
         let bars = summary["bars"].as_u64().unwrap();
         assert_eq!(d["bucket"], 1);
@@ -90,7 +90,7 @@ fn page_counts_equal_the_runs_bars_and_trades() {
         let fills = d["fills"].as_u64().unwrap();
         let in_markers: f64 = numbers(&d["markers"]["count"]).iter().sum();
         assert_eq!(in_markers as u64, fills);
-        assert!(fills >= 2 * summary["trades"].as_u64().unwrap());
+        assert!(fills >= 2 * summary["closed_trade_count"].as_u64().unwrap());
         // The drawdown's extreme is the run's max drawdown; the last equity is the final value.
         let dd = numbers(&d["drawdown"]);
         let min = dd.iter().copied().fold(f64::INFINITY, f64::min);
@@ -160,7 +160,7 @@ fn long_runs_are_downsampled_keeping_every_extreme() {
         &["--equity", equity.to_str().unwrap()],
     );
     assert_eq!(d["bars"].as_u64(), Some(n));
-    assert_eq!(d["trades"], summary["trades"]);
+    assert_eq!(d["trades"], summary["closed_trade_count"]);
     let bucket = n.div_ceil(MAX_SLOTS);
     assert_eq!(d["bucket"].as_u64(), Some(bucket));
     let candles = n.div_ceil(bucket);

@@ -41,7 +41,7 @@ fn every_example_runs_on_the_committed_data() {
         assert_eq!(v["bars"], 2000, "{name}");
         for key in [
             "warmup_bar",
-            "trades",
+            "closed_trade_count",
             "final_value",
             "total_return",
             "max_drawdown",
@@ -53,12 +53,12 @@ fn every_example_runs_on_the_committed_data() {
             assert!(v.get(key).is_some(), "{name}: the JSON lacks {key}");
         }
         assert!(
-            v["trades"].as_u64().unwrap() > 0,
+            v["closed_trade_count"].as_u64().unwrap() > 0,
             "{name} trades on its example data"
         );
         assert_eq!(
             v["closed_trades"].as_array().unwrap().len() as u64,
-            v["trades"].as_u64().unwrap()
+            v["closed_trade_count"].as_u64().unwrap()
         );
     }
 }

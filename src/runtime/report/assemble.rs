@@ -409,7 +409,7 @@ fn summary_html(summary: &serde_json::Value) -> String {
         ("total return", "total_return"),
         ("annual return", "annualized_return"),
         ("max drawdown", "max_drawdown"),
-        ("closed trades", "trades"),
+        ("closed trades", "closed_trade_count"),
         ("win rate", "win_rate"),
         ("profit factor", "profit_factor"),
         ("sharpe", "sharpe_ratio"),
