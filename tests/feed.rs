@@ -115,11 +115,11 @@ const BAD: &[(&str, &str, Kind)] = &[
         Kind::Row { good: 3 },
     ),
     (
-        // A quote left open: the error names its line and column and the lines it swallowed
-        // (skipping it loses those lines, and says so).
+        // A quote left open: the error is on its line and column; skipping skips that line only
+        // (the lines the quote took in are read again as rows).
         "unterminated_quote.csv",
-        "unterminated_quote.csv:3: column `close`: unterminated quote: the quoted cell runs over 3 lines, to line 5, which are not read as rows",
-        Kind::Row { good: 1 },
+        "unterminated_quote.csv:3: column `close`: unterminated quote: the quote opened here is never closed",
+        Kind::Row { good: 3 },
     ),
     (
         "too_few_fields.csv",

@@ -78,7 +78,10 @@ fn page_counts_equal_the_runs_bars_and_trades() {
         assert_eq!(d["bars"], summary["bars"], "{program}");
         assert_eq!(d["trades"], summary["closed_trade_count"], "{program}");
         assert_eq!(d["strategy"], summary["strategy"]);
-        assert!(summary["closed_trade_count"].as_u64().unwrap() > 0, "{program} trades");
+        assert!(
+            summary["closed_trade_count"].as_u64().unwrap() > 0,
+            "{program} trades"
+        );
         // A short run is shown bar for bar.
         let bars = summary["bars"].as_u64().unwrap();
         assert_eq!(d["bucket"], 1);

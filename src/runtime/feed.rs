@@ -41,8 +41,9 @@
 //!   ``prices.csv:17: column `close`: malformed number `12,5` ``.
 //! - A quote left open swallows the lines after it into one cell (a quoted cell may hold line
 //!   breaks): when that cell is a column btl reads, or the row is bad, the error says
-//!   `unterminated quote`, on the quote's line, and which lines were swallowed. FIXME: skipping
-//!   such a row skips the swallowed lines too (they are not re-read as rows).
+//!   `unterminated quote`, on the quote's line. A quote open to the end of the file: skipping
+//!   skips that line only, the lines it took in are read again as rows. FIXME: a quote closed by
+//!   a later line's quote is reported with the lines it swallowed, and skipping loses them.
 //! - With `skip_bad_rows`, a bad row is skipped and counted instead of returned as an error;
 //!   the next row is compared with the last *good* row's time. Header, empty-file and I/O
 //!   errors are always errors.
@@ -329,6 +330,9 @@ pub struct CsvFeed<R: Read> {
     first_skipped: Option<FeedError>,
     /// The unit of epoch times, once known.
     unit: std::cell::Cell<Option<(TimeUnit, UnitSource)>>,
+    delimiter: u8,
+    /// Rows recovered from the lines an unterminated quote swallowed, with their lines.
+    pending: VecDeque<(csv::ByteRecord, u64)>,
 }
 
 impl CsvFeed<std::fs::File> {
@@ -415,6 +419,8 @@ impl<R: Read> CsvFeed<R> {
             skipped: 0,
             first_skipped: None,
             unit: std::cell::Cell::new(None),
+            delimiter,
+            pending: VecDeque::new(),
         })
     }
 
@@ -424,21 +430,29 @@ impl<R: Read> CsvFeed<R> {
     /// caller may go on reading). With it, bad rows are skipped and counted.
     pub fn next_bar(&mut self) -> Result<Option<Bar>, FeedError> {
         loop {
-            match self.reader.read_byte_record(&mut self.record) {
-                Ok(true) => {}
-                Ok(false) => return Ok(None),
-                Err(e) => {
-                    let line = self.reader.get_ref().line;
-                    return Err(FeedError {
-                        file: self.name.clone(),
-                        line,
-                        column: None,
-                        message: format!("read error: {e}"),
-                    });
+            let line = match self.pending.pop_front() {
+                Some((record, line)) => {
+                    self.record = record;
+                    line
                 }
-            }
-            let start = self.record.position().map_or(0, |p| p.byte());
-            let line = self.reader.get_mut().line_at(start);
+                None => {
+                    match self.reader.read_byte_record(&mut self.record) {
+                        Ok(true) => {}
+                        Ok(false) => return Ok(None),
+                        Err(e) => {
+                            let line = self.reader.get_ref().line;
+                            return Err(FeedError {
+                                file: self.name.clone(),
+                                line,
+                                column: None,
+                                message: format!("read error: {e}"),
+                            });
+                        }
+                    }
+                    let start = self.record.position().map_or(0, |p| p.byte());
+                    self.reader.get_mut().line_at(start)
+                }
+            };
             match self.parse_row() {
                 Ok(bar) => {
                     self.last = Some((bar.time, line));
@@ -448,6 +462,19 @@ impl<R: Read> CsvFeed<R> {
                     // A quote left open swallows the lines after it into one cell: say so, and
                     // which lines, rather than what the swallowed text looks like.
                     let (column, message) = match self.spanning_cell() {
+                        Some((i, _))
+                            if i + 1 == self.record.len()
+                                && (self.columns.uses(i) || e.column.is_none()) =>
+                        {
+                            // Left open to the end of the file: the lines after this one are
+                            // in the cell as they were written; they are read again as rows.
+                            self.recover_swallowed(i, line);
+                            (
+                                Some(i),
+                                "unterminated quote: the quote opened here is never closed"
+                                    .to_string(),
+                            )
+                        }
                         Some((i, breaks)) if self.columns.uses(i) || e.column.is_none() => (
                             Some(i),
                             format!(
@@ -505,6 +532,33 @@ impl<R: Read> CsvFeed<R> {
             }
         };
         unit.to_ms(value).ok_or("epoch value out of range")
+    }
+
+    /// Queues the rows written after the first line of cell `i` of the current record (a quote
+    /// left open to the end of the file took them in), with their lines.
+    fn recover_swallowed(&mut self, i: usize, line: u64) {
+        let Some(cell) = self.record.get(i) else {
+            return;
+        };
+        let Some(br) = cell.iter().position(|&b| b == b'\n' || b == b'\r') else {
+            return;
+        };
+        let skip = if cell[br] == b'\r' && cell.get(br + 1) == Some(&b'\n') {
+            2
+        } else {
+            1
+        };
+        let rest = cell[br + skip..].to_vec();
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .delimiter(self.delimiter)
+            .from_reader(rest.as_slice());
+        let mut record = csv::ByteRecord::new();
+        while let Ok(true) = reader.read_byte_record(&mut record) {
+            let at = record.position().map_or(1, |p| p.line());
+            self.pending.push_back((record.clone(), line + at));
+        }
     }
 
     /// The first cell of the current record that spans lines (a quote open across line breaks),
