@@ -68,6 +68,7 @@ def change(values, k=1):
 def main():
     d = load(DATA)
     o, h, l, c = d["open"], d["high"], d["low"], d["close"]
+    v = d["volume"]
     n = len(c)
     SMA = talib.MA_Type.SMA
 
@@ -115,6 +116,30 @@ def main():
         ("minus_di_14", talib.MINUS_DI(h, l, c, timeperiod=14)),
         ("dx_14", talib.DX(h, l, c, timeperiod=14)),
         ("adx_14", talib.ADX(h, l, c, timeperiod=14)),
+        # Overlap studies and oscillators (stdlib/overlap.btl, oscillators.btl, trend.btl).
+        # TA-Lib 0.8.1's Python wrapper defaults APO/PPO to EMA: SMA is asked for here.
+        ("dema_10", talib.DEMA(c, 10)),
+        ("tema_10", talib.TEMA(c, 10)),
+        ("trima_10", talib.TRIMA(c, 10)),
+        ("kama_10", talib.KAMA(c, 10)),
+        ("t3_5_07", talib.T3(c, 5, 0.7)),
+        ("midpoint_14", talib.MIDPOINT(c, 14)),
+        ("midprice_14", talib.MIDPRICE(h, l, 14)),
+        ("cci_14", talib.CCI(h, l, c, 14)),
+        ("willr_14", talib.WILLR(h, l, c, 14)),
+        ("mfi_14", talib.MFI(h, l, c, v, 14)),
+        ("cmo_14", talib.CMO(c, 14)),
+        ("ppo_12_26_sma", talib.PPO(c, 12, 26, matype=0)),
+        ("apo_12_26_sma", talib.APO(c, 12, 26, matype=0)),
+        ("trix_15", talib.TRIX(c, 15)),
+        ("rocp_10", talib.ROCP(c, 10)),
+        ("rocr_10", talib.ROCR(c, 10)),
+        ("rocr100_10", talib.ROCR100(c, 10)),
+        ("aroon_down_14", talib.AROON(h, l, 14)[0]),
+        ("aroon_up_14", talib.AROON(h, l, 14)[1]),
+        ("aroonosc_14", talib.AROONOSC(h, l, 14)),
+        ("ultosc_7_14_28", talib.ULTOSC(h, l, c, 7, 14, 28)),
+        ("bop", talib.BOP(o, h, l, c)),
     ]
     for name, vals in columns:
         assert len(vals) == n, name
