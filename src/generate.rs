@@ -1471,7 +1471,7 @@ impl Gen {
                         self.line(format!("{m} = {m} + {t}"));
                     }
                 }
-                8 if nest == 0 => self.for_loop(m, ty, nest + 1),
+                8 if nest == 0 && self.rng.chance(50) => self.for_loop(m, ty, nest + 1),
                 8 => {
                     let c = strip(self.boolean(2));
                     let word = self.rng.pick(&["break", "continue"]);
