@@ -65,6 +65,13 @@ def change(values, k=1):
             for t in range(len(values))]
 
 
+def nan_before(values, k):
+    """`values` as floats, nan on the first k bars (a lookback TA-Lib fills with 0)."""
+    out = np.asarray(values, dtype=float).copy()
+    out[:k] = np.nan
+    return out
+
+
 def main():
     d = load(DATA)
     o, h, l, c = d["open"], d["high"], d["low"], d["close"]
@@ -140,6 +147,32 @@ def main():
         ("aroonosc_14", talib.AROONOSC(h, l, 14)),
         ("ultosc_7_14_28", talib.ULTOSC(h, l, c, 7, 14, 28)),
         ("bop", talib.BOP(o, h, l, c)),
+        # Volume, statistics, price transforms, fast stochastics (stdlib/volume.btl,
+        # statistics.btl, price.btl, oscillators.btl). MAXINDEX/MININDEX give 0 on their
+        # lookback bars: written as nan there, as btl has no value before its warm-up.
+        ("obv", talib.OBV(c, v)),
+        ("ad", talib.AD(h, l, c, v)),
+        ("adosc_3_10", talib.ADOSC(h, l, c, v, fastperiod=3, slowperiod=10)),
+        ("natr_14", talib.NATR(h, l, c, timeperiod=14)),
+        ("var_5", talib.VAR(c, timeperiod=5, nbdev=1)),
+        ("linreg_14", talib.LINEARREG(c, timeperiod=14)),
+        ("linreg_slope_14", talib.LINEARREG_SLOPE(c, timeperiod=14)),
+        ("linreg_intercept_14", talib.LINEARREG_INTERCEPT(c, timeperiod=14)),
+        ("linreg_angle_14", talib.LINEARREG_ANGLE(c, timeperiod=14)),
+        ("tsf_14", talib.TSF(c, timeperiod=14)),
+        ("correl_30", talib.CORREL(h, l, timeperiod=30)),
+        ("beta_5", talib.BETA(h, l, timeperiod=5)),
+        ("sum_10", talib.SUM(c, timeperiod=10)),
+        ("maxindex_14", nan_before(talib.MAXINDEX(c, timeperiod=14), 13)),
+        ("minindex_14", nan_before(talib.MININDEX(c, timeperiod=14), 13)),
+        ("avgprice", talib.AVGPRICE(o, h, l, c)),
+        ("medprice", talib.MEDPRICE(h, l)),
+        ("typprice", talib.TYPPRICE(h, l, c)),
+        ("wclprice", talib.WCLPRICE(h, l, c)),
+        ("stochf_k_5_3", talib.STOCHF(h, l, c, fastk_period=5, fastd_period=3, fastd_matype=0)[0]),
+        ("stochf_d_5_3", talib.STOCHF(h, l, c, fastk_period=5, fastd_period=3, fastd_matype=0)[1]),
+        ("stochrsi_k_14_5_3", talib.STOCHRSI(c, timeperiod=14, fastk_period=5, fastd_period=3, fastd_matype=0)[0]),
+        ("stochrsi_d_14_5_3", talib.STOCHRSI(c, timeperiod=14, fastk_period=5, fastd_period=3, fastd_matype=0)[1]),
     ]
     for name, vals in columns:
         assert len(vals) == n, name
