@@ -402,6 +402,10 @@ struct RunArgs {
     /// Write a self-contained HTML report (candles, plots, fills, equity, drawdown) to this file.
     #[arg(long, value_name = "OUT.html")]
     plot: Option<String>,
+    /// Write every plot()ted series at every bar to this CSV file (time first, one column per
+    /// plot; an empty cell is `na`).
+    #[arg(long, value_name = "OUT.csv")]
+    series: Option<String>,
     /// Skip (and count) malformed rows instead of stopping at the first.
     #[arg(long)]
     skip_bad_rows: bool,
@@ -525,6 +529,7 @@ fn run(a: RunArgs, color: bool) -> ExitCode {
         ("--trades", &a.trades),
         ("--equity", &a.equity),
         ("--plot", &a.plot),
+        ("--series", &a.series),
     ]
     .into_iter()
     .filter_map(|(flag, p)| p.as_deref().map(|p| (flag, std::path::Path::new(p))))
@@ -612,9 +617,19 @@ fn run(a: RunArgs, color: bool) -> ExitCode {
             Err(e) => return usage_error(&format!("cannot create {path}: {e}")),
         }
     }
+    let mut series = None;
+    if let Some(path) = &a.series {
+        let file = output::AtomicFile::create(std::path::Path::new(path))
+            .and_then(|f| output::SeriesFile::new(f, &program.plots));
+        match file {
+            Ok(f) => series = Some(f),
+            Err(e) => return usage_error(&format!("cannot create {path}: {e}")),
+        }
+    }
     let mut sink = output::RunSink {
         files,
         equity,
+        series,
         stats: btl::runtime::stats::Stats::new(btl::runtime::stats::StatsConfig {
             initial_cash: a.cash,
             risk_free_rate: a.risk_free,
@@ -639,6 +654,7 @@ fn run(a: RunArgs, color: bool) -> ExitCode {
     let output::RunSink {
         mut files,
         equity,
+        series,
         stats,
     } = sink;
     let statistics = stats.finish();
@@ -683,6 +699,15 @@ fn run(a: RunArgs, color: bool) -> ExitCode {
                 return usage_error(&format!("writing {}: {e}", a.plot.as_deref().unwrap_or("")));
             }
         }
+    }
+    if let Some(s) = series {
+        if let Some(e) = s.error {
+            return usage_error(&format!(
+                "writing {}: {e}",
+                a.series.as_deref().unwrap_or("")
+            ));
+        }
+        ready.push((a.series.as_deref().unwrap_or(""), s.file));
     }
     for (path, file) in [(&a.equity, equity), (&a.trades, files.csv.take())] {
         if let Some(f) = file {

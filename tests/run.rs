@@ -370,3 +370,51 @@ fn the_trades_file_reads_like_a_ledger() {
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// `--series` writes every plotted series at every bar: time first, one column per plot, full
+/// precision, empty where `na`; the values are those of an SMA computed here.
+#[test]
+fn series_file_has_every_plot_at_every_bar() {
+    let dir = std::env::temp_dir().join(format!("btl-series-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let series = dir.join("s.csv");
+    let src = dir.join("p.btl");
+    std::fs::write(
+        &src,
+        "strategy p {\n    plot(sma(close, 3), \"sma, 3\")\n    plot(close, \"close\")\n}\n",
+    )
+    .unwrap();
+    let data = root().join("examples/data/prices.csv");
+    let out = btl(&[
+        "run",
+        src.to_str().unwrap(),
+        "--data",
+        data.to_str().unwrap(),
+        "--series",
+        series.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let csv = std::fs::read_to_string(&series).unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines[0], "time,\"sma, 3\",close");
+    assert_eq!(lines.len(), 2001);
+    let closes: Vec<f64> = lines[1..]
+        .iter()
+        .map(|l| l.rsplit(',').next().unwrap().parse().unwrap())
+        .collect();
+    for (i, l) in lines[1..].iter().enumerate() {
+        let cells: Vec<&str> = l.rsplit(',').collect();
+        let sma = cells[1];
+        if i < 2 {
+            assert_eq!(sma, "", "bar {i}");
+        } else {
+            let want = (closes[i - 2] + closes[i - 1] + closes[i]) / 3.0;
+            let got: f64 = sma.parse().unwrap();
+            assert!(
+                (got - want).abs() <= 1e-9 * want.abs(),
+                "bar {i}: {got} vs {want}"
+            );
+        }
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}

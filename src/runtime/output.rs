@@ -362,12 +362,75 @@ pub struct RunSink {
     pub files: TradeFiles,
     /// Per bar: time, cash, value, position.
     pub equity: Option<AtomicFile>,
+    /// Every plotted series at every bar (`--series`).
+    pub series: Option<SeriesFile>,
     pub stats: crate::runtime::stats::Stats,
 }
 
 pub const EQUITY_HEADER: &str = "time,cash,value,position";
 
+/// Every `plot()`ted series at every bar (`btl run --series`): time first, one column per plot,
+/// shortest round-trip digits, `na` empty; one row written per bar, nothing kept.
+pub struct SeriesFile {
+    pub file: AtomicFile,
+    /// This bar's plotted values, by plot index.
+    current: Vec<f64>,
+    pub error: Option<std::io::Error>,
+}
+
+impl SeriesFile {
+    /// Writes the header (`time` and the plot names) to `file`.
+    pub fn new(mut file: AtomicFile, plots: &[String]) -> std::io::Result<SeriesFile> {
+        let names: Vec<String> = plots.iter().map(|p| csv_cell(p)).collect();
+        writeln!(file.writer(), "time,{}", names.join(","))?;
+        Ok(SeriesFile {
+            file,
+            current: vec![f64::NAN; plots.len()],
+            error: None,
+        })
+    }
+
+    fn plot(&mut self, index: u32, value: f64) {
+        if let Some(v) = self.current.get_mut(index as usize) {
+            *v = value;
+        }
+    }
+
+    fn bar(&mut self, time: i64) {
+        if self.error.is_some() {
+            return;
+        }
+        let w = self.file.writer();
+        let mut row = crate::runtime::feed::format_time_ms(time);
+        for v in &mut self.current {
+            row.push(',');
+            if !v.is_nan() {
+                row.push_str(&format!("{v:?}"));
+            }
+            *v = f64::NAN;
+        }
+        if let Err(e) = writeln!(w, "{row}") {
+            self.error = Some(e);
+        }
+    }
+}
+
+/// A CSV cell: quoted when it holds a comma, a quote or a line break.
+fn csv_cell(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
 impl Sink for RunSink {
+    fn plot(&mut self, _bar: u64, index: u32, value: f64) {
+        if let Some(s) = &mut self.series {
+            s.plot(index, value);
+        }
+    }
+
     fn trade(&mut self, t: &ClosedTrade) {
         self.stats.on_trade(t);
         self.files.trade(t);
@@ -381,6 +444,9 @@ impl Sink for RunSink {
     ) {
         self.stats
             .on_bar(data.time, account.value, account.position != 0.0);
+        if let Some(s) = &mut self.series {
+            s.bar(data.time);
+        }
         if self.files.error.is_none()
             && let Some(f) = &mut self.equity
             && let Err(e) = writeln!(
