@@ -8,6 +8,7 @@
 
 pub mod diag;
 pub mod diff;
+pub mod doc;
 pub mod generate;
 pub mod interp;
 pub mod ir;

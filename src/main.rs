@@ -122,6 +122,15 @@ enum Command {
     Lsp,
     /// Explain a diagnostic code, e.g. `btl explain E0200`.
     Explain { code: String },
+    /// The stdlib's documentation: `btl doc` lists every function by file, `btl doc sma` shows
+    /// one function's documentation and btl source.
+    Doc {
+        /// A stdlib function's name.
+        name: Option<String>,
+        /// The whole list as docs/indicators.md holds it.
+        #[arg(long)]
+        markdown: bool,
+    },
 }
 
 fn parse_time_unit(s: &str) -> Result<btl::runtime::feed::TimeUnit, String> {
@@ -187,6 +196,28 @@ fn main() -> ExitCode {
         } => check(&file, &params, message_format, color),
         Command::Mem { file, params, json } => mem(&file, &params, json, color),
         Command::Explain { code } => explain(&code),
+        Command::Doc {
+            name: None,
+            markdown,
+        } => {
+            if markdown {
+                print!("{}", btl::doc::markdown());
+            } else {
+                print!("{}", btl::doc::index());
+            }
+            ExitCode::SUCCESS
+        }
+        Command::Doc {
+            name: Some(name), ..
+        } => match btl::doc::function(&name) {
+            Some(text) => {
+                print!("{text}");
+                ExitCode::SUCCESS
+            }
+            None => usage_error(&format!(
+                "`{name}` is not a stdlib function; `btl doc` lists them"
+            )),
+        },
         Command::Lsp => match btl::lsp::serve_stdio() {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {

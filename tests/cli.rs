@@ -1,7 +1,7 @@
 //! The `btl` binary end to end: exit codes, output formats, colour, `--param`, `explain`.
 
 mod common;
-use common::{btl, text};
+use common::{btl, root, text};
 
 fn mem_json(args: &[&str]) -> serde_json::Value {
     let out = btl(args);
@@ -266,4 +266,27 @@ fn long_chains_and_huge_files_are_bounded() {
     let e = text(&out.stderr);
     assert!(e.contains("E0005") && !e.contains("E0112"), "{e}");
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// `btl doc` lists the stdlib, `btl doc NAME` shows one function; docs/indicators.md is the
+/// generated list, and stale when it differs.
+#[test]
+fn doc_lists_and_shows_stdlib_functions() {
+    let out = btl(&["doc"]);
+    assert_eq!(out.status.code(), Some(0));
+    let list = text(&out.stdout);
+    assert!(list.contains("stdlib/average.btl") && list.contains("sma(src: series float, n: int)"));
+    let out = btl(&["doc", "psar"]);
+    assert_eq!(out.status.code(), Some(0));
+    let one = text(&out.stdout);
+    assert!(
+        one.contains("stdlib/trend.btl:") && one.contains("fn psar(") && one.contains("Warm-up")
+    );
+    let out = btl(&["doc", "nope"]);
+    assert_eq!(out.status.code(), Some(2));
+    let committed = std::fs::read_to_string(root().join("docs/indicators.md")).unwrap();
+    assert!(
+        committed == btl::doc::markdown(),
+        "docs/indicators.md is stale: `btl doc --markdown > docs/indicators.md`"
+    );
 }
