@@ -84,6 +84,23 @@ const CASES: &[(&str, &str)] = &[
     ("stochrsi_k_14_5_3", "stochrsi_k(close, 14, 5, 3)"),
     ("stochrsi_d_14_5_3", "stochrsi_d(close, 14, 5, 3)"),
     ("rsi_14", "talib_rsi(close, 14)"),
+    ("plus_dm", "plus_dm()"),
+    ("minus_dm", "minus_dm()"),
+    ("adxr", "adxr()"),
+    ("macdfix_line", "macdfix_line()"),
+    ("macdfix_signal", "macdfix_signal()"),
+    ("macdfix_hist", "macdfix_hist()"),
+    ("ht_dcperiod", "ht_dcperiod()"),
+    ("ht_trendline", "ht_trendline()"),
+    ("ht_dcphase", "ht_dcphase()"),
+    ("ht_phasor_inphase", "ht_phasor_inphase()"),
+    ("ht_phasor_quad", "ht_phasor_quadrature()"),
+    ("ht_sine_sine", "ht_sine_sine()"),
+    ("ht_sine_lead", "ht_sine_lead()"),
+    ("ht_trendmode", "ht_trendmode()"),
+    ("mama_mama", "mama_mama()"),
+    ("mama_fama", "mama_fama()"),
+    ("sarext", "sarext()"),
 ];
 
 struct Plots(Vec<f64>);
@@ -99,7 +116,12 @@ fn root() -> std::path::PathBuf {
 }
 
 fn reference() -> (Vec<String>, Vec<Vec<f64>>) {
-    let text = std::fs::read_to_string(root().join("tests/reference/talib_500.csv")).unwrap();
+    reference_file("tests/reference/talib_500.csv")
+}
+
+/// A reference CSV: a `bar` column, then one column per output (`nan` where it has no value).
+fn reference_file(path: &str) -> (Vec<String>, Vec<Vec<f64>>) {
+    let text = std::fs::read_to_string(root().join(path)).unwrap();
     let mut lines = text.lines();
     let header: Vec<String> = lines.next().unwrap().split(',').map(String::from).collect();
     let rows = lines
@@ -213,11 +235,69 @@ fn tuple_indicators_equal_their_single_output_functions_with_less_memory() {
     }
 }
 
+/// The classics TA-Lib lacks, against a Python reference written from their published
+/// definitions (Pine Script v5 where it defines them): tests/reference/classics_reference.py.
+const CLASSICS: &[(&str, &str)] = &[
+    ("hma_9", "hma(close, 9)"),
+    ("hma_16", "hma(close, 16)"),
+    ("zlema_20", "zlema(close, 20)"),
+    ("zlema_9", "zlema(close, 9)"),
+    ("vwma_20", "vwma(close, volume, 20)"),
+    ("alma_9", "alma(close, 9, 0.85, 6.0)"),
+    ("alma_20", "alma(close, 20, 0.5, 4.0)"),
+    ("dc_upper", "donchian_upper(high, low, 20)"),
+    ("dc_middle", "donchian_middle(high, low, 20)"),
+    ("dc_lower", "donchian_lower(high, low, 20)"),
+    ("kc_upper", "keltner_upper(high, low, close, 20, 2.0)"),
+    ("kc_middle", "keltner_middle(high, low, close, 20, 2.0)"),
+    ("kc_lower", "keltner_lower(high, low, close, 20, 2.0)"),
+    ("st_line", "supertrend_line(high, low, close, 3.0, 10)"),
+    ("st_dir", "supertrend_direction(high, low, close, 3.0, 10)"),
+    ("ha_open", "ha_open()"),
+    ("ha_high", "ha_high()"),
+    ("ha_low", "ha_low()"),
+    ("ha_close", "ha_close()"),
+    ("ichi_conv", "ichimoku_conversion(high, low, 9, 26, 52)"),
+    ("ichi_base", "ichimoku_base(high, low, 9, 26, 52)"),
+    ("ichi_span_a", "ichimoku_span_a(high, low, 9, 26, 52)"),
+    ("ichi_span_b", "ichimoku_span_b(high, low, 9, 26, 52)"),
+    ("vortex_plus", "vortex_plus(high, low, close, 14)"),
+    ("vortex_minus", "vortex_minus(high, low, close, 14)"),
+    ("tsi_25_13", "tsi(close, 25, 13)"),
+    ("awesome", "awesome(high, low)"),
+    ("elder_bull", "elder_bull(high, low, close, 13)"),
+    ("elder_bear", "elder_bear(high, low, close, 13)"),
+    ("kst_line", "kst_line(close)"),
+    ("kst_signal", "kst_signal(close)"),
+    ("pct_rank_20", "percent_rank(close, 20)"),
+    ("pct_rank_5", "percent_rank(close, 5)"),
+    ("zscore_20", "zscore(close, 20)"),
+    ("bars_since_down", "bars_since(close < open)"),
+    ("value_when_down", "value_when(close < open, close)"),
+    (
+        "bars_since_gap",
+        "bars_since(close < open or low > high[1])",
+    ),
+    ("highest_bars_14", "highest_bars(high, 14)"),
+    ("lowest_bars_14", "lowest_bars(low, 14)"),
+    ("connors_rsi", "connors_rsi(close, 3, 2, 100)"),
+];
+
 #[test]
 fn stdlib_indicators_match_talib_and_their_inferred_warmup() {
-    let (header, rows) = reference();
+    check_against(reference(), CASES);
+}
+
+#[test]
+fn classics_match_their_reference_and_their_inferred_warmup() {
+    check_against(reference_file("tests/reference/classics_500.csv"), CLASSICS);
+}
+
+/// Every case's values equal the reference column to 1e-9 relative (NaN positions too), and its
+/// inferred warm-up is its first value.
+fn check_against((header, rows): (Vec<String>, Vec<Vec<f64>>), cases: &[(&str, &str)]) {
     let mut failures = Vec::new();
-    for (column, expr) in CASES {
+    for (column, expr) in cases {
         let col = header
             .iter()
             .position(|h| h == column)

@@ -173,6 +173,25 @@ def main():
         ("stochf_d_5_3", talib.STOCHF(h, l, c, fastk_period=5, fastd_period=3, fastd_matype=0)[1]),
         ("stochrsi_k_14_5_3", talib.STOCHRSI(c, timeperiod=14, fastk_period=5, fastd_period=3, fastd_matype=0)[0]),
         ("stochrsi_d_14_5_3", talib.STOCHRSI(c, timeperiod=14, fastk_period=5, fastd_period=3, fastd_matype=0)[1]),
+        # ±DM, ADXR, MACDFIX, SAREXT (trend.btl, momentum.btl), the Hilbert transform family and
+        # MAMA (cycle.btl). HT_TRENDMODE gives 0 over its 63-bar lookback: nan there.
+        ("plus_dm", talib.PLUS_DM(h, l, 14)),
+        ("minus_dm", talib.MINUS_DM(h, l, 14)),
+        ("adxr", talib.ADXR(h, l, c, 14)),
+        ("macdfix_line", talib.MACDFIX(c, 9)[0]),
+        ("macdfix_signal", talib.MACDFIX(c, 9)[1]),
+        ("macdfix_hist", talib.MACDFIX(c, 9)[2]),
+        ("ht_dcperiod", talib.HT_DCPERIOD(c)),
+        ("ht_trendline", talib.HT_TRENDLINE(c)),
+        ("ht_dcphase", talib.HT_DCPHASE(c)),
+        ("ht_phasor_inphase", talib.HT_PHASOR(c)[0]),
+        ("ht_phasor_quad", talib.HT_PHASOR(c)[1]),
+        ("ht_sine_sine", talib.HT_SINE(c)[0]),
+        ("ht_sine_lead", talib.HT_SINE(c)[1]),
+        ("ht_trendmode", np.where(np.arange(len(c)) < 63, np.nan, talib.HT_TRENDMODE(c))),
+        ("mama_mama", talib.MAMA(c, 0.5, 0.05)[0]),
+        ("mama_fama", talib.MAMA(c, 0.5, 0.05)[1]),
+        ("sarext", talib.SAREXT(h, l)),
     ]
     for name, vals in columns:
         assert len(vals) == n, name
