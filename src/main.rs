@@ -863,6 +863,21 @@ fn run(a: RunArgs, color: bool) -> ExitCode {
 }
 
 /// `btl fuzz`: seeds split over `jobs` threads; every divergence printed with its program.
+/// Runs `work(j)` for each worker `j` in `0..jobs` on threads of its own; every failure listed.
+fn on_workers(jobs: u64, work: impl Fn(u64) -> Vec<String> + Sync) -> Vec<String> {
+    std::thread::scope(|scope| {
+        let work = &work;
+        let handles: Vec<_> = (0..jobs).map(|j| scope.spawn(move || work(j))).collect();
+        handles
+            .into_iter()
+            .flat_map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| vec!["a fuzz worker panicked".into()])
+            })
+            .collect()
+    })
+}
+
 /// The longest a robustness case may take before the fuzzer calls it a hang.
 const FUZZ_CASE_LIMIT: std::time::Duration = std::time::Duration::from_secs(10);
 
@@ -915,46 +930,26 @@ fn fuzz(seeds: u64, start: u64, bars: usize, jobs: u64, kind: FuzzKind) -> ExitC
                 }
             }
         });
-        let failures: Vec<String> = std::thread::scope(|scope| {
-            let handles: Vec<_> = (0..jobs)
-                .map(|j| {
-                    let (bars, current) = (&bars, &current);
-                    scope.spawn(move || {
-                        let mut out = Vec::new();
-                        let mut seed = start + j;
-                        while seed < start + seeds {
-                            let src = match kind {
-                                FuzzKind::Soup => {
-                                    btl::generate::token_soup(seed, 1 + (seed % 400) as usize)
-                                }
-                                _ => btl::generate::mutate(
-                                    seed,
-                                    &btl::generate::valid_program(seed / 3),
-                                ),
-                            };
-                            if let Ok(mut c) = current.lock() {
-                                c[j as usize] = (seed, std::time::Instant::now());
-                            }
-                            if let Err(e) = robustness_case(&src, bars, seed) {
-                                out.push(format!("seed {seed}: {e}\n{src}"));
-                            }
-                            seed += jobs;
-                        }
-                        if let Ok(mut c) = current.lock() {
-                            c[j as usize] =
-                                (u64::MAX, std::time::Instant::now() + FUZZ_CASE_LIMIT * 1000);
-                        }
-                        out
-                    })
-                })
-                .collect();
-            handles
-                .into_iter()
-                .flat_map(|h| {
-                    h.join()
-                        .unwrap_or_else(|_| vec!["a fuzz worker panicked".into()])
-                })
-                .collect()
+        let failures = on_workers(jobs, |j| {
+            let mut out = Vec::new();
+            let mut seed = start + j;
+            while seed < start + seeds {
+                let src = match kind {
+                    FuzzKind::Soup => btl::generate::token_soup(seed, 1 + (seed % 400) as usize),
+                    _ => btl::generate::mutate(seed, &btl::generate::valid_program(seed / 3)),
+                };
+                if let Ok(mut c) = current.lock() {
+                    c[j as usize] = (seed, std::time::Instant::now());
+                }
+                if let Err(e) = robustness_case(&src, &bars, seed) {
+                    out.push(format!("seed {seed}: {e}\n{src}"));
+                }
+                seed += jobs;
+            }
+            if let Ok(mut c) = current.lock() {
+                c[j as usize] = (u64::MAX, std::time::Instant::now() + FUZZ_CASE_LIMIT * 1000);
+            }
+            out
         });
         for f in &failures {
             println!("{f}\n");
@@ -976,45 +971,31 @@ fn fuzz(seeds: u64, start: u64, bars: usize, jobs: u64, kind: FuzzKind) -> ExitC
             ExitCode::from(1)
         };
     }
-    let failures: Vec<String> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..jobs)
-            .map(|j| {
-                let bars = &bars;
-                scope.spawn(move || {
-                    let mut out = Vec::new();
-                    let mut seed = start + j;
-                    while seed < start + seeds {
-                        let src = btl::generate::valid_program(seed);
-                        let config = btl::diff::config(seed);
-                        match btl::diff::differential(&format!("seed {seed}"), &src, bars, config) {
-                            Ok(d) if d.is_empty() => {}
-                            Ok(d) => out.push(format!(
-                                "seed {seed}: {} divergence(s)\n  {}\n{src}",
-                                d.len(),
-                                d.join("\n  ")
-                            )),
-                            Err(e) => out.push(format!("seed {seed}: {e}\n{src}")),
-                        }
-                        if j == 0 && (seed - start) % 10_000 < jobs {
-                            eprintln!(
-                                "fuzz: {} of {seeds} programs, {:.0} s",
-                                seed - start,
-                                began.elapsed().as_secs_f64()
-                            );
-                        }
-                        seed += jobs;
-                    }
-                    out
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| {
-                h.join()
-                    .unwrap_or_else(|_| vec!["a fuzz worker panicked".into()])
-            })
-            .collect()
+    let failures = on_workers(jobs, |j| {
+        let mut out = Vec::new();
+        let mut seed = start + j;
+        while seed < start + seeds {
+            let src = btl::generate::valid_program(seed);
+            let config = btl::diff::config(seed);
+            match btl::diff::differential(&format!("seed {seed}"), &src, &bars, config) {
+                Ok(d) if d.is_empty() => {}
+                Ok(d) => out.push(format!(
+                    "seed {seed}: {} divergence(s)\n  {}\n{src}",
+                    d.len(),
+                    d.join("\n  ")
+                )),
+                Err(e) => out.push(format!("seed {seed}: {e}\n{src}")),
+            }
+            if j == 0 && (seed - start) % 10_000 < jobs {
+                eprintln!(
+                    "fuzz: {} of {seeds} programs, {:.0} s",
+                    seed - start,
+                    began.elapsed().as_secs_f64()
+                );
+            }
+            seed += jobs;
+        }
+        out
     });
     for f in &failures {
         println!("{f}\n");

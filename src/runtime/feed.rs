@@ -927,25 +927,12 @@ fn epoch_integer(s: &[u8]) -> Result<Option<i64>, &'static str> {
     Ok(Some(if negative { -value } else { value }))
 }
 
+/// An epoch cell on its own, its unit guessed from its magnitude (see [`TimeUnit::guess`]).
 fn parse_epoch(s: &[u8]) -> Result<i64, &'static str> {
-    let (negative, digits) = match s.split_first() {
-        Some((b'-', rest)) => (true, rest),
-        Some((b'+', rest)) => (false, rest),
-        _ => (false, s),
-    };
-    let mut value: i64 = 0;
-    for &d in digits {
-        value = value
-            .checked_mul(10)
-            .and_then(|v| v.checked_add(i64::from(d - b'0')))
-            .ok_or("epoch value out of range")?;
-    }
-    let ms = if value >= EPOCH_MS_THRESHOLD {
-        value
-    } else {
-        value * 1000
-    };
-    Ok(if negative { -ms } else { ms })
+    let value = epoch_integer(s)?.ok_or("expected an integer epoch")?;
+    TimeUnit::guess(value)
+        .to_ms(value)
+        .ok_or("epoch value out of range")
 }
 
 /// Parses `n` ASCII digits exactly.

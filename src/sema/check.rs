@@ -250,6 +250,22 @@ struct Ctx {
 }
 
 impl Ctx {
+    /// A body's context: a function's (`in_fn`) or the strategy's, in the stdlib or not.
+    fn new(in_fn: bool, in_stdlib: bool) -> Ctx {
+        Ctx {
+            scopes: vec![HashMap::new()],
+            ahead: vec![HashMap::new()],
+            index_base: None,
+            tuple_result: None,
+            in_fn,
+            loop_depth: 0,
+            defining: None,
+            under_index: 0,
+            stateful: false,
+            in_stdlib,
+        }
+    }
+
     fn lookup(&self, name: &str) -> Option<LocalId> {
         self.scopes.iter().rev().find_map(|s| s.get(name).copied())
     }
@@ -411,18 +427,7 @@ impl<'a> Checker<'a> {
         let Item::Fn(f) = &self.ast.items[self.out.fns[idx].item].1 else {
             return;
         };
-        let mut ctx = Ctx {
-            scopes: vec![HashMap::new()],
-            ahead: vec![HashMap::new()],
-            index_base: None,
-            tuple_result: None,
-            in_fn: true,
-            loop_depth: 0,
-            defining: None,
-            under_index: 0,
-            stateful: false,
-            in_stdlib: self.stdlib_files.contains(&self.out.fns[idx].file),
-        };
+        let mut ctx = Ctx::new(true, self.stdlib_files.contains(&self.out.fns[idx].file));
         let mut params = Vec::new();
         let mut seen_default = false;
         for p in &f.params {
@@ -587,18 +592,7 @@ impl<'a> Checker<'a> {
     /// A parameter's default: a literal of its type, or for a `series` parameter a built-in
     /// series (`close`) or a literal.
     fn check_param_default(&mut self, p: &FnParam, d: ExprId) {
-        let mut ctx = Ctx {
-            scopes: vec![HashMap::new()],
-            ahead: vec![HashMap::new()],
-            index_base: None,
-            tuple_result: None,
-            in_fn: true,
-            loop_depth: 0,
-            defining: None,
-            under_index: 0,
-            stateful: false,
-            in_stdlib: false,
-        };
+        let mut ctx = Ctx::new(true, false);
         let got = self.check_expr(&mut ctx, d, true);
         let want = p.ty.base.map(Ty::from_base).unwrap_or(Ty::Error);
         self.expect_fits(
@@ -622,18 +616,7 @@ impl<'a> Checker<'a> {
         let Item::Strategy(s) = &self.ast.items[item].1 else {
             return;
         };
-        let mut ctx = Ctx {
-            scopes: vec![HashMap::new()],
-            ahead: vec![HashMap::new()],
-            index_base: None,
-            tuple_result: None,
-            in_fn: false,
-            loop_depth: 0,
-            defining: None,
-            under_index: 0,
-            stateful: false,
-            in_stdlib: false,
-        };
+        let mut ctx = Ctx::new(false, false);
         self.check_block(&mut ctx, &s.body, false);
     }
 

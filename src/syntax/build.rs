@@ -159,28 +159,26 @@ impl<'a> Builder<'a> {
     }
 
     fn stmt(&mut self, s: Stmt, l: usize, r: usize) -> StmtId {
-        let d = |x: &ExprId| self.expr_depth.get(*x).copied().unwrap_or(0);
-        let mut depth = 1 + match &s {
+        // The statement's expressions and block, measured twice: nesting and longest path.
+        let (exprs, body): (Vec<ExprId>, Option<&Block>) = match &s {
             Stmt::Param { default: e, .. }
             | Stmt::Let { value: e, .. }
             | Stmt::Mut { value: e, .. }
             | Stmt::Assign { value: e, .. }
             | Stmt::LetTuple { value: e, .. }
-            | Stmt::Expr(e) => d(e),
-            Stmt::For { lo, hi, body, .. } => d(lo).max(d(hi)).max(self.block_depth(body)),
-            Stmt::Break | Stmt::Continue | Stmt::Error => 0,
+            | Stmt::Expr(e) => (vec![*e], None),
+            Stmt::For { lo, hi, body, .. } => (vec![*lo, *hi], Some(body)),
+            Stmt::Break | Stmt::Continue | Stmt::Error => (Vec::new(), None),
         };
-        let p = |x: &ExprId| self.expr_path.get(*x).copied().unwrap_or(0);
-        let mut path = 1 + match &s {
-            Stmt::Param { default: e, .. }
-            | Stmt::Let { value: e, .. }
-            | Stmt::Mut { value: e, .. }
-            | Stmt::Assign { value: e, .. }
-            | Stmt::LetTuple { value: e, .. }
-            | Stmt::Expr(e) => p(e),
-            Stmt::For { lo, hi, body, .. } => p(lo).max(p(hi)).max(self.block_path(body)),
-            Stmt::Break | Stmt::Continue | Stmt::Error => 0,
+        let deepest = |map: &slotmap::SecondaryMap<ExprId, u32>| {
+            exprs
+                .iter()
+                .map(|x| map.get(*x).copied().unwrap_or(0))
+                .max()
+                .unwrap_or(0)
         };
+        let mut depth = 1 + deepest(&self.expr_depth).max(body.map_or(0, |b| self.block_depth(b)));
+        let mut path = 1 + deepest(&self.expr_path).max(body.map_or(0, |b| self.block_path(b)));
         let s = if depth > MAX_DEPTH {
             self.too_deep(l, r);
             (depth, path) = (1, 1);

@@ -54,7 +54,7 @@ while IFS=: read -r program data; do
         continue
     fi
     bars=$(json_count bars "$OUT/$name.json")
-    trades=$(json_count trades "$OUT/$name.json")
+    trades=$(json_count closed_trade_count "$OUT/$name.json")
     pbars=$(page_count bars "$page")
     ptrades=$(page_count trades "$page")
     if [ -n "$bars" ] && [ "$bars" = "$pbars" ] && [ "$trades" = "$ptrades" ]; then
