@@ -84,6 +84,8 @@ const CASES: &[(&str, &str)] = &[
     ("stochrsi_k_14_5_3", "stochrsi_k(close, 14, 5, 3)"),
     ("stochrsi_d_14_5_3", "stochrsi_d(close, 14, 5, 3)"),
     ("rsi_14", "talib_rsi(close, 14)"),
+    ("atr_14", "atr_of(high, low, close, 14)"),
+    ("trange", "trange(high, low, close)"),
     ("plus_dm", "plus_dm()"),
     ("minus_dm", "minus_dm()"),
     ("adxr", "adxr()"),
