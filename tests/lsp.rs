@@ -880,12 +880,25 @@ fn inlay_hints_for_each_name_of_a_tuple() {
     c.shutdown().unwrap();
 }
 
+/// `btl lsp` fed `input` on stdin, to its end.
+fn lsp_raw(input: &[u8]) -> std::process::Output {
+    use std::io::Write;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_btl"))
+        .arg("lsp")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    child.wait_with_output().unwrap()
+}
+
 /// Frames a client should never send (a huge Content-Length, one that does not fit in 64 bits,
 /// a body that is not JSON) get a JSON-RPC error with `id: null`; the server stays up, answers
 /// the next request and exits cleanly, with bounded memory.
 #[test]
 fn malformed_frames_get_errors_and_the_server_stays_up() {
-    use std::io::Write;
     let init = r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"capabilities":{}}}"#;
     let shutdown = r#"{"jsonrpc":"2.0","id":2,"method":"shutdown"}"#;
     let exit = r#"{"jsonrpc":"2.0","method":"exit"}"#;
@@ -901,20 +914,7 @@ fn malformed_frames_get_errors_and_the_server_stays_up() {
     input.push_str(&frame(exit));
     // Last, a frame that claims 100 GB: never reached after `exit`.
     input.push_str("Content-Length: 99999999999\r\n\r\n");
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_btl"))
-        .arg("lsp")
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = lsp_raw(input.as_bytes());
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(
         out.status.code(),
@@ -929,20 +929,7 @@ fn malformed_frames_get_errors_and_the_server_stays_up() {
     assert!(stdout.contains(r#""id":2"#), "{stdout}");
 
     // A huge frame at the end of the input: skipped without allocating it; the input ends.
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_btl"))
-        .arg("lsp")
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"Content-Length: 99999999999\r\n\r\n{}")
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = lsp_raw(b"Content-Length: 99999999999\r\n\r\n{}");
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         stdout.contains("larger than the limit"),

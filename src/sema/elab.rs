@@ -167,7 +167,7 @@ pub struct Program {
     /// The largest index each history read can take, as proven (`History` nodes).
     pub index_hi: SecondaryMap<NodeId, u32>,
     /// Series read (in the past) above their definition.
-    pub forward: Vec<SeriesId>,
+    pub forward: SecondaryMap<SeriesId, ()>,
     /// The names of orders, in order of first appearance (an order's name is its index here).
     pub order_names: Vec<String>,
     /// Whether the program has any order action (found by warm-up inference).
@@ -715,7 +715,7 @@ impl<'a> Elab<'a> {
     /// Gives the `let`'s series its value `v` and places its update here; a constant that no
     /// one reads in the past needs no buffer.
     fn define_let(&mut self, sid: StmtId, id: LocalId, s: SeriesId, v: NodeId) {
-        let forward = self.p.forward.contains(&s);
+        let forward = self.p.forward.contains_key(s);
         if !self.checked.locals[id].self_ref && !forward && self.konst(v).is_some() {
             self.p.series.remove(s);
             self.env.insert(id, Bind::Node(v));
@@ -806,7 +806,7 @@ impl<'a> Elab<'a> {
                     None if self.checked.locals[id].kind == LocalKind::Let => {
                         // Read in the past above its definition (check allows nothing else).
                         let s = self.let_series(id);
-                        self.p.forward.push(s);
+                        self.p.forward.insert(s, ());
                         self.p.nodes.insert(Node::Read(s))
                     }
                     None => self.na(),
@@ -923,7 +923,7 @@ impl<'a> Elab<'a> {
                         )
                         .help(format!("clamp it: `max({text}, 0)`"));
                     self.report(d, span, format!("this can be as low as {low}"));
-                } else if self.p.forward.contains(&s)
+                } else if self.p.forward.contains_key(s)
                     && self.p.series[s].def.is_none()
                     && lo.is_some_and(|l| l < 1)
                 {

@@ -43,7 +43,7 @@ pub fn infer(p: &mut Program) {
     let body = std::mem::take(&mut w.p.body);
     // Series read above their definition start at "never"; the whole program is walked again
     // until no warm-up changes (each walk can only move warm-ups earlier).
-    for &s in &w.p.forward {
+    for s in w.p.forward.keys() {
         w.series.insert(s, NEVER);
     }
     for _ in 0..64 {

@@ -58,33 +58,44 @@ impl<'a> Builder<'a> {
         Span::new(self.file, l, r)
     }
 
-    fn block_depth(&self, b: &Block) -> u32 {
+    /// The largest of `stmts` (the statements' depths or paths) over a block's statements.
+    fn block_max(b: &Block, stmts: &slotmap::SecondaryMap<StmtId, u32>) -> u32 {
         b.stmts
             .iter()
-            .map(|s| self.stmt_depth.get(*s).copied().unwrap_or(0))
+            .map(|s| stmts.get(*s).copied().unwrap_or(0))
             .max()
             .unwrap_or(0)
+    }
+
+    fn block_depth(&self, b: &Block) -> u32 {
+        Self::block_max(b, &self.stmt_depth)
     }
 
     fn block_path(&self, b: &Block) -> u32 {
-        b.stmts
-            .iter()
-            .map(|s| self.stmt_path.get(*s).copied().unwrap_or(0))
-            .max()
-            .unwrap_or(0)
+        Self::block_max(b, &self.stmt_path)
+    }
+
+    /// One more than the largest measure (`exprs`, `stmts`: depths or paths) of `e`'s parts.
+    fn above(
+        &self,
+        e: &Expr,
+        exprs: &slotmap::SecondaryMap<ExprId, u32>,
+        stmts: &slotmap::SecondaryMap<StmtId, u32>,
+    ) -> u32 {
+        let m = |x: &ExprId| exprs.get(*x).copied().unwrap_or(0);
+        1 + match e {
+            Expr::Unary(_, a) | Expr::Paren(a) => m(a),
+            Expr::Binary(_, a, b) | Expr::Index(a, b) => m(a).max(m(b)),
+            Expr::Call(_, args) | Expr::Tuple(args) => args.iter().map(m).max().unwrap_or(0),
+            Expr::If(c, t, f) => m(c)
+                .max(Self::block_max(t, stmts))
+                .max(f.as_ref().map_or(0, |b| Self::block_max(b, stmts))),
+            _ => 0,
+        }
     }
 
     fn path_of(&self, e: &Expr) -> u32 {
-        let p = |x: &ExprId| self.expr_path.get(*x).copied().unwrap_or(0);
-        1 + match e {
-            Expr::Unary(_, a) | Expr::Paren(a) => p(a),
-            Expr::Binary(_, a, b) | Expr::Index(a, b) => p(a).max(p(b)),
-            Expr::Call(_, args) | Expr::Tuple(args) => args.iter().map(p).max().unwrap_or(0),
-            Expr::If(c, t, f) => p(c)
-                .max(self.block_path(t))
-                .max(f.as_ref().map_or(0, |b| self.block_path(b))),
-            _ => 0,
-        }
+        self.above(e, &self.expr_path, &self.stmt_path)
     }
 
     fn depth_of(&self, e: &Expr) -> u32 {
@@ -96,15 +107,7 @@ impl<'a> Builder<'a> {
             // The next link of a chain: as deep as the chain, or as its right operand.
             return d(a).max(d(b) + 1);
         }
-        1 + match e {
-            Expr::Unary(_, a) | Expr::Paren(a) => d(a),
-            Expr::Binary(_, a, b) | Expr::Index(a, b) => d(a).max(d(b)),
-            Expr::Call(_, args) | Expr::Tuple(args) => args.iter().map(d).max().unwrap_or(0),
-            Expr::If(c, t, f) => d(c)
-                .max(self.block_depth(t))
-                .max(f.as_ref().map_or(0, |b| self.block_depth(b))),
-            _ => 0,
-        }
+        self.above(e, &self.expr_depth, &self.stmt_depth)
     }
 
     fn too_deep(&mut self, l: usize, r: usize) {
