@@ -6,6 +6,7 @@
 //! [`Compilation`] holding every stage's result and all diagnostics; it does no IO and never panics.
 //! The CLI (`main.rs`) reads files, calls it and renders.
 
+pub mod backtest;
 pub mod diag;
 pub mod diff;
 pub mod doc;

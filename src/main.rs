@@ -66,6 +66,15 @@ enum EngineKind {
     Interp,
 }
 
+impl From<EngineKind> for btl::backtest::EngineKind {
+    fn from(e: EngineKind) -> Self {
+        match e {
+            EngineKind::Jit => btl::backtest::EngineKind::Jit,
+            EngineKind::Interp => btl::backtest::EngineKind::Interp,
+        }
+    }
+}
+
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum FuzzKind {
     Valid,
@@ -452,59 +461,43 @@ struct RunArgs {
     engine: EngineKind,
 }
 
-/// Prints `summary` as pretty JSON with a `closed_trades` array read line by line from `spill`
-/// (one JSON object per line).
-fn print_json_with_trades(
-    summary: &serde_json::Value,
-    spill: &std::path::Path,
-) -> std::io::Result<()> {
-    use std::io::BufRead;
-    let text = serde_json::to_string_pretty(summary).map_err(std::io::Error::other)?;
-    let head = text
-        .trim_end()
-        .strip_suffix('}')
-        .unwrap_or(&text)
-        .trim_end();
-    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    write!(out, "{head},\n  \"closed_trades\": [")?;
-    let mut first = true;
-    if let Ok(file) = std::fs::File::open(spill) {
-        for line in std::io::BufReader::new(file).lines() {
-            let line = line?;
-            if line.trim().is_empty() {
-                continue;
-            }
-            write!(out, "{}\n    {}", if first { "" } else { "," }, line.trim())?;
-            first = false;
-        }
-    }
-    writeln!(out, "{}]\n}}", if first { "" } else { "\n  " })?;
-    out.flush()
-}
-
 fn usage_error(msg: &str) -> ExitCode {
     eprintln!("error: {msg}");
     ExitCode::from(2)
 }
 
-fn run(a: RunArgs, color: bool) -> ExitCode {
-    use btl::runtime::{broker, engine, feed, output};
+impl RunArgs {
+    fn settings(&self) -> btl::backtest::Settings {
+        btl::backtest::Settings {
+            cash: self.cash,
+            commission: self.commission,
+            commission_per_unit: self.commission_per_unit,
+            commission_min: self.commission_min,
+            slippage: self.slippage,
+            slippage_fixed: self.slippage_fixed,
+            fill_on_close: self.fill == Fill::Close,
+            risk_free: self.risk_free,
+        }
+    }
+}
 
-    // Stopped by SIGINT or SIGTERM: the temporary files go, no output is half written.
+/// Stopped by SIGINT or SIGTERM: the temporary files go, no output is half written.
+fn remove_temps_on_signal() {
     let _ = ctrlc::set_handler(|| {
-        output::remove_temps();
+        btl::runtime::output::remove_temps();
         eprintln!("error: interrupted; no output was written");
         std::process::exit(130);
     });
+}
 
-    if !(a.cash.is_finite() && a.cash > 0.0) {
-        return usage_error(&format!("--cash {}: must be a positive number", a.cash));
-    }
-    if !(a.commission.is_finite() && (0.0..1.0).contains(&a.commission)) {
-        return usage_error(&format!(
-            "--commission {}: must be a fraction in [0, 1), e.g. 0.001 for 0.1%",
-            a.commission
-        ));
+fn run(a: RunArgs, color: bool) -> ExitCode {
+    use btl::backtest::{Backtest, Outputs};
+    use btl::runtime::{broker, feed, output};
+
+    remove_temps_on_signal();
+    let settings = a.settings();
+    if let Err(e) = settings.broker_config() {
+        return usage_error(&e);
     }
     let c = match load(&a.file, &a.params, MessageFormat::Human, color) {
         Ok(c) => c,
@@ -535,13 +528,10 @@ fn run(a: RunArgs, color: bool) -> ExitCode {
         }
         None => {}
     }
-    let mut jit = None;
-    if a.engine == EngineKind::Jit {
-        match btl::jit::Jit::compile(&program) {
-            Ok(j) => jit = Some(j),
-            Err(e) => return usage_error(&format!("the JIT failed to compile the program: {e}")),
-        }
-    }
+    let mut backtest = match Backtest::new(program, a.engine.into(), settings) {
+        Ok(b) => b,
+        Err(e) => return usage_error(&e.to_string()),
+    };
     let mut source = match feed::CsvFeed::open(std::path::Path::new(&a.data), a.skip_bad_rows) {
         Ok(f) => f,
         Err(e) => return usage_error(&e.to_string()),
@@ -549,215 +539,30 @@ fn run(a: RunArgs, color: bool) -> ExitCode {
     if let Some(unit) = a.time_unit {
         source.set_time_unit(unit);
     }
-    if !(a.risk_free.is_finite() && a.risk_free > -1.0) {
-        return usage_error(&format!(
-            "--risk-free {}: must be an annual rate such as 0.02",
-            a.risk_free
-        ));
-    }
-    // Every output checked before anything is written: none may replace an input or another.
-    let outputs: Vec<(&str, &std::path::Path)> = [
-        ("--trades", &a.trades),
-        ("--equity", &a.equity),
-        ("--plot", &a.plot),
-        ("--series", &a.series),
-    ]
-    .into_iter()
-    .filter_map(|(flag, p)| p.as_deref().map(|p| (flag, std::path::Path::new(p))))
-    .collect();
+    let outputs = Outputs {
+        trades: a.trades.as_ref().map(Into::into),
+        equity: a.equity.as_ref().map(Into::into),
+        plot: a.plot.as_ref().map(Into::into),
+        series: a.series.as_ref().map(Into::into),
+        json_trades: a.json,
+    };
     let inputs = [
         ("the strategy", std::path::Path::new(&a.file)),
         ("--data", std::path::Path::new(&a.data)),
     ];
-    if let Err(e) = output::check_targets(&inputs, &outputs) {
-        return usage_error(&e);
-    }
-    let mut files = output::TradeFiles {
-        order_names: program.order_names.clone(),
-        ..output::TradeFiles::default()
-    };
-    if let Some(path) = &a.trades {
-        match output::AtomicFile::create(std::path::Path::new(path)) {
-            Ok(mut f) => {
-                if let Err(e) = writeln!(f.writer(), "{}", output::TRADES_HEADER) {
-                    return usage_error(&format!("cannot write {path}: {e}"));
-                }
-                files.csv = Some(f);
-            }
-            Err(e) => return usage_error(&format!("cannot create {path}: {e}")),
-        }
-    }
-    let spill = std::env::temp_dir().join(format!("btl-trades.jsonl-{}", std::process::id()));
-    output::clean_stale(&spill);
-    if a.json {
-        match output::AtomicFile::create(&spill) {
-            Ok(f) => files.json = Some(f),
-            Err(e) => {
-                return usage_error(&format!(
-                    "cannot create a temporary file in {}: {e}",
-                    spill.display()
-                ));
-            }
-        }
-    }
-    for (flag, v) in [
-        ("--commission-per-unit", a.commission_per_unit),
-        ("--commission-min", a.commission_min),
-        ("--slippage-fixed", a.slippage_fixed),
-    ] {
-        if !(v.is_finite() && v >= 0.0) {
-            return usage_error(&format!("{flag} {v}: must be a non-negative number"));
-        }
-    }
-    if !(a.slippage.is_finite() && (0.0..1.0).contains(&a.slippage)) {
-        return usage_error(&format!(
-            "--slippage {}: must be a fraction in [0, 1)",
-            a.slippage
-        ));
-    }
-    let config = broker::BrokerConfig {
-        cash: a.cash,
-        commission: a.commission,
-        commission_per_unit: a.commission_per_unit,
-        commission_min: a.commission_min,
-        slippage: a.slippage,
-        slippage_fixed: a.slippage_fixed,
-        fill_on_close: a.fill == Fill::Close,
-    };
-    let mut equity = None;
-    if let Some(path) = &a.equity {
-        match output::AtomicFile::create(std::path::Path::new(path)) {
-            Ok(mut f) => {
-                if let Err(e) = writeln!(f.writer(), "{}", output::EQUITY_HEADER) {
-                    return usage_error(&format!("cannot write {path}: {e}"));
-                }
-                equity = Some(f);
-            }
-            Err(e) => return usage_error(&format!("cannot create {path}: {e}")),
-        }
-    }
-    let mut report = None;
-    if let Some(path) = &a.plot {
-        match btl::runtime::report::ReportSink::create(
-            std::path::Path::new(path),
-            &program.name,
-            &program.plots,
-            a.cash,
-        ) {
-            Ok(r) => report = Some(r),
-            Err(e) => return usage_error(&format!("cannot create {path}: {e}")),
-        }
-    }
-    let mut series = None;
-    if let Some(path) = &a.series {
-        let file = output::AtomicFile::create(std::path::Path::new(path))
-            .and_then(|f| output::SeriesFile::new(f, &program.plots));
-        match file {
-            Ok(f) => series = Some(f),
-            Err(e) => return usage_error(&format!("cannot create {path}: {e}")),
-        }
-    }
-    let mut sink = output::RunSink {
-        files,
-        equity,
-        series,
-        stats: btl::runtime::stats::Stats::new(btl::runtime::stats::StatsConfig {
-            initial_cash: a.cash,
-            risk_free_rate: a.risk_free,
-        }),
-    };
-    let mut interp = engine::Interpreter;
-    let step: &mut dyn engine::Engine = match &mut jit {
-        Some(j) => j,
-        None => &mut interp,
-    };
-    let mut tee = btl::runtime::report::Tee {
-        run: &mut sink,
-        report: report.as_mut(),
-    };
-    let summary = match engine::run(&program, &mut source, step, config, &mut tee) {
-        Ok(s) => s,
-        Err(e) => {
+    let outcome = match backtest.run_to(&mut source, &inputs, &outputs) {
+        Ok(o) => o,
+        Err(btl::backtest::Error::Run(e)) => {
             eprintln!("error: {e}");
             return ExitCode::from(2);
         }
+        Err(e) => return usage_error(&e.to_string()),
     };
-    let output::RunSink {
-        mut files,
-        equity,
-        series,
-        stats,
-    } = sink;
-    let statistics = stats.finish();
-    if let Some(e) = files.error.take() {
-        let what = a.trades.as_deref().unwrap_or("the trades");
-        return usage_error(&format!("writing {what}: {e}"));
-    }
-    let mut v = serde_json::json!({
-        "strategy": program.name,
-        "bars": summary.bars,
-        "warmup_bar": summary.warmup_bar,
-        "closed_trade_count": summary.trades,
-        "winning_trade_count": summary.winning_trades,
-        "win_rate": summary.win_rate(),
-        "initial_cash": summary.initial_cash,
-        "final_cash": summary.final_cash,
-        "final_value": summary.final_value,
-        "total_return": summary.total_return,
-        "max_drawdown": summary.max_drawdown,
-        "rejected_orders": summary.rejected_orders,
-        "invalid_orders": summary.invalid_orders,
-        "invalid_order_reasons": {
-            "quantity": summary.invalid_reasons.quantity,
-            "price": summary.invalid_reasons.price,
-            "bars": summary.invalid_reasons.bars,
-            "bracket": summary.invalid_reasons.bracket,
-        },
-        "skipped_rows": source.skipped_rows(),
-        "buffer_bytes": summary.buffer_bytes,
-        "fill_convention": broker::fill_convention(&config),
-        "expired_orders": summary.expired_orders,
-        "cancelled_orders": summary.cancelled_orders,
-        "open_position": summary.open_position.map(|(bar, qty, price)| serde_json::json!({"entry_bar": bar, "qty": qty, "entry_price": price})),
-        "statistics": statistics,
-    });
-    // All or nothing: every output is written and flushed before any is put in place.
-    let mut ready: Vec<(&str, output::AtomicFile)> = Vec::new();
-    if let Some(r) = report {
-        match r.prepare(&v) {
-            Ok((page, _)) => ready.push((a.plot.as_deref().unwrap_or(""), page)),
-            Err(e) => {
-                return usage_error(&format!("writing {}: {e}", a.plot.as_deref().unwrap_or("")));
-            }
-        }
-    }
-    if let Some(s) = series {
-        if let Some(e) = s.error {
-            return usage_error(&format!(
-                "writing {}: {e}",
-                a.series.as_deref().unwrap_or("")
-            ));
-        }
-        ready.push((a.series.as_deref().unwrap_or(""), s.file));
-    }
-    for (path, file) in [(&a.equity, equity), (&a.trades, files.csv.take())] {
-        if let Some(f) = file {
-            ready.push((path.as_deref().unwrap_or(""), f));
-        }
-    }
-    for (path, f) in &mut ready {
-        if let Err(e) = f.prepare() {
-            return usage_error(&format!("writing {path}: {e}"));
-        }
-    }
-    for (path, f) in ready {
-        if let Err(e) = f.commit() {
-            return usage_error(&format!("writing {path}: {e}"));
-        }
-    }
+    let (summary, statistics) = (&outcome.summary, &outcome.statistics);
+    let config = backtest.config();
+    let program = backtest.program();
     let peak = output::peak_rss_bytes();
     let time_unit = source.time_unit();
-    v["time_unit"] = serde_json::json!(time_unit.map(|(u, _)| u.name()));
     if let Some((unit, feed::UnitSource::Guessed)) = time_unit {
         eprintln!(
             "note: epoch times read as {}, guessed from the first one's size; `--time-unit s|ms|us|ns` sets the unit",
@@ -775,18 +580,18 @@ fn run(a: RunArgs, color: bool) -> ExitCode {
         );
     }
     if a.json {
+        let mut v = btl::backtest::summary_json(
+            program,
+            summary,
+            statistics,
+            config,
+            source.skipped_rows(),
+        );
+        v["time_unit"] = serde_json::json!(time_unit.map(|(u, _)| u.name()));
         v["peak_rss_bytes"] = serde_json::json!(peak);
-        if let Some(f) = files.json.take()
-            && let Err(e) = f.commit()
+        let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+        if let Err(e) = btl::backtest::write_json_with_trades(&mut out, &v, outcome.trades.as_ref())
         {
-            return usage_error(&format!("writing a temporary file: {e}"));
-        }
-        output::register_temp(&spill);
-        // The trades are streamed from the spill file, never all held in memory.
-        let printed = print_json_with_trades(&v, &spill);
-        let _ = std::fs::remove_file(&spill);
-        output::unregister_temp(&spill);
-        if let Err(e) = printed {
             return usage_error(&format!("writing the JSON report: {e}"));
         }
     } else {
@@ -799,7 +604,7 @@ fn run(a: RunArgs, color: bool) -> ExitCode {
             "strategy {} on {} ({} bars)",
             program.name, a.data, summary.bars
         );
-        println!("  fill convention  {}", broker::fill_convention(&config));
+        println!("  fill convention  {}", broker::fill_convention(config));
         println!(
             "  warm-up bar      {}",
             summary

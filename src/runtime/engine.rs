@@ -29,6 +29,11 @@ pub const BATCH: usize = 512;
 pub trait BarSource {
     fn next_bar(&mut self) -> Result<Option<Bar>, FeedError>;
 
+    /// Malformed rows skipped so far (a CSV read with `--skip-bad-rows`).
+    fn skipped_rows(&self) -> u64 {
+        0
+    }
+
     /// The next bars, at most `max`, fewer only at the end of the data (none after it). This
     /// default reads them one by one into `buf`; bars already in memory are lent without a copy.
     fn next_batch<'a>(
@@ -50,6 +55,10 @@ pub trait BarSource {
 impl<R: std::io::Read> BarSource for CsvFeed<R> {
     fn next_bar(&mut self) -> Result<Option<Bar>, FeedError> {
         CsvFeed::next_bar(self)
+    }
+
+    fn skipped_rows(&self) -> u64 {
+        CsvFeed::skipped_rows(self)
     }
 }
 
