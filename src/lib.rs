@@ -20,6 +20,7 @@ pub mod runtime;
 pub mod sema;
 pub mod source;
 pub mod stdlib;
+pub mod sweep;
 pub mod syntax;
 pub mod value;
 

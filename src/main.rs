@@ -9,6 +9,10 @@ use clap::{Parser, Subcommand, ValueEnum};
 use btl::diag::{Code, Diagnostic, render};
 use btl::source::SourceMap;
 
+mod cli {
+    pub mod sweep;
+}
+
 #[derive(Parser)]
 #[command(
     name = "btl",
@@ -107,6 +111,9 @@ enum Command {
     },
     /// Backtest a strategy over a CSV file of bars.
     Run(RunArgs),
+    /// Run a strategy for every combination of a parameter grid, on every core; `btl sweep
+    /// merge` joins the parts of a sharded sweep.
+    Sweep(cli::sweep::SweepArgs),
     /// Differential fuzzing: generated programs on the interpreter and the JIT, compared bit for bit.
     Fuzz {
         /// How many generated programs.
@@ -242,6 +249,7 @@ fn main() -> ExitCode {
             kind,
         } => fuzz(seeds, start, bars, jobs, kind),
         Command::Run(args) => run(args, color),
+        Command::Sweep(args) => cli::sweep::sweep(args, color),
     }
 }
 
@@ -260,6 +268,23 @@ fn explain(code: &str) -> ExitCode {
     }
 }
 
+/// Reads a program's text; `Err` carries the exit code after printing the problem.
+fn read_program(path: &str) -> Result<String, ExitCode> {
+    match std::fs::read(path) {
+        Ok(bytes) => String::from_utf8(bytes).map_err(|e| {
+            eprintln!(
+                "error: {path}: not UTF-8 text (invalid byte at offset {})",
+                e.utf8_error().valid_up_to()
+            );
+            ExitCode::from(2)
+        }),
+        Err(e) => {
+            eprintln!("error: cannot read {path}: {e}");
+            Err(ExitCode::from(2))
+        }
+    }
+}
+
 /// Reads the program and compiles it; `Err` carries the exit code after printing the problem.
 fn load(
     path: &str,
@@ -267,22 +292,7 @@ fn load(
     format: MessageFormat,
     color: bool,
 ) -> Result<btl::Compilation, ExitCode> {
-    let text = match std::fs::read(path) {
-        Ok(bytes) => match String::from_utf8(bytes) {
-            Ok(t) => t,
-            Err(e) => {
-                eprintln!(
-                    "error: {path}: not UTF-8 text (invalid byte at offset {})",
-                    e.utf8_error().valid_up_to()
-                );
-                return Err(ExitCode::from(2));
-            }
-        },
-        Err(e) => {
-            eprintln!("error: cannot read {path}: {e}");
-            return Err(ExitCode::from(2));
-        }
-    };
+    let text = read_program(path)?;
     let mut overrides: Vec<(String, String)> = Vec::new();
     let mut bad = Vec::new();
     for p in params {
@@ -396,16 +406,9 @@ fn mem(path: &str, params: &[String], json: bool, color: bool) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-#[derive(clap::Args)]
-struct RunArgs {
-    /// The strategy, a .btl file.
-    file: String,
-    /// The bars: CSV with a header (date/time, open, high, low, close, volume).
-    #[arg(long)]
-    data: String,
-    /// Override a param: NAME=VALUE (repeatable).
-    #[arg(long = "param", value_name = "NAME=VALUE")]
-    params: Vec<String>,
+/// The broker's cost and fill settings, shared by `run` and `sweep`.
+#[derive(clap::Args, Clone)]
+pub(crate) struct CostArgs {
     /// Starting cash.
     #[arg(long, default_value_t = 100_000.0)]
     cash: f64,
@@ -430,6 +433,35 @@ struct RunArgs {
     /// Annual risk-free rate for the Sharpe and Sortino ratios (0.02 = 2%).
     #[arg(long, default_value_t = 0.0)]
     risk_free: f64,
+}
+
+impl CostArgs {
+    fn settings(&self) -> btl::backtest::Settings {
+        btl::backtest::Settings {
+            cash: self.cash,
+            commission: self.commission,
+            commission_per_unit: self.commission_per_unit,
+            commission_min: self.commission_min,
+            slippage: self.slippage,
+            slippage_fixed: self.slippage_fixed,
+            fill_on_close: self.fill == Fill::Close,
+            risk_free: self.risk_free,
+        }
+    }
+}
+
+#[derive(clap::Args)]
+struct RunArgs {
+    /// The strategy, a .btl file.
+    file: String,
+    /// The bars: CSV with a header (date/time, open, high, low, close, volume).
+    #[arg(long)]
+    data: String,
+    /// Override a param: NAME=VALUE (repeatable).
+    #[arg(long = "param", value_name = "NAME=VALUE")]
+    params: Vec<String>,
+    #[command(flatten)]
+    costs: CostArgs,
     /// Write the equity per bar (time, cash, value, position) to this CSV file.
     #[arg(long, value_name = "OUT.csv")]
     equity: Option<String>,
@@ -466,21 +498,6 @@ fn usage_error(msg: &str) -> ExitCode {
     ExitCode::from(2)
 }
 
-impl RunArgs {
-    fn settings(&self) -> btl::backtest::Settings {
-        btl::backtest::Settings {
-            cash: self.cash,
-            commission: self.commission,
-            commission_per_unit: self.commission_per_unit,
-            commission_min: self.commission_min,
-            slippage: self.slippage,
-            slippage_fixed: self.slippage_fixed,
-            fill_on_close: self.fill == Fill::Close,
-            risk_free: self.risk_free,
-        }
-    }
-}
-
 /// Stopped by SIGINT or SIGTERM: the temporary files go, no output is half written.
 fn remove_temps_on_signal() {
     let _ = ctrlc::set_handler(|| {
@@ -495,7 +512,7 @@ fn run(a: RunArgs, color: bool) -> ExitCode {
     use btl::runtime::{broker, feed, output};
 
     remove_temps_on_signal();
-    let settings = a.settings();
+    let settings = a.costs.settings();
     if let Err(e) = settings.broker_config() {
         return usage_error(&e);
     }
@@ -636,7 +653,7 @@ fn run(a: RunArgs, color: bool) -> ExitCode {
             "  sharpe / sortino {} / {} (annualized, risk-free {})",
             opt(statistics.sharpe_ratio, &num),
             opt(statistics.sortino_ratio, &num),
-            pct(a.risk_free)
+            pct(a.costs.risk_free)
         );
         println!(
             "  profit factor    {}, expectancy {} per trade, SQN {}",
