@@ -129,13 +129,22 @@ pub fn compile_with(
     with_compiler_stack(|| compile_here(file_name, text, overrides, options))
 }
 
-/// [`compile_with`] on the calling thread's stack.
-pub fn compile_here(
-    file_name: &str,
-    text: &str,
-    overrides: &[(String, String)],
-    options: &Options,
-) -> Compilation {
+/// The part of a compilation that does not depend on param values: the sources parsed and
+/// checked. A sweep makes it once and elaborates it for every combination ([`Front::elaborate`]).
+#[derive(Debug, Clone)]
+pub struct Front {
+    pub sources: SourceMap,
+    /// The user's file (the stdlib files come before it).
+    pub user: FileId,
+    pub ast: Ast,
+    pub checked: Checked,
+    /// The parser's and the checker's diagnostics.
+    pub diagnostics: Vec<Diagnostic>,
+    oversized: bool,
+}
+
+/// Parses and checks a program with the stdlib (see [`Front`]), on the calling thread's stack.
+pub fn front_here(file_name: &str, text: &str) -> Front {
     let mut sources = SourceMap::new();
     let mut ast = Ast::default();
     let mut diagnostics = Vec::new();
@@ -164,51 +173,105 @@ pub fn compile_here(
     diagnostics.extend(syntax::parse(&mut ast, user, parsed));
     let (checked, check_diags) = sema::check::check(&ast, &sources, user);
     diagnostics.extend(check_diags);
-    let program = match checked.strategy {
-        Some(_) => {
-            let (values, param_diags) = bind_params(&ast, &checked, overrides);
-            diagnostics.extend(param_diags);
-            let (program, elab_diags) = sema::elab::elaborate(&ast, &sources, &checked, &values);
-            diagnostics.extend(elab_diags);
-            let total = program.total_bytes();
-            if total > options.max_memory
-                && let Some(syntax::ast::Item::Strategy(s)) =
-                    checked.strategy.map(|i| &ast.items[i].1)
-            {
-                diagnostics.push(too_much_memory(&program, &sources, s.name.span, options));
-            }
-            if program.has_actions
-                && program.strategy_warmup.is_none()
-                && let Some(syntax::ast::Item::Strategy(s)) =
-                    checked.strategy.map(|i| &ast.items[i].1)
-            {
-                diagnostics.push(never_trades(&program, &s.name.name));
-            }
-            Some(program)
-        }
-        None if oversized => None,
-        None => {
-            let at = source::Span::new(user, 0, 0);
-            diagnostics.push(
-                Diagnostic::new(Code::E0112, "no strategy in the file")
-                    .primary(at, "expected a `strategy` block")
-                    .help("add `strategy name { ... }` with the rules to run"),
-            );
-            None
-        }
-    };
-    diag::normalize(&mut diagnostics);
-    if diagnostics.iter().any(|d| d.is_error()) {
-        // Errors first; the warnings that an error usually causes (a `let` read only in the
-        // broken code, a strategy that cannot trade while it does not compile) are dropped.
-        diagnostics.retain(|d| d.is_error() || !matches!(d.code, Code::W0001 | Code::W0002));
-        diagnostics.sort_by_key(|d| !d.is_error());
-    }
-    Compilation {
+    Front {
         sources,
         user,
         ast,
         checked,
+        diagnostics,
+        oversized,
+    }
+}
+
+/// [`front_here`] on the compiler's stack.
+pub fn front(file_name: &str, text: &str) -> Front {
+    with_compiler_stack(|| front_here(file_name, text))
+}
+
+impl Front {
+    /// The strategy elaborated with these param values, and every diagnostic (the front's
+    /// included), normalized: errors first, and without the warnings errors cause.
+    pub fn elaborate(
+        &self,
+        overrides: &[(String, String)],
+        options: &Options,
+    ) -> (Option<Program>, Vec<Diagnostic>) {
+        let (ast, checked, sources) = (&self.ast, &self.checked, &self.sources);
+        let mut diagnostics = self.diagnostics.clone();
+        let program = match checked.strategy {
+            Some(_) => {
+                let (values, param_diags) = bind_params(ast, checked, overrides);
+                diagnostics.extend(param_diags);
+                let (program, elab_diags) = sema::elab::elaborate(ast, sources, checked, &values);
+                diagnostics.extend(elab_diags);
+                let total = program.total_bytes();
+                if total > options.max_memory
+                    && let Some(syntax::ast::Item::Strategy(s)) =
+                        checked.strategy.map(|i| &ast.items[i].1)
+                {
+                    diagnostics.push(too_much_memory(&program, sources, s.name.span, options));
+                }
+                if program.has_actions
+                    && program.strategy_warmup.is_none()
+                    && let Some(syntax::ast::Item::Strategy(s)) =
+                        checked.strategy.map(|i| &ast.items[i].1)
+                {
+                    diagnostics.push(never_trades(&program, &s.name.name));
+                }
+                Some(program)
+            }
+            None if self.oversized => None,
+            None => {
+                let at = source::Span::new(self.user, 0, 0);
+                diagnostics.push(
+                    Diagnostic::new(Code::E0112, "no strategy in the file")
+                        .primary(at, "expected a `strategy` block")
+                        .help("add `strategy name { ... }` with the rules to run"),
+                );
+                None
+            }
+        };
+        diag::normalize(&mut diagnostics);
+        if diagnostics.iter().any(|d| d.is_error()) {
+            // Errors first; the warnings that an error usually causes (a `let` read only in the
+            // broken code, a strategy that cannot trade while it does not compile) are dropped.
+            diagnostics.retain(|d| d.is_error() || !matches!(d.code, Code::W0001 | Code::W0002));
+            diagnostics.sort_by_key(|d| !d.is_error());
+        }
+        (program, diagnostics)
+    }
+
+    /// The bar program for these param values, or the diagnostics that stop it (errors
+    /// first), on the compiler's stack.
+    pub fn bar_program(
+        &self,
+        overrides: &[(String, String)],
+        options: &Options,
+    ) -> Result<ir::BarProgram, Vec<Diagnostic>> {
+        with_compiler_stack(|| {
+            let (program, diagnostics) = self.elaborate(overrides, options);
+            match program {
+                Some(p) if !diagnostics.iter().any(|d| d.is_error()) => Ok(ir::lower::lower(&p)),
+                _ => Err(diagnostics),
+            }
+        })
+    }
+}
+
+/// [`compile_with`] on the calling thread's stack.
+pub fn compile_here(
+    file_name: &str,
+    text: &str,
+    overrides: &[(String, String)],
+    options: &Options,
+) -> Compilation {
+    let front = front_here(file_name, text);
+    let (program, diagnostics) = front.elaborate(overrides, options);
+    Compilation {
+        sources: front.sources,
+        user: front.user,
+        ast: front.ast,
+        checked: front.checked,
         program,
         diagnostics,
     }

@@ -204,17 +204,20 @@ pub fn sweep(a: SweepArgs, color: bool) -> ExitCode {
         Err(code) => return code,
     };
     let options = OPTIONS.get().copied().unwrap_or_default();
-    // The program with its defaults: errors that no combination can fix stop the sweep here.
-    let c = btl::compile_with(file, &text, &[], &options);
-    if c.has_errors() {
-        emit(&c.diagnostics, &c.sources, MessageFormat::Human, color);
+    // The program parsed and checked once; with its defaults, errors that no combination can
+    // fix stop the sweep here.
+    let front = btl::front(file, &text);
+    let (program, diagnostics) = front.elaborate(&[], &options);
+    if diagnostics.iter().any(|d| d.is_error()) {
+        emit(&diagnostics, &front.sources, MessageFormat::Human, color);
         return ExitCode::from(1);
     }
-    let declared: Vec<&str> = c
+    let strategy = program.map_or(String::new(), |p| p.name);
+    let declared: Vec<&str> = front
         .checked
         .params
         .iter()
-        .map(|&id| c.checked.locals[id].name.as_str())
+        .map(|&id| front.checked.locals[id].name.as_str())
         .collect();
     if let Some(unknown) = grid.names().into_iter().find(|n| !declared.contains(n)) {
         return usage_error(&format!(
@@ -251,8 +254,7 @@ pub fn sweep(a: SweepArgs, color: bool) -> ExitCode {
         return usage_error("--jobs 0: give at least 1");
     }
     let sw = sweep::Sweep {
-        file_name: file,
-        text: &text,
+        front: &front,
         options,
         grid: &grid,
         engine: a.engine.into(),
@@ -307,8 +309,8 @@ pub fn sweep(a: SweepArgs, color: bool) -> ExitCode {
     let mut ready = Vec::new();
     if let Some(path) = &a.plot {
         let page = sweep::heatmap::page(&sweep::heatmap::PageData {
-            title: format!("{} on {data}", c.program.as_ref().map_or("", |p| &p.name)),
-            strategy: c.program.as_ref().map_or("", |p| &p.name),
+            title: format!("{strategy} on {data}"),
+            strategy: &strategy,
             grid: &grid,
             sort,
             values: &values,
@@ -346,12 +348,16 @@ pub fn sweep(a: SweepArgs, color: bool) -> ExitCode {
             0.0
         },
     );
-    let best = format!(
-        "best {} by {}:\n{}",
-        top.rows.len(),
-        METRICS[sort].name,
-        table::top_table(&top.rows, &names, sort)
-    );
+    let best = if top.rows.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "best {} by {}:\n{}",
+            top.rows.len(),
+            METRICS[sort].name,
+            table::top_table(&top.rows, &names, sort)
+        )
+    };
     if a.json {
         eprint!("{summary}{best}");
     } else {

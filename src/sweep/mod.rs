@@ -180,8 +180,8 @@ pub struct Timing {
 
 /// A sweep: a program, its grid, the shared bars and how to run them.
 pub struct Sweep<'a> {
-    pub file_name: &'a str,
-    pub text: &'a str,
+    /// The program parsed and checked once; each combination only elaborates it.
+    pub front: &'a crate::Front,
     pub options: crate::Options,
     pub grid: &'a Grid,
     pub engine: EngineKind,
@@ -195,20 +195,19 @@ impl Sweep<'_> {
         let combination = self.grid.combination(index);
         let params = combination.iter().map(|(_, v)| v.clone()).collect();
         let started = Instant::now();
-        let compiled = crate::compile_with(self.file_name, self.text, &combination, &self.options);
         let failure = |code: &str, message: String| Failure {
             code: code.to_string(),
             message,
         };
-        let result = match compiled.bar_program() {
-            None => {
-                let first = compiled.diagnostics.iter().find(|d| d.is_error());
+        let result = match self.front.bar_program(&combination, &self.options) {
+            Err(diagnostics) => {
+                let first = diagnostics.iter().find(|d| d.is_error());
                 Err(match first {
                     Some(d) => failure(d.code.as_str(), d.message.clone()),
                     None => failure("E0112", "no strategy in the file".into()),
                 })
             }
-            Some(program) => match Backtest::new(program, self.engine, self.settings) {
+            Ok(program) => match Backtest::new(program, self.engine, self.settings) {
                 Err(e) => Err(failure("run", e.to_string())),
                 Ok(mut backtest) => {
                     timing.compile += started.elapsed();
