@@ -35,8 +35,9 @@ fn times(bars: &[Bar]) -> Vec<i64> {
 
 #[derive(Clone, Copy)]
 enum Kind {
-    /// A bad row: strict mode fails on it; `skip_bad_rows` skips it and reads `good` bars.
-    Row { good: usize },
+    /// A bad row: strict mode fails on it; `skip_bad_rows` skips it (and `skipped - 1` others)
+    /// and reads `good` bars.
+    Row { good: usize, skipped: u64 },
     /// A header problem: an error in both modes.
     Header,
 }
@@ -46,150 +47,246 @@ const BAD: &[(&str, &str, Kind)] = &[
     (
         "bad_number.csv",
         "bad_number.csv:4: column `close`: malformed number `1o2.5`",
-        Kind::Row { good: 3 },
+        Kind::Row {
+            good: 3,
+            skipped: 1,
+        },
     ),
     (
         "decimal_comma.csv",
         "decimal_comma.csv:3: column `close`: malformed number `11,5`",
-        Kind::Row { good: 2 },
+        Kind::Row {
+            good: 2,
+            skipped: 1,
+        },
     ),
     (
         "invalid_utf8.csv",
         "invalid_utf8.csv:4: column `close`: malformed number `\u{fffd}\u{fffd}`",
-        Kind::Row { good: 3 },
+        Kind::Row {
+            good: 3,
+            skipped: 1,
+        },
     ),
     (
         "crlf_bad_number.csv",
         "crlf_bad_number.csv:3: column `open`: malformed number `x`",
-        Kind::Row { good: 2 },
+        Kind::Row {
+            good: 2,
+            skipped: 1,
+        },
     ),
     (
         // The quoted field spans two lines: errors count physical lines, not records.
         "multiline_quoted.csv",
         "multiline_quoted.csv:5: column `close`: malformed number `oops`",
-        Kind::Row { good: 3 },
+        Kind::Row {
+            good: 3,
+            skipped: 1,
+        },
     ),
     (
         "bad_month.csv",
         "bad_month.csv:4: column `date`: malformed timestamp `2024-13-01`: month out of range",
-        Kind::Row { good: 3 },
+        Kind::Row {
+            good: 3,
+            skipped: 1,
+        },
     ),
     (
         "bad_day.csv",
         "bad_day.csv:4: column `date`: malformed timestamp `2023-02-29`: day out of range",
-        Kind::Row { good: 3 },
+        Kind::Row {
+            good: 3,
+            skipped: 1,
+        },
     ),
     (
         "bad_time_shape.csv",
         "bad_time_shape.csv:4: column `date`: malformed timestamp `2024-01-04 9h30`: expected `HH:MM` or `HH:MM:SS`",
-        Kind::Row { good: 3 },
+        Kind::Row {
+            good: 3,
+            skipped: 1,
+        },
     ),
     (
         "bad_offset.csv",
         "bad_offset.csv:4: column `date`: malformed timestamp `2024-01-04T09:30:00+25:00`: offset out of range",
-        Kind::Row { good: 3 },
+        Kind::Row {
+            good: 3,
+            skipped: 1,
+        },
     ),
     (
         "epoch_out_of_range.csv",
         "epoch_out_of_range.csv:3: column `timestamp`: malformed timestamp `99999999999999999999`: epoch value out of range",
-        Kind::Row { good: 2 },
+        Kind::Row {
+            good: 2,
+            skipped: 1,
+        },
     ),
     (
         "split_bad_time.csv",
         "split_bad_time.csv:4: column `Time`: malformed timestamp `25:00`: hour out of range",
-        Kind::Row { good: 3 },
+        Kind::Row {
+            good: 3,
+            skipped: 1,
+        },
     ),
     (
         "empty_cell.csv",
         "empty_cell.csv:4: column `close`: empty cell",
-        Kind::Row { good: 3 },
+        Kind::Row {
+            good: 3,
+            skipped: 1,
+        },
     ),
     (
         "empty_volume.csv",
         "empty_volume.csv:4: column `volume`: empty cell",
-        Kind::Row { good: 3 },
+        Kind::Row {
+            good: 3,
+            skipped: 1,
+        },
     ),
     (
         "empty_time.csv",
         "empty_time.csv:4: column `date`: empty cell",
-        Kind::Row { good: 3 },
+        Kind::Row {
+            good: 3,
+            skipped: 1,
+        },
     ),
     (
         // A quote left open: the error is on its line and column; skipping skips that line only
         // (the lines the quote took in are read again as rows).
         "unterminated_quote.csv",
         "unterminated_quote.csv:3: column `close`: unterminated quote: the quote opened here is never closed",
-        Kind::Row { good: 3 },
+        Kind::Row {
+            good: 3,
+            skipped: 1,
+        },
+    ),
+    (
+        // Closed by a quote on line 6: lines 4 and 5 are read as rows; lines 3 and 6 are bad.
+        "unterminated_quote_closed.csv",
+        "unterminated_quote_closed.csv:3: column `close`: unterminated quote: the quote opened here is closed only on line 6",
+        Kind::Row {
+            good: 4,
+            skipped: 2,
+        },
     ),
     (
         "too_few_fields.csv",
         "too_few_fields.csv:4: too few fields: found 5, header has 6",
-        Kind::Row { good: 3 },
+        Kind::Row {
+            good: 3,
+            skipped: 1,
+        },
     ),
     (
         "too_many_fields.csv",
         "too_many_fields.csv:4: too many fields: found 7, header has 6",
-        Kind::Row { good: 3 },
+        Kind::Row {
+            good: 3,
+            skipped: 1,
+        },
     ),
     (
         "high_below_low.csv",
         "high_below_low.csv:4: column `high`: high 9.5 is below low 10",
-        Kind::Row { good: 3 },
+        Kind::Row {
+            good: 3,
+            skipped: 1,
+        },
     ),
     (
         "open_above_high.csv",
         "open_above_high.csv:4: column `open`: open 10.5 is above high 10.2",
-        Kind::Row { good: 3 },
+        Kind::Row {
+            good: 3,
+            skipped: 1,
+        },
     ),
     (
         "open_below_low.csv",
         "open_below_low.csv:4: column `open`: open 9.7 is below low 9.8",
-        Kind::Row { good: 3 },
+        Kind::Row {
+            good: 3,
+            skipped: 1,
+        },
     ),
     (
         "close_above_high.csv",
         "close_above_high.csv:4: column `close`: close 10.25 is above high 10.2",
-        Kind::Row { good: 3 },
+        Kind::Row {
+            good: 3,
+            skipped: 1,
+        },
     ),
     (
         "close_below_low.csv",
         "close_below_low.csv:4: column `close`: close 9.75 is below low 9.8",
-        Kind::Row { good: 3 },
+        Kind::Row {
+            good: 3,
+            skipped: 1,
+        },
     ),
     (
         "negative_price.csv",
         "negative_price.csv:4: column `low`: negative price -1",
-        Kind::Row { good: 3 },
+        Kind::Row {
+            good: 3,
+            skipped: 1,
+        },
     ),
     (
         "negative_volume.csv",
         "negative_volume.csv:4: column `volume`: negative volume -5",
-        Kind::Row { good: 3 },
+        Kind::Row {
+            good: 3,
+            skipped: 1,
+        },
     ),
     (
         "nan_value.csv",
         "nan_value.csv:4: column `high`: not a finite number `NaN`",
-        Kind::Row { good: 3 },
+        Kind::Row {
+            good: 3,
+            skipped: 1,
+        },
     ),
     (
         "inf_value.csv",
         "inf_value.csv:4: column `volume`: not a finite number `inf`",
-        Kind::Row { good: 3 },
+        Kind::Row {
+            good: 3,
+            skipped: 1,
+        },
     ),
     (
         "time_backwards.csv",
         "time_backwards.csv:4: column `date`: time does not increase: 2024-01-02 after 2024-01-03 (line 3)",
-        Kind::Row { good: 3 },
+        Kind::Row {
+            good: 3,
+            skipped: 1,
+        },
     ),
     (
         "time_equal.csv",
         "time_equal.csv:4: column `date`: time does not increase: 2024-01-03 after 2024-01-03 (line 3)",
-        Kind::Row { good: 3 },
+        Kind::Row {
+            good: 3,
+            skipped: 1,
+        },
     ),
     (
         "time_backwards_intraday.csv",
         "time_backwards_intraday.csv:4: column `datetime`: time does not increase: 2024-01-02 09:31:00.250 after 2024-01-02 10:00:00 (line 3)",
-        Kind::Row { good: 2 },
+        Kind::Row {
+            good: 2,
+            skipped: 1,
+        },
     ),
     (
         "missing_column.csv",
@@ -267,14 +364,14 @@ fn bad_fixtures_report_file_line_column_and_message() {
 
         // The same file with skip_bad_rows.
         match kind {
-            Kind::Row { good } => {
+            Kind::Row { good, skipped } => {
                 let result = CsvFeed::open(&path, true)
                     .and_then(|mut feed| read_all(&mut feed).map(|bars| (bars, feed)));
                 match result {
                     Ok((bars, feed)) => {
-                        if bars.len() != good || feed.skipped_rows() != 1 {
+                        if bars.len() != good || feed.skipped_rows() != skipped {
                             failures.push(format!(
-                                "{file}: skipping read {} bars, skipped {}; expected {good} and 1",
+                                "{file}: skipping read {} bars, skipped {}; expected {good} and {skipped}",
                                 bars.len(),
                                 feed.skipped_rows()
                             ));

@@ -41,9 +41,9 @@
 //!   ``prices.csv:17: column `close`: malformed number `12,5` ``.
 //! - A quote left open swallows the lines after it into one cell (a quoted cell may hold line
 //!   breaks): when that cell is a column btl reads, or the row is bad, the error says
-//!   `unterminated quote`, on the quote's line. A quote open to the end of the file: skipping
-//!   skips that line only, the lines it took in are read again as rows. FIXME: a quote closed by
-//!   a later line's quote is reported with the lines it swallowed, and skipping loses them.
+//!   `unterminated quote`, on the quote's line, and the lines it took in are read again as rows:
+//!   skipping skips that line only. When a later line's quote closes the cell, that line is a bad
+//!   row too (its quote closes a cell opened earlier), and the lines between are read as rows.
 //! - With `skip_bad_rows`, a bad row is skipped and counted instead of returned as an error;
 //!   the next row is compared with the last *good* row's time. Header, empty-file and I/O
 //!   errors are always errors.
@@ -221,6 +221,8 @@ struct LineTracker<R> {
     /// The last byte was `\r`: a `\n` now completes the same break.
     after_cr: bool,
     starts: VecDeque<(u64, u64)>,
+    /// The input has ended.
+    eof: bool,
 }
 
 impl<R: Read> LineTracker<R> {
@@ -232,6 +234,7 @@ impl<R: Read> LineTracker<R> {
             at_break: true,
             after_cr: false,
             starts: VecDeque::new(),
+            eof: false,
         }
     }
 
@@ -308,11 +311,20 @@ fn find_line_break(s: &[u8]) -> Option<usize> {
 impl<R: Read> Read for LineTracker<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
+        self.eof |= n == 0 && !buf.is_empty();
         if let Some(chunk) = buf.get(..n) {
             self.scan(chunk);
         }
         Ok(n)
     }
+}
+
+/// A line an unterminated quote took in, to read again.
+enum Pending {
+    /// A row and its line.
+    Row(csv::ByteRecord, u64),
+    /// A bad row (the line whose quote closed the cell).
+    Bad(FeedError),
 }
 
 /// A streaming OHLCV reader over CSV. See the module documentation for the accepted format.
@@ -332,7 +344,7 @@ pub struct CsvFeed<R: Read> {
     unit: std::cell::Cell<Option<(TimeUnit, UnitSource)>>,
     delimiter: u8,
     /// Rows recovered from the lines an unterminated quote swallowed, with their lines.
-    pending: VecDeque<(csv::ByteRecord, u64)>,
+    pending: VecDeque<Pending>,
 }
 
 impl CsvFeed<std::fs::File> {
@@ -431,9 +443,13 @@ impl<R: Read> CsvFeed<R> {
     pub fn next_bar(&mut self) -> Result<Option<Bar>, FeedError> {
         loop {
             let line = match self.pending.pop_front() {
-                Some((record, line)) => {
+                Some(Pending::Row(record, line)) => {
                     self.record = record;
                     line
+                }
+                Some(Pending::Bad(error)) => {
+                    self.reject(error)?;
+                    continue;
                 }
                 None => {
                     match self.reader.read_byte_record(&mut self.record) {
@@ -464,25 +480,38 @@ impl<R: Read> CsvFeed<R> {
                     let (column, message) = match self.spanning_cell() {
                         Some((i, _))
                             if i + 1 == self.record.len()
+                                && self.read_to_the_end()
                                 && (self.columns.uses(i) || e.column.is_none()) =>
                         {
                             // Left open to the end of the file: the lines after this one are
                             // in the cell as they were written; they are read again as rows.
-                            self.recover_swallowed(i, line);
+                            self.recover_swallowed(i, line, false);
                             (
                                 Some(i),
                                 "unterminated quote: the quote opened here is never closed"
                                     .to_string(),
                             )
                         }
-                        Some((i, breaks)) if self.columns.uses(i) || e.column.is_none() => (
-                            Some(i),
-                            format!(
-                                "unterminated quote: the quoted cell runs over {} lines, to line {}, which are not read as rows",
-                                breaks + 1,
-                                line + breaks as u64
-                            ),
-                        ),
+                        Some((i, breaks)) if self.columns.uses(i) || e.column.is_none() => {
+                            // Closed by a quote on a later line: the lines between are read
+                            // again as rows, and the closing line is a bad row of its own.
+                            let closing = line + breaks as u64;
+                            self.recover_swallowed(i, line, true);
+                            self.pending.push_back(Pending::Bad(FeedError {
+                                file: self.name.clone(),
+                                line: closing,
+                                column: None,
+                                message: format!(
+                                    "unterminated quote: a quote on this line closes a cell opened on line {line}"
+                                ),
+                            }));
+                            (
+                                Some(i),
+                                format!(
+                                    "unterminated quote: the quote opened here is closed only on line {closing}"
+                                ),
+                            )
+                        }
                         _ => (e.column, e.message),
                     };
                     let error = FeedError {
@@ -491,16 +520,28 @@ impl<R: Read> CsvFeed<R> {
                         column: column.and_then(|i| self.header.get(i).cloned()),
                         message,
                     };
-                    if !self.skip_bad_rows {
-                        return Err(error);
-                    }
-                    self.skipped += 1;
-                    if self.first_skipped.is_none() {
-                        self.first_skipped = Some(error);
-                    }
+                    self.reject(error)?;
                 }
             }
         }
+    }
+
+    /// Whether the record just read ran to the end of the input.
+    fn read_to_the_end(&self) -> bool {
+        let tracker = self.reader.get_ref();
+        tracker.eof && self.reader.position().byte() >= tracker.offset
+    }
+
+    /// A bad row: the error without `skip_bad_rows`, else counted (and kept if it is the first).
+    fn reject(&mut self, error: FeedError) -> Result<(), FeedError> {
+        if !self.skip_bad_rows {
+            return Err(error);
+        }
+        self.skipped += 1;
+        if self.first_skipped.is_none() {
+            self.first_skipped = Some(error);
+        }
+        Ok(())
     }
 
     /// Reads epoch integers in `unit`, whatever the column's name or the values' size.
@@ -534,9 +575,10 @@ impl<R: Read> CsvFeed<R> {
         unit.to_ms(value).ok_or("epoch value out of range")
     }
 
-    /// Queues the rows written after the first line of cell `i` of the current record (a quote
-    /// left open to the end of the file took them in), with their lines.
-    fn recover_swallowed(&mut self, i: usize, line: u64) {
+    /// Queues the rows written after the first line of cell `i` of the current record, with
+    /// their lines: every line after it when the quote was left open to the end of the file,
+    /// else (`closed`) those before the cell's last line, which holds the quote that closed it.
+    fn recover_swallowed(&mut self, i: usize, line: u64, closed: bool) {
         let Some(cell) = self.record.get(i) else {
             return;
         };
@@ -548,7 +590,13 @@ impl<R: Read> CsvFeed<R> {
         } else {
             1
         };
-        let rest = cell[br + skip..].to_vec();
+        let mut rest = &cell[br + skip..];
+        if closed {
+            // The last line holds the closing quote; a CRLF's `\r` stays with the line before.
+            let end = rest.iter().rposition(|&b| b == b'\n' || b == b'\r');
+            rest = &rest[..end.unwrap_or(0)];
+        }
+        let rest = rest.to_vec();
         let mut reader = csv::ReaderBuilder::new()
             .has_headers(false)
             .flexible(true)
@@ -557,7 +605,8 @@ impl<R: Read> CsvFeed<R> {
         let mut record = csv::ByteRecord::new();
         while let Ok(true) = reader.read_byte_record(&mut record) {
             let at = record.position().map_or(1, |p| p.line());
-            self.pending.push_back((record.clone(), line + at));
+            self.pending
+                .push_back(Pending::Row(record.clone(), line + at));
         }
     }
 
