@@ -309,6 +309,10 @@ impl Backtest {
                     &self.program.plots,
                     self.settings.cash,
                 )
+                .map(|mut r| {
+                    r.describe(&self.program);
+                    r
+                })
                 .map_err(|e| fail(path, e))?,
             ),
             None => None,

@@ -44,7 +44,14 @@ impl Sink for Trace {
     fn trade(&mut self, trade: &ClosedTrade) {
         self.trades.push(*trade);
     }
-    fn fill(&mut self, bar: u64, size: f64, price: f64) {
+    fn fill(
+        &mut self,
+        bar: u64,
+        size: f64,
+        price: f64,
+        _kind: crate::runtime::broker::FillKind,
+        _exit: bool,
+    ) {
         self.fills.push((bar, size, price));
     }
     fn bar(&mut self, _bar: u64, _data: &Bar, a: &Account) {

@@ -9,6 +9,38 @@ use clap::{Parser, Subcommand, ValueEnum};
 use btl::diag::{Code, Diagnostic, render};
 use btl::source::SourceMap;
 
+/// Writes to stdout; when the reader has gone (`btl ... | head`), stops quietly as tools killed
+/// by SIGPIPE do (status 141) instead of panicking as `print!` would.
+fn write_stdout(args: std::fmt::Arguments) {
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = out.write_fmt(args).and_then(|()| out.flush()) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(141);
+        }
+        eprintln!("error: writing to stdout: {e}");
+        std::process::exit(2);
+    }
+}
+
+/// A failed write to stdout: status 141 when the reader has gone, else the error (status 2).
+fn stdout_error(e: &std::io::Error) -> ExitCode {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        return ExitCode::from(141);
+    }
+    usage_error(&format!("writing to stdout: {e}"))
+}
+
+/// `print!` that never panics (see [`write_stdout`]).
+macro_rules! out {
+    ($($arg:tt)*) => { $crate::write_stdout(format_args!($($arg)*)) };
+}
+
+/// `println!` that never panics (see [`write_stdout`]).
+macro_rules! outln {
+    () => { $crate::write_stdout(format_args!("\n")) };
+    ($($arg:tt)*) => { $crate::write_stdout(format_args!("{}\n", format_args!($($arg)*))) };
+}
+
 mod cli {
     pub mod sweep;
 }
@@ -217,9 +249,9 @@ fn main() -> ExitCode {
             markdown,
         } => {
             if markdown {
-                print!("{}", btl::doc::markdown());
+                out!("{}", btl::doc::markdown());
             } else {
-                print!("{}", btl::doc::index());
+                out!("{}", btl::doc::index());
             }
             ExitCode::SUCCESS
         }
@@ -227,7 +259,7 @@ fn main() -> ExitCode {
             name: Some(name), ..
         } => match btl::doc::function(&name) {
             Some(text) => {
-                print!("{text}");
+                out!("{text}");
                 ExitCode::SUCCESS
             }
             None => usage_error(&format!(
@@ -256,7 +288,7 @@ fn main() -> ExitCode {
 fn explain(code: &str) -> ExitCode {
     match Code::parse(code) {
         Some(c) => {
-            print!("{}", c.explanation());
+            out!("{}", c.explanation());
             ExitCode::SUCCESS
         }
         None => {
@@ -396,12 +428,12 @@ fn mem(path: &str, params: &[String], json: bool, color: bool) -> ExitCode {
     };
     let report = btl::mem::report(p, &c.sources);
     if json {
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&report).unwrap_or_default()
         );
     } else {
-        print!("{}", btl::mem::table(&report, &p.name));
+        out!("{}", btl::mem::table(&report, &p.name));
     }
     ExitCode::SUCCESS
 }
@@ -526,7 +558,7 @@ fn run(a: RunArgs, color: bool) -> ExitCode {
     };
     match a.emit {
         Some(Emit::Ir) => {
-            print!("{}", btl::ir::print::print(&program));
+            out!("{}", btl::ir::print::print(&program));
             return ExitCode::SUCCESS;
         }
         Some(emit @ (Emit::Clif | Emit::Asm)) => {
@@ -537,7 +569,7 @@ fn run(a: RunArgs, color: bool) -> ExitCode {
             };
             return match text {
                 Ok(text) => {
-                    print!("{text}");
+                    out!("{text}");
                     ExitCode::SUCCESS
                 }
                 Err(e) => usage_error(&format!("the JIT failed: {e}")),
@@ -609,7 +641,7 @@ fn run(a: RunArgs, color: bool) -> ExitCode {
         let mut out = std::io::BufWriter::new(std::io::stdout().lock());
         if let Err(e) = btl::backtest::write_json_with_trades(&mut out, &v, outcome.trades.as_ref())
         {
-            return usage_error(&format!("writing the JSON report: {e}"));
+            return stdout_error(&e);
         }
     } else {
         let pct = |x: f64| format!("{:.2}%", x * 100.0);
@@ -617,65 +649,71 @@ fn run(a: RunArgs, color: bool) -> ExitCode {
             .win_rate()
             .map(|w| format!(" ({} won, win rate {})", summary.winning_trades, pct(w)))
             .unwrap_or_default();
-        println!(
+        outln!(
             "strategy {} on {} ({} bars)",
-            program.name, a.data, summary.bars
+            program.name,
+            a.data,
+            summary.bars
         );
-        println!("  fill convention  {}", broker::fill_convention(config));
-        println!(
+        outln!("  fill convention  {}", broker::fill_convention(config));
+        outln!(
             "  warm-up bar      {}",
             summary
                 .warmup_bar
                 .map_or("never".to_string(), |w| w.to_string())
         );
-        println!("  closed trades    {}{win}", summary.trades);
+        outln!("  closed trades    {}{win}", summary.trades);
         if let Some((bar, qty, price)) = summary.open_position {
-            println!("  open position    {qty} since bar {bar} at {price:.4}");
+            outln!("  open position    {qty} since bar {bar} at {price:.4}");
         }
-        println!(
+        outln!(
             "  final value      {:.2} (cash {:.2}, started with {:.2})",
-            summary.final_value, summary.final_cash, summary.initial_cash
+            summary.final_value,
+            summary.final_cash,
+            summary.initial_cash
         );
-        println!("  total return     {}", pct(summary.total_return));
-        println!(
+        outln!("  total return     {}", pct(summary.total_return));
+        outln!(
             "  max drawdown     {} ({} bars to recovery or the end)",
             pct(summary.max_drawdown),
             statistics.max_drawdown_bars
         );
         let opt = |x: Option<f64>, f: &dyn Fn(f64) -> String| x.map_or("n/a".to_string(), f);
         let num = |x: f64| format!("{x:.3}");
-        println!(
+        outln!(
             "  annual return    {} over {} years",
             opt(statistics.annualized_return, &pct),
             opt(statistics.years, &|y| format!("{y:.1}"))
         );
-        println!(
+        outln!(
             "  sharpe / sortino {} / {} (annualized, risk-free {})",
             opt(statistics.sharpe_ratio, &num),
             opt(statistics.sortino_ratio, &num),
             pct(a.costs.risk_free)
         );
-        println!(
+        outln!(
             "  profit factor    {}, expectancy {} per trade, SQN {}",
             opt(statistics.profit_factor, &num),
             opt(statistics.average_trade, &|x| format!("{x:.2}")),
             opt(statistics.sqn, &num)
         );
-        println!("  exposure         {}", opt(statistics.exposure, &pct));
-        println!(
+        outln!("  exposure         {}", opt(statistics.exposure, &pct));
+        outln!(
             "  orders           {} rejected, {} expired, {} cancelled",
-            summary.rejected_orders, summary.expired_orders, summary.cancelled_orders
+            summary.rejected_orders,
+            summary.expired_orders,
+            summary.cancelled_orders
         );
         if summary.invalid_orders > 0 {
-            println!(
+            outln!(
                 "  invalid orders   {} ignored: {}",
                 summary.invalid_orders,
                 summary.invalid_reasons.describe()
             );
         }
-        println!("  buffer bytes     {}", summary.buffer_bytes);
+        outln!("  buffer bytes     {}", summary.buffer_bytes);
         if let Some(p) = peak {
-            println!(
+            outln!(
                 "  peak memory      {:.1} MiB (whole process)",
                 p as f64 / (1024.0 * 1024.0)
             );
@@ -747,7 +785,7 @@ fn fuzz(seeds: u64, start: u64, bars: usize, jobs: u64, kind: FuzzKind) -> ExitC
                 std::thread::sleep(std::time::Duration::from_millis(500));
                 let cases = watch.lock().unwrap_or_else(|p| p.into_inner());
                 if let Some((seed, _)) = cases.iter().find(|(_, t)| t.elapsed() > FUZZ_CASE_LIMIT) {
-                    println!("fuzz: hang: seed {seed} ran past {FUZZ_CASE_LIMIT:?}");
+                    outln!("fuzz: hang: seed {seed} ran past {FUZZ_CASE_LIMIT:?}");
                     std::process::exit(3);
                 }
             }
@@ -774,14 +812,14 @@ fn fuzz(seeds: u64, start: u64, bars: usize, jobs: u64, kind: FuzzKind) -> ExitC
             out
         });
         for f in &failures {
-            println!("{f}\n");
+            outln!("{f}\n");
         }
         let name = if kind == FuzzKind::Soup {
             "token soups"
         } else {
             "mutated programs"
         };
-        println!(
+        outln!(
             "fuzz: {seeds} {name} (seeds {start}..{}), {} panicked or failed, {:.1} s",
             start + seeds,
             failures.len(),
@@ -820,9 +858,9 @@ fn fuzz(seeds: u64, start: u64, bars: usize, jobs: u64, kind: FuzzKind) -> ExitC
         out
     });
     for f in &failures {
-        println!("{f}\n");
+        outln!("{f}\n");
     }
-    println!(
+    outln!(
         "fuzz: {seeds} programs (seeds {start}..{}), {} bars each, {} diverged or failed, {:.1} s",
         start + seeds,
         bars.len(),

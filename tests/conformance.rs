@@ -41,7 +41,14 @@ impl Sink for Record {
     fn trade(&mut self, t: &ClosedTrade) {
         self.trades.push(*t);
     }
-    fn fill(&mut self, bar: u64, size: f64, price: f64) {
+    fn fill(
+        &mut self,
+        bar: u64,
+        size: f64,
+        price: f64,
+        _kind: btl::runtime::broker::FillKind,
+        _exit: bool,
+    ) {
         self.fills.push((bar, size, price));
     }
 }

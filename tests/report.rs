@@ -331,3 +331,84 @@ fn peak_memory_with_a_plot_does_not_grow_with_bars() {
         "peak RSS with --plot --trades --equity: {a} bytes on 100k bars, {b} on 1M bars"
     );
 }
+
+#[test]
+fn the_page_lists_trades_with_exit_reasons_levels_periods_and_buy_and_hold() {
+    let dir = scratch("extras");
+    // Named orders: a protective stop placed when the entry fills, cancelled on the exit signal.
+    let (summary, d, html) = run_with_plot(
+        "examples/macd_atr_stop.btl",
+        "tests/data/ohlcv_12000.csv",
+        &dir,
+        &[],
+    );
+    let trades = summary["closed_trades"].as_array().unwrap();
+    let list = &d["trade_list"];
+    assert_eq!(d["trade_list_total"], summary["closed_trade_count"]);
+    assert_eq!(list["entry_time"].as_array().unwrap().len(), trades.len());
+    for (i, t) in trades.iter().enumerate() {
+        assert_eq!(list["entry_time"][i], t["entry_time"]);
+        assert_eq!(list["exit_time"][i], t["exit_time"]);
+        assert_eq!(list["side"][i], t["side"]);
+        assert_eq!(list["pnl"][i], t["pnl_net"]);
+        assert_eq!(list["exit_order"][i], t["exit_order"]);
+        // The stop order closes with a stop fill; the exit signal with a market fill.
+        let reason = list["exit_reason"][i].as_str().unwrap();
+        match t["exit_order"].as_str() {
+            Some("stop") => assert_eq!(reason, "stop", "trade {i}"),
+            Some("exit") => assert_eq!(reason, "signal", "trade {i}"),
+            other => panic!("trade {i} closed by {other:?}"),
+        }
+    }
+    let reasons: Vec<&str> = d["markers"]["reason"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| r.as_str())
+        .collect();
+    assert!(reasons.contains(&"stop") && reasons.contains(&"signal"));
+    // A stop is pending on some slots (while a position is open), never a target.
+    let stops = numbers(&d["levels"]["stop"]);
+    assert!(!stops.is_empty() && stops.len() < d["candles"].as_u64().unwrap() as usize);
+    assert!(numbers(&d["levels"]["target"]).is_empty());
+    // Buy and hold from the first close to the last.
+    let close = numbers(&d["close"]);
+    let bh = &d["buy_hold"];
+    let data = std::fs::read_to_string(common::root().join("tests/data/ohlcv_12000.csv")).unwrap();
+    let first_close: f64 = data
+        .lines()
+        .nth(1)
+        .unwrap()
+        .split(',')
+        .nth(4)
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(bh["first_close"].as_f64().unwrap(), first_close);
+    assert_eq!(bh["last_close"].as_f64().unwrap(), *close.last().unwrap());
+    assert!(html.contains("buy &amp; hold"));
+    // One equity value per calendar month, the last equal to the final value.
+    let months = d["periods"]["month"].as_array().unwrap();
+    let ends = numbers(&d["periods"]["end_value"]);
+    assert_eq!(months.len(), ends.len());
+    assert!(months.windows(2).all(|w| w[0].as_str() < w[1].as_str()));
+    assert_eq!(
+        *ends.last().unwrap(),
+        summary["final_value"].as_f64().unwrap()
+    );
+    // Readable names in "All figures", not raw keys.
+    assert!(html.contains("Average trade length (bars)"));
+    assert!(!html.contains("statistics.average_trade_bars"));
+
+    let (_, d, _) = run_with_plot(
+        "examples/rsi_reversion.btl",
+        "examples/data/prices.csv",
+        &dir,
+        &[],
+    );
+    assert_eq!(
+        d["hlines"],
+        serde_json::json!([{"value": 30.0, "series": "rsi"}, {"value": 70.0, "series": "rsi"}])
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -411,6 +411,7 @@ fn trade(entry_bar: u64, exit_bar: u64, pnl_net: f64) -> ClosedTrade {
         exit_order: None,
         entry_time: 0,
         exit_time: 0,
+        exit_kind: btl::runtime::broker::FillKind::Market,
     }
 }
 

@@ -280,6 +280,7 @@ pub fn sweep(a: SweepArgs, color: bool) -> ExitCode {
     let mut values: Vec<(u64, Option<f64>)> = Vec::new();
     let (mut failed, mut rows) = (0u64, 0u64);
     let mut error: Option<String> = None;
+    let mut stdout_failed: Option<std::io::Error> = None;
     let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
     let timing = sw.run(&selection, &bars, |row: Row| {
         rows += 1;
@@ -288,10 +289,10 @@ pub fn sweep(a: SweepArgs, color: bool) -> ExitCode {
             o.line(&table::csv_row(&row), &mut error);
         }
         if a.json
-            && error.is_none()
+            && stdout_failed.is_none()
             && let Err(e) = writeln!(stdout, "{}", table::json_row(&row, &names))
         {
-            error = Some(format!("writing stdout: {e}"));
+            stdout_failed = Some(e);
         }
         if a.plot.is_some() {
             values.push((row.index, row.metric(sort)));
@@ -300,8 +301,8 @@ pub fn sweep(a: SweepArgs, color: bool) -> ExitCode {
         bar.inc(1);
     });
     bar.finish_and_clear();
-    if let Err(e) = stdout.flush() {
-        error.get_or_insert(format!("writing stdout: {e}"));
+    if let Some(e) = stdout_failed.or_else(|| stdout.flush().err()) {
+        return crate::stdout_error(&e);
     }
     if let Some(e) = error {
         return usage_error(&e);
@@ -361,7 +362,7 @@ pub fn sweep(a: SweepArgs, color: bool) -> ExitCode {
     if a.json {
         eprint!("{summary}{best}");
     } else {
-        print!("{summary}{best}");
+        out!("{summary}{best}");
     }
     ExitCode::SUCCESS
 }
@@ -418,13 +419,13 @@ fn walk_forward(
         })
     };
     let ret = sweep::metric("total_return").unwrap_or(0);
-    println!(
+    outln!(
         "walk-forward over {} bars: {k} folds, {} combination(s), in-sample {:.0}% of each fold, best by {metric}",
         bars.len(),
         selection.len(),
         a.train * 100.0
     );
-    println!(
+    outln!(
         "{:>4}  {:>20}  {:>20}  {:<24}  {:>12}  {:>12}  {:>10}",
         "fold",
         "in-sample from",
@@ -444,7 +445,7 @@ fn walk_forward(
                 .join(" ")
         });
         let time = |at: usize| feed::format_time_ms(bars[at].time);
-        println!(
+        outln!(
             "{:>4}  {:>20}  {:>20}  {:<24}  {:>12}  {:>12}  {:>10}",
             i + 1,
             time(r.fold.train.start),
@@ -459,7 +460,7 @@ fn walk_forward(
         );
     }
     let (is, oos) = walk::means(&results, sort);
-    println!(
+    outln!(
         "mean {metric}: in-sample {}, out-of-sample {}{}",
         fmt(is),
         fmt(oos),

@@ -54,6 +54,7 @@ pub fn lower(p: &Program) -> BarProgram {
         plots: l.plots,
         code: l.code,
         order_names: p.order_names.clone(),
+        hlines: p.hlines.clone(),
         warmup: p.strategy_warmup,
     }
 }

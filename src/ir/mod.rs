@@ -131,6 +131,8 @@ pub struct BarProgram {
     pub vars: Vec<String>,
     pub regs: u32,
     pub plots: Vec<String>,
+    /// `hline` levels and the plot whose pane each goes on (`None`: the price pane).
+    pub hlines: Vec<(f64, Option<String>)>,
     pub code: Vec<Inst>,
     /// The names of named orders (`Inst::Order::name` and `Inst::Fill::name` index it).
     pub order_names: Vec<String>,

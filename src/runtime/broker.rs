@@ -154,15 +154,50 @@ pub struct ClosedTrade {
     /// The times (ms since the epoch) of the bars of the opening and the closing fill.
     pub entry_time: i64,
     pub exit_time: i64,
+    /// The kind of order whose fill closed the trade.
+    pub exit_kind: FillKind,
+}
+
+/// The kind of order that made a fill (a stop-limit counts as a stop).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FillKind {
+    Market,
+    Limit,
+    Stop,
+    Trail,
+}
+
+impl FillKind {
+    /// What a fill of this kind that closes a position is called in reports.
+    pub fn exit_reason(self) -> &'static str {
+        match self {
+            FillKind::Market => "signal",
+            FillKind::Limit => "target",
+            FillKind::Stop => "stop",
+            FillKind::Trail => "trailing stop",
+        }
+    }
+
+    fn of(kind: &Kind) -> FillKind {
+        match kind {
+            Kind::Market => FillKind::Market,
+            Kind::Limit(_) => FillKind::Limit,
+            Kind::Stop(_) | Kind::StopLimit { .. } => FillKind::Stop,
+            Kind::Trail { .. } => FillKind::Trail,
+        }
+    }
 }
 
 /// What happened at the broker.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Event {
-    /// A fill of `size` (positive bought) at `price`.
+    /// A fill of `size` (positive bought) at `price` by an order of `kind`; `exit` when it
+    /// reduced the position.
     Fill {
         size: f64,
         price: f64,
+        kind: FillKind,
+        exit: bool,
     },
     Closed(ClosedTrade),
     Rejected,
@@ -809,7 +844,13 @@ impl Broker {
                 price,
             };
         }
-        self.fill(bar, o.size, price, o.name, on_event);
+        self.fill(
+            bar,
+            o.size,
+            price,
+            (o.name, FillKind::of(&o.kind)),
+            on_event,
+        );
         true
     }
 
@@ -818,12 +859,17 @@ impl Broker {
         bar: u64,
         size: f64,
         price: f64,
-        name: Option<u32>,
+        (name, kind): (Option<u32>, FillKind),
         on_event: &mut dyn FnMut(Event),
     ) {
         let u = update(size, price, self.position, self.price);
         self.fills += 1;
-        on_event(Event::Fill { size, price });
+        on_event(Event::Fill {
+            size,
+            price,
+            kind,
+            exit: u.closed != 0.0,
+        });
         if u.closed != 0.0 {
             let pnl = -u.closed * (price - self.price);
             let comm = self.commission(u.closed, price);
@@ -851,6 +897,7 @@ impl Broker {
                 exit_order: name,
                 entry_time: t.entry_time,
                 exit_time: self.now,
+                exit_kind: kind,
             }));
         }
         if u.opened != 0.0 {
@@ -885,6 +932,37 @@ impl Broker {
     }
 
     /// The open trade, if any: (entry bar, signed size, average entry price).
+    /// The nearest pending stop and take-profit that would reduce the open position: for a
+    /// long, the highest sell stop (a trailing stop's current level) and the lowest sell limit;
+    /// for a short, the mirror. NaN where there is none.
+    pub fn protective_levels(&self) -> (f64, f64) {
+        let (mut stop, mut target) = (f64::NAN, f64::NAN);
+        if self.position == 0.0 || self.orders.is_empty() {
+            return (stop, target);
+        }
+        let long = self.position > 0.0;
+        let nearer = |cur: f64, v: f64, higher: bool| {
+            if cur.is_nan() || (higher && v > cur) || (!higher && v < cur) {
+                v
+            } else {
+                cur
+            }
+        };
+        for o in &self.orders {
+            if (o.size < 0.0) != long {
+                continue;
+            }
+            match o.kind {
+                Kind::Stop(p) | Kind::StopLimit { stop: p, .. } | Kind::Trail { stop: p, .. } => {
+                    stop = nearer(stop, p, long)
+                }
+                Kind::Limit(p) => target = nearer(target, p, !long),
+                Kind::Market => {}
+            }
+        }
+        (stop, target)
+    }
+
     pub fn open_trade(&self) -> Option<(u64, f64, f64)> {
         self.trade
             .map(|t| (t.entry_bar, self.position, t.entry_price))
@@ -921,7 +999,7 @@ mod tests {
         for (t, data) in bars.iter().enumerate() {
             b.open_bar(t as u64, data, &mut |e| match e {
                 Event::Closed(c) => closed.push(c),
-                Event::Fill { size, price } => fills.push((t as u64, size, price)),
+                Event::Fill { size, price, .. } => fills.push((t as u64, size, price)),
                 _ => {}
             });
             for &(at, action, args) in orders {

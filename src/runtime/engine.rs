@@ -17,7 +17,7 @@
 
 use crate::interp;
 use crate::ir::BarProgram;
-use crate::runtime::broker::{Broker, BrokerConfig, ClosedTrade, Event};
+use crate::runtime::broker::{Broker, BrokerConfig, ClosedTrade, Event, FillKind};
 use crate::runtime::feed::{Bar, CsvFeed, FeedError};
 use crate::runtime::machine::{AccountView, Host, Machine, RunFlags};
 use crate::sema::builtins::{Action, Input};
@@ -219,8 +219,9 @@ pub trait Sink {
     /// `BarProgram::order_names`), before the broker sees it.
     fn order(&mut self, _bar: u64, _action: Action, _args: &[f64], _name: Option<u32>) {}
     fn trade(&mut self, _trade: &ClosedTrade) {}
-    /// A fill: signed size (positive bought) at a price, on bar `bar`.
-    fn fill(&mut self, _bar: u64, _size: f64, _price: f64) {}
+    /// A fill: signed size (positive bought) at a price, on bar `bar`, by an order of `kind`;
+    /// `exit` when it reduced the position.
+    fn fill(&mut self, _bar: u64, _size: f64, _price: f64, _kind: FillKind, _exit: bool) {}
     /// The end of a bar: the bar itself and the account after it. Called only when
     /// [`Sink::wants_bars`] says so.
     fn bar(&mut self, _bar: u64, _data: &Bar, _account: &Account) {}
@@ -238,6 +239,10 @@ pub struct Account {
     pub value: f64,
     /// Signed quantity held.
     pub position: f64,
+    /// The nearest pending protective stop and take-profit of the open position (NaN when
+    /// none).
+    pub stop: f64,
+    pub target: f64,
 }
 
 /// A sink that keeps nothing.
@@ -320,7 +325,12 @@ fn on_event<K: Sink + ?Sized>(e: Event, bar: u64, counts: &mut Counts, sink: &mu
             counts.wins += u64::from(t.pnl_net > 0.0);
             sink.trade(&t);
         }
-        Event::Fill { size, price } => sink.fill(bar, size, price),
+        Event::Fill {
+            size,
+            price,
+            kind,
+            exit,
+        } => sink.fill(bar, size, price, kind, exit),
         Event::Rejected | Event::Expired | Event::Cancelled => {}
     }
 }
@@ -352,10 +362,13 @@ impl<K: Sink + ?Sized> Host for RunHost<'_, K> {
     }
 
     fn end_bar(&mut self, bar: u64, b: &Bar, value: f64) {
+        let (stop, target) = self.broker.protective_levels();
         let account = Account {
             cash: self.broker.cash,
             value,
             position: self.broker.position,
+            stop,
+            target,
         };
         self.sink.bar(bar, b, &account);
     }

@@ -267,7 +267,7 @@ fn price_text(p: f64) -> String {
 }
 
 /// The return of a trade in percent of what it put at stake (entry price × size).
-fn return_pct(t: &ClosedTrade) -> f64 {
+pub(crate) fn return_pct(t: &ClosedTrade) -> f64 {
     100.0 * t.pnl_net / (t.entry_price * t.qty.abs())
 }
 

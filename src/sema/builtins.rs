@@ -99,6 +99,8 @@ pub enum Builtin {
     Nz,
     Valid,
     Plot,
+    /// `hline(level, "pane")`: a horizontal level on the report's chart.
+    Hline,
     /// `filled("name")`, `fill_qty("name")`, `fill_price("name")`: a fill of a named order.
     Fill(FillField),
     /// An order action (`buy`, `sell_limit`, ...).
@@ -120,7 +122,7 @@ pub enum FillField {
 pub const MAX_ORDER_NAMES: usize = 16;
 
 /// The built-ins that are not orders.
-const NOT_ORDERS: [Builtin; 17] = [
+const NOT_ORDERS: [Builtin; 18] = [
     Builtin::Abs,
     Builtin::Min,
     Builtin::Max,
@@ -135,6 +137,7 @@ const NOT_ORDERS: [Builtin; 17] = [
     Builtin::Nz,
     Builtin::Valid,
     Builtin::Plot,
+    Builtin::Hline,
     Builtin::Fill(FillField::Filled),
     Builtin::Fill(FillField::Qty),
     Builtin::Fill(FillField::Price),
@@ -173,6 +176,7 @@ impl Builtin {
             Builtin::Nz => "nz",
             Builtin::Valid => "valid",
             Builtin::Plot => "plot",
+            Builtin::Hline => "hline",
             Builtin::Fill(FillField::Filled) => "filled",
             Builtin::Fill(FillField::Qty) => "fill_qty",
             Builtin::Fill(FillField::Price) => "fill_price",
@@ -201,6 +205,7 @@ impl Builtin {
             Builtin::Nz => (1, 2),
             Builtin::Valid => (1, 1),
             Builtin::Plot => (1, 2),
+            Builtin::Hline => (1, 2),
             Builtin::Fill(_) => (1, 1),
             Builtin::Order(a) => a.arity(),
         }
@@ -208,7 +213,7 @@ impl Builtin {
 
     /// Actions change the broker's state or the run's output: strategy body only.
     pub fn is_action(self) -> bool {
-        matches!(self, Builtin::Plot | Builtin::Order(_))
+        matches!(self, Builtin::Plot | Builtin::Hline | Builtin::Order(_))
     }
 
     /// The order action of an order built-in.
@@ -235,6 +240,7 @@ impl Builtin {
             Builtin::Nz => "nz(x, default = 0) -> type of x",
             Builtin::Valid => "valid(x) -> int",
             Builtin::Plot => "plot(x, name: string)",
+            Builtin::Hline => "hline(level: float, pane: string)",
             Builtin::Fill(FillField::Filled) => "filled(order: string) -> bool",
             Builtin::Fill(FillField::Qty) => "fill_qty(order: string) -> float",
             Builtin::Fill(FillField::Price) => "fill_price(order: string) -> float",
@@ -258,6 +264,9 @@ impl Builtin {
             Builtin::Nz => "x, or the default (0) when x is missing",
             Builtin::Valid => "1 when x is present, 0 when it is missing",
             Builtin::Plot => "records x in the run's output under a name",
+            Builtin::Hline => {
+                "a horizontal level on the report's chart (a compile-time value), on the pane of the plot named `pane`, else of the plot written before it, else the price pane"
+            }
             Builtin::Fill(FillField::Filled) => {
                 "true on the bar the order of that name filled (at this bar's open, intrabar, or the previous bar's close with --fill close)"
             }

@@ -1555,6 +1555,28 @@ impl<'a> Checker<'a> {
                     FillField::Qty | FillField::Price => Ty::Float,
                 }
             }
+            Builtin::Hline => {
+                if num(self, 0) && !tys[0].konst && tys[0].ty != Ty::Error {
+                    self.err(
+                        Diagnostic::new(Code::E0105, "`hline` takes a compile-time level")
+                            .primary(self.ast.expr_span(args[0]), "this varies from bar to bar")
+                            .help("give a literal or a param, e.g. hline(70, \"rsi\"); plot() draws a value that moves"),
+                    );
+                }
+                if let Some(&n) = args.get(1)
+                    && !matches!(self.ast.expr(n), Expr::Str(_))
+                {
+                    self.err(
+                        Diagnostic::new(
+                            Code::E0104,
+                            "the pane of `hline` is a plot's name, a string literal",
+                        )
+                        .primary(self.ast.expr_span(n), "not a string")
+                        .help("name the plot whose pane the level goes on: hline(70, \"rsi\")"),
+                    );
+                }
+                Ty::Void
+            }
             Builtin::Plot => {
                 if matches!(tys[0].ty, Ty::Void | Ty::Str) {
                     self.operand_error(args[0], tys[0].ty, "`plot` needs a value");

@@ -174,6 +174,8 @@ pub struct Program {
     pub has_actions: bool,
     /// The series each `let` statement became, per call site (for editors' inlay hints).
     pub let_series: Vec<(StmtId, SeriesId)>,
+    /// `hline` levels and the plot whose pane each goes on (`None`: the price pane).
+    pub hlines: Vec<(f64, Option<String>)>,
 }
 
 impl Program {
@@ -217,6 +219,7 @@ pub fn elaborate(
         tuple_result: None,
         intervals: SecondaryMap::new(),
         too_big: false,
+        last_plot: None,
     };
     if let Some(item) = checked.strategy
         && let (_, Item::Strategy(s)) = &ast.items[item]
@@ -305,6 +308,8 @@ struct Elab<'a> {
     tuple_result: Option<Vec<NodeId>>,
     intervals: SecondaryMap<NodeId, Interval>,
     too_big: bool,
+    /// The name of the last `plot` elaborated (an `hline` without a pane goes on its pane).
+    last_plot: Option<String>,
 }
 
 impl<'a> Elab<'a> {
@@ -763,6 +768,20 @@ impl<'a> Elab<'a> {
                     self.push(EStmt::Action(action, nodes, span, name));
                     return None;
                 }
+                if b == Builtin::Hline {
+                    let level = args
+                        .first()
+                        .map(|a| self.expr(*a))
+                        .and_then(|n| self.konst(n));
+                    let pane = match args.get(1).map(|n| self.ast.expr(*n)) {
+                        Some(Expr::Str(s)) => Some(s.clone()),
+                        _ => self.last_plot.clone(),
+                    };
+                    if let Some(v) = level {
+                        self.p.hlines.push((v, pane));
+                    }
+                    return None;
+                }
                 let arg = args.first().map(|a| self.expr(*a));
                 let name = match args.get(1).map(|n| self.ast.expr(*n)) {
                     Some(Expr::Str(s)) => s.clone(),
@@ -772,6 +791,7 @@ impl<'a> Elab<'a> {
                         .unwrap_or_default(),
                 };
                 if let Some(a) = arg {
+                    self.last_plot = Some(name.clone());
                     self.push(EStmt::Plot(a, name));
                 }
                 None

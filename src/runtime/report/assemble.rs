@@ -4,7 +4,10 @@
 use std::fs::File;
 use std::io::{BufReader, Read, Seek, Write};
 
-use super::{BAR_FIELDS, CHART_LIBRARY_VERSION, FILL_BYTES, MAX_MARKERS, MAX_SLOTS, ReportInfo};
+use super::summary::{summary_html, summary_scalars};
+use super::{
+    BAR_FIELDS, CHART_LIBRARY_VERSION, FILL_BYTES, MAX_MARKERS, MAX_SLOTS, ReportInfo, exit_reason,
+};
 use crate::runtime::feed::format_time_ms;
 
 const CHART_JS: &str =
@@ -27,6 +30,8 @@ pub(super) struct Input<'a> {
     pub fills: u64,
     pub trades: u64,
     pub summary: &'a serde_json::Value,
+    pub extras: &'a super::extras::Extras,
+    pub order_names: &'a [String],
 }
 
 /// Slots and buckets for `bars` bars.
@@ -145,6 +150,9 @@ struct Candles {
     low: Vec<f64>,
     close: Vec<f64>,
     volume: Vec<f64>,
+    /// The protective stop and target at each slot's last bar.
+    stop: Vec<f64>,
+    target: Vec<f64>,
 }
 
 /// One marker: the fills of one side in one slot.
@@ -156,6 +164,8 @@ struct Marker {
     count: u64,
     size: f64,
     notional: f64,
+    /// The exit code of the last fill that reduced a position (0: none).
+    exit: u8,
 }
 
 fn read_f64(b: &[u8], i: usize) -> f64 {
@@ -195,7 +205,10 @@ fn read_bars(
             read_f64(&rec, 5),
             read_f64(&rec, 6),
         );
+        let (stop, target) = (read_f64(&rec, 7), read_f64(&rec, 8));
         if i % k == 0 {
+            c.stop.push(stop);
+            c.target.push(target);
             c.time.push(format_time_ms(time));
             c.open.push(open);
             c.high.push(high);
@@ -212,6 +225,9 @@ fn read_bars(
             *l = l.min(low);
             *cl = close;
             *v += volume;
+            if let (Some(s), Some(t)) = (c.stop.last_mut(), c.target.last_mut()) {
+                (*s, *t) = (stop, target);
+            }
         }
         let (lo, hi) = (
             low - OVERLAY_TOLERANCE * close.abs(),
@@ -275,6 +291,7 @@ fn for_each_marker(
         b.copy_from_slice(&rec[..8]);
         let bar = u64::from_le_bytes(b);
         let (size, price) = (read_f64(&rec, 1), read_f64(&rec, 2));
+        let exit = rec[24];
         let side: i8 = if size > 0.0 {
             1
         } else if size < 0.0 {
@@ -292,6 +309,9 @@ fn for_each_marker(
                 m.count += 1;
                 m.size += size;
                 m.notional += size * price;
+                if exit != 0 {
+                    m.exit = exit;
+                }
             }
             none => {
                 *none = Some(Marker {
@@ -300,6 +320,7 @@ fn for_each_marker(
                     count: 1,
                     size,
                     notional: size * price,
+                    exit,
                 })
             }
         }
@@ -357,7 +378,7 @@ fn write_nums(out: &mut dyn Write, xs: impl IntoIterator<Item = f64>) -> std::io
     out.write_all(b"]")
 }
 
-fn html_escape(s: &str) -> String {
+pub(super) fn html_escape(s: &str) -> String {
     let mut o = String::with_capacity(s.len());
     for ch in s.chars() {
         match ch {
@@ -370,109 +391,6 @@ fn html_escape(s: &str) -> String {
         }
     }
     o
-}
-
-/// Summary keys that are fractions, shown as percentages.
-const PERCENT_KEYS: &[&str] = &[
-    "total_return",
-    "max_drawdown",
-    "win_rate",
-    "annualized_return",
-    "exposure",
-    "risk_free_rate",
-];
-
-fn format_value(key: &str, v: &serde_json::Value) -> String {
-    match v {
-        serde_json::Value::Null => "n/a".into(),
-        serde_json::Value::Number(n) if n.is_f64() => {
-            let x = n.as_f64().unwrap_or(f64::NAN);
-            if PERCENT_KEYS.contains(&key) {
-                format!("{:.2}%", x * 100.0)
-            } else if x.abs() >= 1000.0 {
-                format!("{x:.2}")
-            } else {
-                format!("{x:.4}")
-            }
-        }
-        serde_json::Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
-}
-
-/// The header's key figures, then every scalar of the summary and its statistics.
-fn summary_html(summary: &serde_json::Value) -> String {
-    let stats = summary.get("statistics");
-    let get = |key: &str| summary.get(key).or_else(|| stats.and_then(|s| s.get(key)));
-    let headline = [
-        ("final value", "final_value"),
-        ("total return", "total_return"),
-        ("annual return", "annualized_return"),
-        ("max drawdown", "max_drawdown"),
-        ("closed trades", "closed_trade_count"),
-        ("win rate", "win_rate"),
-        ("profit factor", "profit_factor"),
-        ("sharpe", "sharpe_ratio"),
-        ("sortino", "sortino_ratio"),
-        ("SQN", "sqn"),
-        ("exposure", "exposure"),
-    ];
-    let mut o = String::from("<dl class=\"btl-figures\">");
-    for (label, key) in headline {
-        if let Some(v) = get(key) {
-            o.push_str(&format!(
-                "<div><dt>{}</dt><dd>{}</dd></div>",
-                html_escape(label),
-                html_escape(&format_value(key, v))
-            ));
-        }
-    }
-    o.push_str("</dl>");
-    if let Some(fills) = summary.get("fill_convention").and_then(|v| v.as_str()) {
-        o.push_str(&format!(
-            "<p class=\"btl-notes\">Fills: {}.</p>",
-            html_escape(fills)
-        ));
-    }
-    let mut rows = String::new();
-    let mut add = |prefix: &str, obj: &serde_json::Map<String, serde_json::Value>| {
-        for (k, v) in obj {
-            if v.is_array() || (k == "statistics" && v.is_object()) {
-                continue;
-            }
-            rows.push_str(&format!(
-                "<tr><th>{}{}</th><td>{}</td></tr>",
-                html_escape(prefix),
-                html_escape(k),
-                html_escape(&format_value(k, v))
-            ));
-        }
-    };
-    if let Some(obj) = summary.as_object() {
-        add("", obj);
-    }
-    if let Some(obj) = stats.and_then(|s| s.as_object()) {
-        add("statistics.", obj);
-    }
-    if !rows.is_empty() {
-        o.push_str("<details><summary>All figures</summary><table class=\"btl-all\">");
-        o.push_str(&rows);
-        o.push_str("</table></details>");
-    }
-    o
-}
-
-/// The summary without its arrays (closed trades are not part of the page).
-fn summary_scalars(summary: &serde_json::Value) -> serde_json::Value {
-    match summary.as_object() {
-        Some(obj) => serde_json::Value::Object(
-            obj.iter()
-                .filter(|(_, v)| !v.is_array())
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect(),
-        ),
-        None => serde_json::Value::Null,
-    }
 }
 
 /// Writes the whole page; the temporary files are read once each.
@@ -507,7 +425,7 @@ pub(super) fn assemble(
     writeln!(
         out,
         "<header>\n<h1>strategy <span class=\"btl-name\">{title}</span></h1>\n{}",
-        summary_html(input.summary)
+        summary_html(input.summary, input.extras.buy_hold_return())
     )?;
     let shown = if layout.bucket == 1 {
         format!("{} bars, every bar shown.", input.bars)
@@ -619,7 +537,25 @@ pub(super) fn assemble(
     write_nums(out, markers.iter().map(|m| m.size))?;
     out.write_all(b",\"price\":")?;
     write_nums(out, markers.iter().map(|m| m.notional / m.size))?;
-    out.write_all(b"},\"summary\":")?;
+    let reasons: Vec<Option<&str>> = markers.iter().map(|m| exit_reason(m.exit)).collect();
+    write!(
+        out,
+        ",\"reason\":{}",
+        serde_json::to_string(&reasons).unwrap_or_else(|_| "[]".into())
+    )?;
+    out.write_all(b"},\"levels\":{\"stop\":")?;
+    write_nums(out, candles.stop.iter().copied())?;
+    out.write_all(b",\"target\":")?;
+    write_nums(out, candles.target.iter().copied())?;
+    out.write_all(b"}")?;
+    input.extras.write_json(
+        out,
+        input.initial_cash,
+        input.trades,
+        input.order_names,
+        |bar| bar / layout.bucket,
+    )?;
+    out.write_all(b",\"summary\":")?;
     let summary = serde_json::to_string(&summary_scalars(input.summary))
         .unwrap_or_else(|_| "null".into())
         .replace('<', "\\u003c");

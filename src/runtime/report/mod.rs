@@ -27,12 +27,14 @@
 //!   bar's range (`low - 0.2·|close| ..= high + 0.2·|close|`); otherwise it gets its own pane.
 
 mod assemble;
+mod extras;
+mod summary;
 
 use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, Seek, Write};
 use std::path::{Path, PathBuf};
 
-use crate::runtime::broker::ClosedTrade;
+use crate::runtime::broker::{ClosedTrade, FillKind};
 use crate::runtime::engine::{Account, Sink};
 use crate::runtime::feed::Bar;
 
@@ -43,10 +45,34 @@ pub const MAX_MARKERS: usize = 2000;
 /// The lightweight-charts version inlined into the page.
 pub const CHART_LIBRARY_VERSION: &str = "5.2.1";
 
-/// Per-bar fields before the plot values: time, open, high, low, close, volume, equity.
-const BAR_FIELDS: usize = 7;
-/// A fill record: bar, size, price.
-const FILL_BYTES: usize = 24;
+/// Per-bar fields before the plot values: time, open, high, low, close, volume, equity, the
+/// protective stop and target levels.
+const BAR_FIELDS: usize = 9;
+/// A fill record: bar, size, price, what it was (0 an entry, else [`exit_code`]).
+const FILL_BYTES: usize = 32;
+
+/// The code of an exit fill of `kind` in a fill record (1 and up).
+fn exit_code(kind: FillKind) -> u8 {
+    match kind {
+        FillKind::Market => 1,
+        FillKind::Limit => 2,
+        FillKind::Stop => 3,
+        FillKind::Trail => 4,
+    }
+}
+
+/// The exit reason of a fill record's code (`None` for an entry).
+fn exit_reason(code: u8) -> Option<&'static str> {
+    [
+        FillKind::Market,
+        FillKind::Limit,
+        FillKind::Stop,
+        FillKind::Trail,
+    ]
+    .into_iter()
+    .find(|&k| exit_code(k) == code)
+    .map(FillKind::exit_reason)
+}
 
 /// A temporary file written during the run and read back once; removed when dropped.
 struct TempFile {
@@ -126,6 +152,8 @@ pub struct ReportSink {
     bars: u64,
     fills: u64,
     trades: u64,
+    extras: extras::Extras,
+    order_names: Vec<String>,
     error: Option<std::io::Error>,
 }
 
@@ -150,8 +178,17 @@ impl ReportSink {
             bars: 0,
             fills: 0,
             trades: 0,
+            extras: extras::Extras::default(),
+            order_names: Vec::new(),
             error: None,
         })
+    }
+
+    /// What the page shows of the program besides its plots: its order names (in the trade
+    /// list) and its `hline` levels.
+    pub fn describe(&mut self, p: &crate::ir::BarProgram) {
+        self.order_names = p.order_names.clone();
+        self.extras.hlines = p.hlines.clone();
     }
 
     /// The destination path.
@@ -196,6 +233,8 @@ impl ReportSink {
             fills: self.fills,
             trades: self.trades,
             summary,
+            extras: &self.extras,
+            order_names: &self.order_names,
         };
         let mut page = crate::runtime::output::AtomicFile::create(&self.dest)?;
         let info = assemble::assemble(&input, bars, fills, page.writer())?;
@@ -213,6 +252,8 @@ impl ReportSink {
             data.close,
             data.volume,
             account.value,
+            account.stop,
+            account.target,
         ] {
             self.record.extend_from_slice(&x.to_le_bytes());
         }
@@ -223,11 +264,12 @@ impl ReportSink {
         self.bars_file.writer()?.write_all(&self.record)
     }
 
-    fn write_fill(&mut self, bar: u64, size: f64, price: f64) -> std::io::Result<()> {
+    fn write_fill(&mut self, bar: u64, size: f64, price: f64, code: u8) -> std::io::Result<()> {
         let mut rec = [0u8; FILL_BYTES];
         rec[..8].copy_from_slice(&bar.to_le_bytes());
         rec[8..16].copy_from_slice(&size.to_le_bytes());
-        rec[16..].copy_from_slice(&price.to_le_bytes());
+        rec[16..24].copy_from_slice(&price.to_le_bytes());
+        rec[24..].copy_from_slice(&u64::from(code).to_le_bytes());
         self.fills_file.writer()?.write_all(&rec)
     }
 }
@@ -239,20 +281,23 @@ impl Sink for ReportSink {
         }
     }
 
-    fn fill(&mut self, bar: u64, size: f64, price: f64) {
+    fn fill(&mut self, bar: u64, size: f64, price: f64, kind: FillKind, exit: bool) {
         if self.error.is_none() {
-            match self.write_fill(bar, size, price) {
+            let code = if exit { exit_code(kind) } else { 0 };
+            match self.write_fill(bar, size, price, code) {
                 Ok(()) => self.fills += 1,
                 Err(e) => self.error = Some(e),
             }
         }
     }
 
-    fn trade(&mut self, _trade: &ClosedTrade) {
+    fn trade(&mut self, trade: &ClosedTrade) {
         self.trades += 1;
+        self.extras.on_trade(trade);
     }
 
     fn bar(&mut self, _bar: u64, data: &Bar, account: &Account) {
+        self.extras.on_bar(data.time, data.close, account.value);
         if self.error.is_none() {
             match self.write_bar(data, account) {
                 Ok(()) => self.bars += 1,
@@ -296,10 +341,10 @@ impl<R: Sink + ?Sized> Sink for Tee<'_, R> {
         }
     }
 
-    fn fill(&mut self, bar: u64, size: f64, price: f64) {
-        self.run.fill(bar, size, price);
+    fn fill(&mut self, bar: u64, size: f64, price: f64, kind: FillKind, exit: bool) {
+        self.run.fill(bar, size, price, kind, exit);
         if let Some(r) = &mut self.report {
-            r.fill(bar, size, price);
+            r.fill(bar, size, price, kind, exit);
         }
     }
 
