@@ -338,11 +338,13 @@ pub fn sweep(a: SweepArgs, color: bool) -> ExitCode {
     let elapsed = started.elapsed().as_secs_f64();
     let work = (timing.compile + timing.run).as_secs_f64();
     let summary = format!(
-        "{rows} combination(s) of {} ({failed} failed) over {} bars in {elapsed:.2} s on {jobs} thread(s) ({:.0}/s); data read in {:.2} s; compiling took {:.0}% of the work\n",
+        "{rows} combination(s) of {} ({failed} failed) over {} bars in {elapsed:.2} s on {jobs} thread(s) ({:.0}/s); data read in {:.2} s; summed over threads: compiling {:.3} s, bar loops {:.3} s (compile share {:.0}%)\n",
         grid.len().unwrap_or(u64::MAX),
         bars.len(),
         rows as f64 / elapsed.max(1e-9),
         read.as_secs_f64(),
+        timing.compile.as_secs_f64(),
+        timing.run.as_secs_f64(),
         if work > 0.0 {
             100.0 * timing.compile.as_secs_f64() / work
         } else {
