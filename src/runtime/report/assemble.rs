@@ -335,19 +335,34 @@ fn keep_marker(i: u64, total: u64, cap: u64) -> bool {
 }
 
 /// The markers shown and how many there were: two passes over the fill records, so only the
-/// kept ones are held.
+/// kept ones are held. Buys and sells are thinned apart (half the cap each, evenly spaced), so
+/// alternating sides never leave one side unseen.
 fn read_markers(
     layout: &Layout,
     fills: u64,
     file: &mut File,
 ) -> std::io::Result<(Vec<Marker>, u64)> {
-    let total = for_each_marker(layout, fills, file, |_, _| {})?;
+    let mut per_side = [0u64; 2];
+    let total = for_each_marker(layout, fills, file, |_, m| {
+        per_side[usize::from(m.side < 0)] += 1;
+    })?;
     let cap = MAX_MARKERS as u64;
+    let caps = if total <= cap {
+        per_side
+    } else {
+        // Half each; a side with fewer leaves the rest to the other.
+        let half = cap / 2;
+        let buys = per_side[0].min(half.max(cap - per_side[1].min(half)));
+        [buys, per_side[1].min(cap - buys)]
+    };
+    let mut seen = [0u64; 2];
     let mut kept = Vec::with_capacity(total.min(cap) as usize);
-    for_each_marker(layout, fills, file, |i, m| {
-        if keep_marker(i, total, cap) {
+    for_each_marker(layout, fills, file, |_, m| {
+        let side = usize::from(m.side < 0);
+        if keep_marker(seen[side], per_side[side], caps[side]) {
             kept.push(m);
         }
+        seen[side] += 1;
     })?;
     Ok((kept, total))
 }

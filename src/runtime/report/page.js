@@ -684,17 +684,17 @@
       },
       { key: 'entry_price', title: 'Entry price', num: true, cell: (i) => pricef(get('entry_price', i)) },
       { key: 'exit_price', title: 'Exit price', num: true, cell: (i) => pricef(get('exit_price', i)) },
-      { key: 'pnl', title: 'P&L', num: true, signed: true, cell: (i) => signed2(get('pnl', i)) },
+      { key: 'pnl', title: 'P&L', tip: 'Net profit or loss, costs included', num: true, signed: true, cell: (i) => signed2(get('pnl', i)) },
       {
-        key: 'return_pct', title: 'Return', num: true, signed: true,
+        key: 'return_pct', title: 'Return', tip: 'Return on the entry value', num: true, signed: true,
         cell: (i) => { const v = get('return_pct', i); return isNum(v) ? pct(v / 100) : '—'; },
       },
-      { key: 'bars', title: 'Bars', num: true, cell: (i) => (isNum(get('bars', i)) ? String(get('bars', i)) : '—') },
-      { key: 'exit_reason', title: 'Exit', cell: (i) => String(get('exit_reason', i) ?? '—') },
+      { key: 'bars', title: 'Bars', tip: 'Bars held', num: true, cell: (i) => (isNum(get('bars', i)) ? String(get('bars', i)) : '—') },
+      { key: 'exit_reason', title: 'Exit', tip: 'What closed the trade', cell: (i) => String(get('exit_reason', i) ?? '—') },
     ].filter((c) => c.key === 'index' || c.key === 'entry_time' || isArr(T[c.key]));
     for (const c of COLS) if (!c.sort) c.sort = (i) => get(c.key, i);
 
-    let order = [];
+    const order = [];
     for (let i = 0; i < count; i++) order.push(i);
     let sortCol = 'index';
     let sortDir = 1;
@@ -705,7 +705,7 @@
     const ths = COLS.map((c) => {
       const btn = h('button', { type: 'button' }, [c.title, h('span', { className: 'btl-arrow' })]);
       btn.addEventListener('click', () => sortBy(c.key));
-      return h('th', { scope: 'col', className: c.num ? 'btl-num' : '' }, btn);
+      return h('th', { scope: 'col', className: c.num ? 'btl-num' : '', title: c.tip || '' }, btn);
     });
     const tbody = h('tbody');
     const table = h('table', { className: 'btl-table btl-trades' }, [h('thead', null, h('tr', null, ths)), tbody]);
@@ -769,6 +769,12 @@
         if (i === selected) tr.classList.add('btl-selected');
         for (const c of COLS) {
           const td = h('td', { className: c.num ? 'btl-num' : '' }, c.cell(i));
+          // the orders' names, when the program gave them
+          const orderName = c.key === 'entry_time' ? get('entry_order', i)
+            : c.key === 'exit_reason' ? get('exit_order', i) : null;
+          if (orderName !== null && orderName !== undefined && orderName !== '') {
+            td.title = 'order \u201c' + orderName + '\u201d';
+          }
           if (c.signed) {
             const v = get(c.key, i);
             if (isNum(v) && v > 0) td.classList.add('btl-pos');
