@@ -28,10 +28,10 @@ fi
 nvim --version | head -n 1 >&2
 
 if [ -z "${BTL_BIN:-}" ]; then
-  timeout 1800 cargo build --locked --quiet --bin btl || fail "cargo build failed"
+  timeout 1800 cargo build --release --locked --quiet --bin btl || fail "cargo build failed"
   target_dir="${CARGO_TARGET_DIR:-target}"
   case "$target_dir" in /*) ;; *) target_dir="$(pwd)/$target_dir" ;; esac
-  BTL_BIN="$target_dir/debug/btl"
+  BTL_BIN="$target_dir/release/btl"
 fi
 [ -x "$BTL_BIN" ] || fail "no btl binary at $BTL_BIN"
 case "$BTL_BIN" in /*) ;; *) BTL_BIN="$(pwd)/$BTL_BIN" ;; esac

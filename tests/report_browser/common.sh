@@ -18,8 +18,8 @@ btl_binary() {
         echo "$BTL"
         return 0
     fi
-    cargo build --quiet --bin btl >&2 || return 1
-    echo "${CARGO_TARGET_DIR:-$PWD/target}/debug/btl"
+    cargo build --release --quiet --bin btl >&2 || return 1
+    echo "${CARGO_TARGET_DIR:-$PWD/target}/release/btl"
 }
 
 # chromium_headless PAGE.html ARGS...: a fresh profile, no network (every host name fails to
