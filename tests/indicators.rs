@@ -152,6 +152,11 @@ fn run(expr: &str) -> Result<(Vec<f64>, Option<u64>), String> {
 /// Runs a program over the fixture; returns its plotted values (all plots, bar by bar), the
 /// inferred warm-up of its series `x` and the bytes of its buffers.
 fn run_program(src: &str) -> Result<(Vec<f64>, Option<u64>, u64), String> {
+    run_program_on(src, "tests/data/ohlcv_500.csv")
+}
+
+/// [`run_program`] over another data file.
+fn run_program_on(src: &str, data: &str) -> Result<(Vec<f64>, Option<u64>, u64), String> {
     let expr = src;
     let c = btl::compile("indicator.btl", src, &[]);
     let Some(p) = c.bar_program() else {
@@ -168,8 +173,7 @@ fn run_program(src: &str) -> Result<(Vec<f64>, Option<u64>, u64), String> {
         .iter()
         .find(|r| r.name == "x")
         .and_then(|r| r.warmup);
-    let mut feed = CsvFeed::open(&root().join("tests/data/ohlcv_500.csv"), false)
-        .map_err(|e| e.to_string())?;
+    let mut feed = CsvFeed::open(&root().join(data), false).map_err(|e| e.to_string())?;
     let mut plots = Plots(Vec::new());
     let config = BrokerConfig {
         cash: 100_000.0,
@@ -363,4 +367,67 @@ fn the_indicator_list_has_every_stdlib_function() {
         }
     }
     assert!(missing.is_empty(), "not in docs/indicators.md: {missing:?}");
+}
+
+/// The session indicators (stdlib/sessions.btl) on 5-minute bars over 15 days (one weekday
+/// missing, one half day), against tests/reference/sessions_reference.py: each tuple's outputs,
+/// bar by bar, to 1e-9 relative, `na` where the reference has none.
+#[test]
+fn session_indicators_match_their_reference_on_intraday_bars() {
+    let (header, rows) = reference_file("tests/reference/sessions_intraday.csv");
+    let cases: &[(&str, &[&str])] = &[
+        ("vwap_day()", &["vwap_day"]),
+        (
+            "vwap_anchored(new_day() or time % 86400000 == 43200000, close, volume)",
+            &["vwap_noon"],
+        ),
+        ("prior_day_hlc(high, low, close)", &["pdh", "pdl", "pdc"]),
+        (
+            "pivots_classic(high, low, close)",
+            &["pc_p", "pc_r1", "pc_r2", "pc_r3", "pc_s1", "pc_s2", "pc_s3"],
+        ),
+        (
+            "pivots_fibonacci(high, low, close)",
+            &["pc_p", "pf_r1", "pf_r2", "pf_r3", "pf_s1", "pf_s2", "pf_s3"],
+        ),
+        (
+            "pivots_camarilla(high, low, close)",
+            &[
+                "cam_r1", "cam_r2", "cam_r3", "cam_r4", "cam_s1", "cam_s2", "cam_s3", "cam_s4",
+            ],
+        ),
+    ];
+    let mut failures = Vec::new();
+    for (call, columns) in cases {
+        let names: Vec<String> = (0..columns.len()).map(|i| format!("x{i}")).collect();
+        let bind = if names.len() == 1 {
+            format!("let x0 = {call}")
+        } else {
+            format!("let ({}) = {call}", names.join(", "))
+        };
+        let plots: String = names
+            .iter()
+            .map(|n| format!("    plot({n}, \"{n}\")\n"))
+            .collect();
+        let src = format!("strategy t {{\n    {bind}\n{plots}}}\n");
+        let (got, _, _) = run_program_on(&src, "tests/data/intraday_5m.csv").unwrap();
+        assert_eq!(got.len(), rows.len() * columns.len(), "{call}");
+        for (k, column) in columns.iter().enumerate() {
+            let col = header.iter().position(|h| h == column).unwrap();
+            for (bar, row) in rows.iter().enumerate() {
+                let (g, w) = (got[bar * columns.len() + k], row[col]);
+                let ok = match (g.is_nan(), w.is_nan()) {
+                    (true, true) => true,
+                    (false, false) => (g - w).abs() <= 1e-9 * w.abs().max(1e-9),
+                    _ => false,
+                };
+                if !ok && failures.len() < 10 {
+                    failures.push(format!(
+                        "{call} {column}: bar {bar}: btl {g:?}, reference {w:?}"
+                    ));
+                }
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
