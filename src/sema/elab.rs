@@ -736,6 +736,25 @@ impl<'a> Elab<'a> {
         match self.ast.expr(e) {
             Expr::If(c, then, els) if self.checked.ty(e).ty == Ty::Void => {
                 let c = self.expr(*c);
+                // A condition known at compile time: only the branch taken exists (its state
+                // too), as in `if kind == 1 { ema(src, n) } else { sma(src, n) }`.
+                if let Some(v) = self.konst(c) {
+                    let branch = if crate::value::truthy(v) {
+                        Some(then)
+                    } else {
+                        els.as_ref()
+                    };
+                    self.open();
+                    if let Some(b) = branch {
+                        self.stmts(b);
+                    }
+                    let t = self.close();
+                    if !t.is_empty() {
+                        let yes = self.p.nodes.insert(Node::Const(1.0));
+                        self.push(EStmt::If(yes, t, Vec::new()));
+                    }
+                    return None;
+                }
                 self.open();
                 self.stmts(then);
                 let t = self.close();
@@ -854,6 +873,25 @@ impl<'a> Elab<'a> {
             }
             Expr::If(c, then, els) => {
                 let c = self.expr(*c);
+                if let Some(v) = self.konst(c) {
+                    // Known at compile time: only the branch taken is elaborated (see above).
+                    let branch = if crate::value::truthy(v) {
+                        Some(then)
+                    } else {
+                        els.as_ref()
+                    };
+                    self.open();
+                    let value = match branch {
+                        Some(b) => self.stmts(b).unwrap_or_else(|| self.na()),
+                        None => self.na(),
+                    };
+                    let t = self.close();
+                    if !t.is_empty() {
+                        let yes = self.p.nodes.insert(Node::Const(1.0));
+                        self.push(EStmt::If(yes, t, Vec::new()));
+                    }
+                    return value;
+                }
                 self.open();
                 let tv = self.stmts(then).unwrap_or_else(|| self.na());
                 let t = self.close();
