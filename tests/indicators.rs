@@ -92,6 +92,75 @@ const CASES: &[(&str, &str)] = &[
     ("macdfix_line", "macdfix_line()"),
     ("macdfix_signal", "macdfix_signal()"),
     ("macdfix_hist", "macdfix_hist()"),
+    ("ma_10_t0", "ma(close, 10, 0)"),
+    ("ma_10_t1", "ma(close, 10, 1)"),
+    ("ma_10_t2", "ma(close, 10, 2)"),
+    ("ma_10_t3", "ma(close, 10, 3)"),
+    ("ma_10_t4", "ma(close, 10, 4)"),
+    ("ma_10_t5", "ma(close, 10, 5)"),
+    ("ma_10_t6", "ma(close, 10, 6)"),
+    ("ma_10_t7", "ma(close, 10, 7)"),
+    ("ma_10_t8", "ma(close, 10, 8)"),
+    (
+        "macdext_12_1_26_1_9_1_line",
+        "macdext(close, 12, 1, 26, 1, 9, 1)#0",
+    ),
+    (
+        "macdext_12_1_26_1_9_1_signal",
+        "macdext(close, 12, 1, 26, 1, 9, 1)#1",
+    ),
+    (
+        "macdext_12_1_26_1_9_1_hist",
+        "macdext(close, 12, 1, 26, 1, 9, 1)#2",
+    ),
+    (
+        "macdext_12_0_26_0_9_0_line",
+        "macdext(close, 12, 0, 26, 0, 9, 0)#0",
+    ),
+    (
+        "macdext_12_0_26_0_9_0_signal",
+        "macdext(close, 12, 0, 26, 0, 9, 0)#1",
+    ),
+    (
+        "macdext_12_0_26_0_9_0_hist",
+        "macdext(close, 12, 0, 26, 0, 9, 0)#2",
+    ),
+    (
+        "macdext_5_3_20_6_9_2_line",
+        "macdext(close, 5, 3, 20, 6, 9, 2)#0",
+    ),
+    (
+        "macdext_5_3_20_6_9_2_signal",
+        "macdext(close, 5, 3, 20, 6, 9, 2)#1",
+    ),
+    (
+        "macdext_5_3_20_6_9_2_hist",
+        "macdext(close, 5, 3, 20, 6, 9, 2)#2",
+    ),
+    (
+        "macdext_26_4_12_8_9_5_line",
+        "macdext(close, 26, 4, 12, 8, 9, 5)#0",
+    ),
+    (
+        "macdext_26_4_12_8_9_5_signal",
+        "macdext(close, 26, 4, 12, 8, 9, 5)#1",
+    ),
+    (
+        "macdext_26_4_12_8_9_5_hist",
+        "macdext(close, 26, 4, 12, 8, 9, 5)#2",
+    ),
+    (
+        "macdext_12_7_26_1_9_0_line",
+        "macdext(close, 12, 7, 26, 1, 9, 0)#0",
+    ),
+    (
+        "macdext_12_7_26_1_9_0_signal",
+        "macdext(close, 12, 7, 26, 1, 9, 0)#1",
+    ),
+    (
+        "macdext_12_7_26_1_9_0_hist",
+        "macdext(close, 12, 7, 26, 1, 9, 0)#2",
+    ),
     ("ht_dcperiod", "ht_dcperiod()"),
     ("ht_trendline", "ht_trendline()"),
     ("ht_dcphase", "ht_dcphase()"),
@@ -143,8 +212,24 @@ fn reference_file(path: &str) -> (Vec<String>, Vec<Vec<f64>>) {
 }
 
 /// Runs `plot(expr)` over the fixture; returns the plotted values and the inferred warm-up.
+/// `CALL#k` is output `k` (from 0) of a function returning a tuple of three.
 fn run(expr: &str) -> Result<(Vec<f64>, Option<u64>), String> {
-    let src = format!("strategy t {{\n    let x = {expr}\n    plot(x, \"x\")\n}}\n");
+    let bind = match expr.split_once('#') {
+        Some((call, k)) => {
+            let names: Vec<String> = (0..3)
+                .map(|i| {
+                    if i.to_string() == k {
+                        "x".into()
+                    } else {
+                        format!("_y{i}")
+                    }
+                })
+                .collect();
+            format!("let ({}) = {call}", names.join(", "))
+        }
+        None => format!("let x = {expr}"),
+    };
+    let src = format!("strategy t {{\n    {bind}\n    plot(x, \"x\")\n}}\n");
     let (plots, warmup, _) = run_program(&src)?;
     Ok((plots, warmup))
 }

@@ -193,6 +193,17 @@ def main():
         ("mama_fama", talib.MAMA(c, 0.5, 0.05)[1]),
         ("sarext", talib.SAREXT(h, l)),
     ]
+    # MA with every MA type (0 SMA ... 8 T3), and MACDEXT over several mixes of types, one of
+    # them with slow < fast (TA-Lib swaps the two).
+    for k in range(9):
+        columns.append((f"ma_10_t{k}", talib.MA(c, timeperiod=10, matype=k)))
+    for fast, fk, slow, sk, sig, gk in [(12, 1, 26, 1, 9, 1), (12, 0, 26, 0, 9, 0),
+                                        (5, 3, 20, 6, 9, 2), (26, 4, 12, 8, 9, 5),
+                                        (12, 7, 26, 1, 9, 0)]:
+        name = f"macdext_{fast}_{fk}_{slow}_{sk}_{sig}_{gk}"
+        line, signal, hist = talib.MACDEXT(c, fastperiod=fast, fastmatype=fk, slowperiod=slow,
+                                           slowmatype=sk, signalperiod=sig, signalmatype=gk)
+        columns += [(name + "_line", line), (name + "_signal", signal), (name + "_hist", hist)]
     for name, vals in columns:
         assert len(vals) == n, name
 
