@@ -516,3 +516,26 @@ fn session_indicators_match_their_reference_on_intraday_bars() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// The sizing functions, by hand: whole units of money at a price, and a fixed-fractional size
+/// from the money at risk and the stop's distance (`na` for a distance that is not positive).
+#[test]
+fn sizing_functions_give_whole_units() {
+    for (expr, want) in [
+        ("qty_for_cash(1000, 3)", 333.0),
+        ("qty_for_cash(1000, 1000)", 1.0),
+        ("qty_for_risk(1000, 3)", 333.0),
+        ("qty_for_risk(999.9, 0.5)", 1999.0),
+    ] {
+        let (got, _) = run(expr).unwrap();
+        assert!(got.iter().all(|&g| g == want), "{expr}: {:?}", &got[..3]);
+    }
+    for expr in [
+        "qty_for_risk(1000, 0)",
+        "qty_for_risk(1000, -2)",
+        "qty_for_risk(1000, na)",
+    ] {
+        let (got, _) = run(expr).unwrap();
+        assert!(got.iter().all(|g| g.is_nan()), "{expr}: {:?}", &got[..3]);
+    }
+}

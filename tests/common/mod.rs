@@ -50,6 +50,8 @@ pub const INDICATOR_CALLS: &[&str] = &[
     "mom(close, 10)",
     "qty_for_cash(10000)",
     "qty_for_equity(0.5)",
+    "qty_for_cash(10000, open)",
+    "qty_for_risk(equity * 0.01, 2 * atr(14))",
 ];
 
 /// Writes `n` minute bars of a seeded random walk as CSV (epoch-second timestamps).
