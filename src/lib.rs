@@ -10,6 +10,7 @@ pub mod backtest;
 pub mod diag;
 pub mod diff;
 pub mod doc;
+pub mod exact;
 pub mod generate;
 pub mod interp;
 pub mod ir;
