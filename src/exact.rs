@@ -16,13 +16,26 @@
 /// rest leaves room for the carries of sums of up to 2^60 values.
 const LIMBS: usize = 68;
 /// Cells of one window's state.
-pub const STATE: usize = LIMBS + 4;
+pub const STATE: usize = LIMBS + 6;
 const OPS: usize = LIMBS;
 const NANS: usize = LIMBS + 1;
 const POS_INF: usize = LIMBS + 2;
 const NEG_INF: usize = LIMBS + 3;
-/// Operations between carry propagations: a limb then stays far inside an i64.
-const NORMALIZE_EVERY: i64 = 1 << 24;
+/// The limbs ever touched, `lo..=hi`, stored as `LIMBS - lo` and `hi + 1` so that the zeros of
+/// a fresh state mean "none": normalizing and rounding look at these only (prices of one
+/// magnitude touch three or four limbs, not 68).
+const LO: usize = LIMBS + 4;
+const HI: usize = LIMBS + 5;
+
+/// The range of limbs touched so far (`None` before the first).
+fn range(state: &[f64]) -> Option<(usize, usize)> {
+    let lo = LIMBS as i64 - get(state, LO);
+    let hi = get(state, HI) - 1;
+    (0 <= lo && lo <= hi && hi < LIMBS as i64).then_some((lo as usize, hi as usize))
+}
+/// Operations between carry propagations: a limb then stays far inside an i64. (Small under
+/// test, so that the tests go through it.)
+const NORMALIZE_EVERY: i64 = if cfg!(test) { 37 } else { 1 << 24 };
 
 fn get(state: &[f64], i: usize) -> i64 {
     state.get(i).map_or(0, |c| c.to_bits() as i64)
@@ -57,15 +70,25 @@ fn accumulate(state: &mut [f64], x: f64, sign: i64) {
             set(state, i, get(state, i) + sign * digit);
         }
     }
+    // The touched range grows to cover these limbs (and the one above, for carries).
+    let top = (limb + 3).min(LIMBS - 1);
+    let (lo, hi) = range(state).unwrap_or((limb, top));
+    set(state, LO, (LIMBS - lo.min(limb)) as i64);
+    set(state, HI, hi.max(top) as i64 + 1);
     let ops = get(state, OPS) + 1;
     if ops >= NORMALIZE_EVERY {
         let mut limbs = [0i64; LIMBS];
         for (i, l) in limbs.iter_mut().enumerate() {
             *l = get(state, i);
         }
-        normalize(&mut limbs);
+        normalize(&mut limbs, 0, LIMBS - 1);
         for (i, l) in limbs.iter().enumerate() {
             set(state, i, *l);
+        }
+        // Carries may have reached limbs above the range.
+        if let Some(top) = limbs.iter().rposition(|&l| l != 0) {
+            let hi = get(state, HI) - 1;
+            set(state, HI, hi.max(top as i64) + 1);
         }
         set(state, OPS, 0);
     } else {
@@ -73,30 +96,46 @@ fn accumulate(state: &mut [f64], x: f64, sign: i64) {
     }
 }
 
-/// Propagates carries: every limb but the last in `0..2^32`, the last signed.
-fn normalize(limbs: &mut [i64; LIMBS]) {
-    for i in 0..LIMBS - 1 {
+/// Propagates carries from limb `lo` up: every limb but the last in `0..2^32`, the last signed.
+/// Stops above `hi` as soon as no carry is left (the limbs above are zero); returns the last limb
+/// that may be non-zero.
+fn normalize(limbs: &mut [i64; LIMBS], lo: usize, hi: usize) -> usize {
+    let mut top = hi;
+    for i in lo..LIMBS - 1 {
         let carry = limbs[i] >> 32;
+        if i >= hi && carry == 0 {
+            break;
+        }
         limbs[i] -= carry << 32;
         limbs[i + 1] += carry;
+        top = top.max(i + 1);
     }
+    top
 }
 
 /// The accumulator's value rounded to the nearest double (ties to even); ±∞ past the range.
 fn round(state: &[f64]) -> f64 {
+    let Some((lo, hi)) = range(state) else {
+        return 0.0;
+    };
     let mut limbs = [0i64; LIMBS];
-    for (i, l) in limbs.iter_mut().enumerate() {
+    for (i, l) in limbs.iter_mut().enumerate().take(hi + 1).skip(lo) {
         *l = get(state, i);
     }
-    normalize(&mut limbs);
-    let negative = limbs[LIMBS - 1] < 0;
+    let mut hi = normalize(&mut limbs, lo, hi);
+    // The sign is that of the highest non-zero limb once carries are propagated.
+    let negative = limbs[lo..=hi]
+        .iter()
+        .rev()
+        .find(|&&l| l != 0)
+        .is_some_and(|&l| l < 0);
     if negative {
-        for l in limbs.iter_mut() {
+        for l in &mut limbs[lo..=hi] {
             *l = -*l;
         }
-        normalize(&mut limbs);
+        hi = normalize(&mut limbs, lo, hi);
     }
-    let Some(top) = limbs.iter().rposition(|&l| l != 0) else {
+    let Some(top) = limbs[..=hi].iter().rposition(|&l| l != 0) else {
         return 0.0;
     };
     // The top three limbs as one integer, the lower ones only as "something below".
@@ -269,7 +308,10 @@ mod tests {
         assert_eq!(window_sums(&xs, 2)[3], -1e16 + 3.0);
         let w = window_sums(&xs, 3);
         assert_eq!(w[6], fsum(&[0.1, 0.2, 0.3]));
-        assert_eq!(window_sums(&[f64::MAX, f64::MAX, -f64::MAX], 3)[2], f64::MAX);
+        assert_eq!(
+            window_sums(&[f64::MAX, f64::MAX, -f64::MAX], 3)[2],
+            f64::MAX
+        );
         assert_eq!(window_sums(&[f64::MAX, f64::MAX], 2)[1], f64::INFINITY);
         let tiny = f64::from_bits(1);
         assert_eq!(window_sums(&[tiny, tiny, -tiny], 3)[2], tiny);

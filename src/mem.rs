@@ -25,7 +25,10 @@ pub struct MemRow {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct MemReport {
     pub series: Vec<MemRow>,
-    /// Bytes of the series' buffers.
+    /// Exact window sums (`window_sum`, so `sma`, `sum`, ...) and the bytes of their states.
+    pub window_sums: u32,
+    pub window_sum_bytes: u64,
+    /// Bytes of the series' buffers and the window sums' states.
     pub total_bytes: u64,
     pub warmup: Option<u64>,
     pub engine: EngineBytes,
@@ -83,6 +86,8 @@ pub fn report(p: &Program, sources: &SourceMap) -> MemReport {
         .collect();
     MemReport {
         series,
+        window_sums: p.window_sums,
+        window_sum_bytes: p.window_sum_bytes(),
         total_bytes: p.total_bytes(),
         warmup: p.strategy_warmup,
         engine: EngineBytes::FIXED,
@@ -141,8 +146,16 @@ pub fn table(r: &MemReport, strategy: &str) -> String {
     for row in &rows {
         line(row, &mut out);
     }
+    let sums = if r.window_sums > 0 {
+        format!(
+            " and {} exact window sum(s) ({} bytes)",
+            r.window_sums, r.window_sum_bytes
+        )
+    } else {
+        String::new()
+    };
     out.push_str(&format!(
-        "total: {} series, {} bytes\n\
+        "total: {} series{sums}, {} bytes\n\
          engine, for any program: a batch of {} bars ({} bytes); with the JIT, a sink log of {} \
          plots and bar ends ({} bytes)\n\
          strategy `{strategy}` warm-up: {}\n",

@@ -42,7 +42,12 @@ fn mem_reports_lookback_from_sma_and_follows_param_overrides() {
         .iter()
         .map(|r| r["bytes"].as_u64().unwrap())
         .sum();
-    assert_eq!(v["total_bytes"].as_u64().unwrap(), total);
+    assert_eq!(
+        v["total_bytes"].as_u64().unwrap(),
+        total + v["window_sum_bytes"].as_u64().unwrap(),
+        "the series' buffers and the exact window sums' states"
+    );
+    assert_eq!(v["window_sums"], 2, "one per SMA");
     for r in v["series"].as_array().unwrap() {
         for key in [
             "name", "file", "line", "lookback", "warmup", "capacity", "bytes",

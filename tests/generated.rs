@@ -239,7 +239,7 @@ fn check_valid(
         None => problems.push("no program".into()),
         Some(p) => {
             let r = btl::mem::report(p, &c.sources);
-            let sum: u64 = r.series.iter().map(|row| row.bytes).sum();
+            let sum: u64 = r.series.iter().map(|row| row.bytes).sum::<u64>() + r.window_sum_bytes;
             if r.total_bytes != sum {
                 problems.push(format!(
                     "total_bytes {} != sum of rows {sum}",

@@ -85,6 +85,19 @@ pub fn step(p: &BarProgram, m: &mut Machine, bar: u64, b: &Bar, host: &mut dyn H
                 m.regs[dst as usize] = fills[name as usize].read(field, bar);
             }
             Inst::Plot { index, src } => host.plot(bar, index, m.regs[src as usize]),
+            Inst::WindowSum {
+                dst,
+                state,
+                new,
+                old,
+            } => {
+                let (new, old) = (m.regs[new as usize], m.regs[old as usize]);
+                let at = state as usize;
+                m.regs[dst as usize] = match m.buf.get_mut(at..at + crate::exact::STATE) {
+                    Some(cells) => crate::exact::step(cells, new, old),
+                    None => value::NA,
+                };
+            }
         }
     }
 }

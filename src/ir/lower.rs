@@ -5,7 +5,7 @@
 //! definition followed by a `Store`; a read of a series' present value is a `Load` of 0 bars back.
 //! Value-level `if`s are lowered to `Select` (both sides are pure, so evaluating both is exact).
 //! A read of a series' present value after its update this bar reuses the register it was
-//! stored from.
+//! stored from. The states of exact window sums follow the slots in the buffer.
 
 use std::collections::HashMap;
 
@@ -32,8 +32,12 @@ pub fn lower(p: &Program) -> BarProgram {
         });
         offset += capacity;
     }
+    // The exact window sums' states, after the slots, `exact::STATE` values each.
+    let sums = offset;
+    offset += p.window_sums * crate::exact::STATE as u32;
     let mut l = Lower {
         p,
+        sums,
         slot_of,
         var_of: HashMap::new(),
         vars: Vec::new(),
@@ -49,6 +53,9 @@ pub fn lower(p: &Program) -> BarProgram {
         name: p.name.clone(),
         slots,
         buffer_len: offset,
+        window_sums: (0..p.window_sums)
+            .map(|k| sums + k * crate::exact::STATE as u32)
+            .collect(),
         vars: l.vars,
         regs: l.regs,
         plots: l.plots,
@@ -61,6 +68,8 @@ pub fn lower(p: &Program) -> BarProgram {
 
 struct Lower<'a> {
     p: &'a Program,
+    /// Where the window sums' states start in the buffer.
+    sums: u32,
     slot_of: HashMap<SeriesId, u32>,
     var_of: HashMap<VarId, u32>,
     vars: Vec<String>,
@@ -312,6 +321,17 @@ impl Lower<'_> {
                 let b = self.node(*b);
                 dst = self.reg();
                 Inst::Select { dst, cond, a, b }
+            }
+            Node::WindowSum(k, new, old) => {
+                let new = self.node(*new);
+                let old = self.node(*old);
+                dst = self.reg();
+                Inst::WindowSum {
+                    dst,
+                    state: self.sums + k * crate::exact::STATE as u32,
+                    new,
+                    old,
+                }
             }
         };
         self.code.push(inst);

@@ -108,6 +108,14 @@ pub enum Inst {
         index: u32,
         src: Reg,
     },
+    /// One bar of an exact window sum whose state is the `exact::STATE` buffer values from
+    /// `state`: `new` enters the window, `old` leaves it; `dst` = the sum (see `exact::step`).
+    WindowSum {
+        dst: Reg,
+        state: u32,
+        new: Reg,
+        old: Reg,
+    },
 }
 
 /// A ring-buffer slot.
@@ -133,6 +141,8 @@ pub struct BarProgram {
     pub plots: Vec<String>,
     /// `hline` levels and the plot whose pane each goes on (`None`: the price pane).
     pub hlines: Vec<(f64, Option<String>)>,
+    /// Where each exact window sum's state starts in the buffer (zeros before the first bar).
+    pub window_sums: Vec<u32>,
     pub code: Vec<Inst>,
     /// The names of named orders (`Inst::Order::name` and `Inst::Fill::name` index it).
     pub order_names: Vec<String>,

@@ -84,6 +84,12 @@ pub fn print(p: &BarProgram) -> String {
                 p.order_names[*name as usize]
             ),
             Inst::Plot { index, src } => writeln!(s, "plot p{index} r{src}"),
+            Inst::WindowSum {
+                dst,
+                state,
+                new,
+                old,
+            } => writeln!(s, "r{dst} = window_sum @{state} +r{new} -r{old}"),
         };
     }
     s

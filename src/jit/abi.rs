@@ -243,6 +243,17 @@ extern "C" fn btl_rem(a: f64, b: f64) -> f64 {
     crate::value::binary(crate::syntax::ast::BinOp::Rem, a, b)
 }
 
+/// One bar of an exact window sum: the same `exact::step` the interpreter runs, on the state the
+/// lowering reserved in the machine's buffer.
+extern "C" fn btl_window_sum(state: *mut f64, new: f64, old: f64) -> f64 {
+    // SAFETY: compiled code passes `buf + Inst::WindowSum::state`, the start of the
+    // `exact::STATE` values reserved for this sum inside the machine's buffer (the lowering puts
+    // them within `buffer_len`, which is the buffer's length); the buffer outlives the batch, and
+    // nothing else reads or writes those values during the call.
+    let cells = unsafe { std::slice::from_raw_parts_mut(state, crate::exact::STATE) };
+    crate::exact::step(cells, new, old)
+}
+
 /// A parameter or result type of a host function.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Ty {
@@ -285,6 +296,7 @@ pub const HOST_FUNCTIONS: &[HostFunction] = &[
     host!(btl_pow(F64, F64) -> F64),
     host!(btl_round(F64) -> F64),
     host!(btl_rem(F64, F64) -> F64),
+    host!(btl_window_sum(Ptr, F64, F64) -> F64),
 ];
 
 impl Drop for super::Jit {

@@ -550,6 +550,7 @@ fn reg_def_uses(inst: &Inst) -> (Option<u32>, Vec<u32>) {
         Inst::Jump { .. } => (None, vec![]),
         Inst::BranchFalse { cond, .. } => (None, vec![cond]),
         Inst::Order { args, argc, .. } => (None, args[..argc as usize].to_vec()),
+        Inst::WindowSum { dst, new, old, .. } => (Some(dst), vec![new, old]),
     }
 }
 
@@ -1140,6 +1141,19 @@ impl Tx<'_, '_, '_> {
                 let index = self.b.ins().iconst(types::I32, i64::from(index));
                 let v = self.get(src);
                 self.f.log(self.b, index, self.bar, v);
+            }
+            Inst::WindowSum {
+                dst,
+                state,
+                new,
+                old,
+            } => {
+                let at = self.b.ins().iadd_imm_s(self.f.buf, i64::from(state) * 8);
+                let (x, y) = (self.get(new), self.get(old));
+                let f = self.f.host("btl_window_sum");
+                let call = self.b.ins().call(f, &[at, x, y]);
+                let v = self.b.inst_results(call)[0];
+                self.set(dst, v);
             }
         }
         false

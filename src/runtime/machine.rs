@@ -98,8 +98,16 @@ pub struct Machine {
 
 impl Machine {
     pub fn new(p: &BarProgram) -> Machine {
+        let mut buf = vec![f64::NAN; p.buffer_len as usize];
+        // An exact window sum starts empty: its state is zeros (see `exact`).
+        for &at in &p.window_sums {
+            let at = at as usize;
+            if let Some(state) = buf.get_mut(at..at + crate::exact::STATE) {
+                state.fill(0.0);
+            }
+        }
         Machine {
-            buf: vec![f64::NAN; p.buffer_len as usize],
+            buf,
             // The first `advance` moves every ring's head to 0.
             heads: p
                 .slots

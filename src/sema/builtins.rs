@@ -101,6 +101,8 @@ pub enum Builtin {
     Plot,
     /// `hline(level, "pane")`: a horizontal level on the report's chart.
     Hline,
+    /// `window_sum(src, n)`: the exact sum of the last `n` values.
+    WindowSum,
     /// `filled("name")`, `fill_qty("name")`, `fill_price("name")`: a fill of a named order.
     Fill(FillField),
     /// An order action (`buy`, `sell_limit`, ...).
@@ -122,7 +124,7 @@ pub enum FillField {
 pub const MAX_ORDER_NAMES: usize = 16;
 
 /// The built-ins that are not orders.
-const NOT_ORDERS: [Builtin; 18] = [
+const NOT_ORDERS: [Builtin; 19] = [
     Builtin::Abs,
     Builtin::Min,
     Builtin::Max,
@@ -138,6 +140,7 @@ const NOT_ORDERS: [Builtin; 18] = [
     Builtin::Valid,
     Builtin::Plot,
     Builtin::Hline,
+    Builtin::WindowSum,
     Builtin::Fill(FillField::Filled),
     Builtin::Fill(FillField::Qty),
     Builtin::Fill(FillField::Price),
@@ -177,6 +180,7 @@ impl Builtin {
             Builtin::Valid => "valid",
             Builtin::Plot => "plot",
             Builtin::Hline => "hline",
+            Builtin::WindowSum => "window_sum",
             Builtin::Fill(FillField::Filled) => "filled",
             Builtin::Fill(FillField::Qty) => "fill_qty",
             Builtin::Fill(FillField::Price) => "fill_price",
@@ -206,6 +210,7 @@ impl Builtin {
             Builtin::Valid => (1, 1),
             Builtin::Plot => (1, 2),
             Builtin::Hline => (1, 2),
+            Builtin::WindowSum => (2, 2),
             Builtin::Fill(_) => (1, 1),
             Builtin::Order(a) => a.arity(),
         }
@@ -241,6 +246,7 @@ impl Builtin {
             Builtin::Valid => "valid(x) -> int",
             Builtin::Plot => "plot(x, name: string)",
             Builtin::Hline => "hline(level: float, pane: string)",
+            Builtin::WindowSum => "window_sum(src: series float, n: int) -> series float",
             Builtin::Fill(FillField::Filled) => "filled(order: string) -> bool",
             Builtin::Fill(FillField::Qty) => "fill_qty(order: string) -> float",
             Builtin::Fill(FillField::Price) => "fill_price(order: string) -> float",
@@ -264,6 +270,9 @@ impl Builtin {
             Builtin::Nz => "x, or the default (0) when x is missing",
             Builtin::Valid => "1 when x is present, 0 when it is missing",
             Builtin::Plot => "records x in the run's output under a name",
+            Builtin::WindowSum => {
+                "the sum of the last n values of src, exact: the correctly rounded value of the window's exact sum (na counts as 0), at O(1) per bar; it never drifts"
+            }
             Builtin::Hline => {
                 "a horizontal level on the report's chart (a compile-time value), on the pane of the plot named `pane`, else of the plot written before it, else the price pane"
             }

@@ -1455,7 +1455,22 @@ impl<'a> Checker<'a> {
                     ),
             );
         }
-        let konst = tys.iter().all(|t| t.konst) && !b.is_action() && !matches!(b, Builtin::Fill(_));
+        if b == Builtin::WindowSum {
+            // Its window is state, kept from bar to bar, as a `let` reading its past is.
+            ctx.stateful = true;
+            if ctx.loop_depth > 0 {
+                self.err(
+                    Diagnostic::new(Code::E0110, "`window_sum` inside a `for` loop")
+                        .primary(self.ast.expr_span(e), "this keeps state from bar to bar")
+                        .help(
+                            "call it once before the loop, with `let`, and use the result inside",
+                        ),
+                );
+            }
+        }
+        let konst = tys.iter().all(|t| t.konst)
+            && !b.is_action()
+            && !matches!(b, Builtin::Fill(_) | Builtin::WindowSum);
         let num = |c: &mut Self, i: usize| {
             if !tys[i].ty.is_numeric() && tys[i].ty != Ty::Error {
                 c.operand_error(
@@ -1554,6 +1569,22 @@ impl<'a> Checker<'a> {
                     FillField::Filled => Ty::Bool,
                     FillField::Qty | FillField::Price => Ty::Float,
                 }
+            }
+            Builtin::WindowSum => {
+                num(self, 0);
+                if !tys[1].konst && tys[1].ty != Ty::Error {
+                    self.err(
+                        Diagnostic::new(
+                            Code::E0105,
+                            "the length of `window_sum` must be a compile-time value",
+                        )
+                        .primary(self.ast.expr_span(args[1]), "this varies from bar to bar")
+                        .help("give a literal, a param or a function's `n: int` argument"),
+                    );
+                } else if !matches!(tys[1].ty, Ty::Int | Ty::Error) {
+                    self.operand_error(args[1], tys[1].ty, "the length of `window_sum` is an int");
+                }
+                Ty::Float
             }
             Builtin::Hline => {
                 if num(self, 0) && !tys[0].konst && tys[0].ty != Ty::Error {

@@ -104,6 +104,10 @@ pub enum Node {
     If(NodeId, NodeId, NodeId),
     /// What the strategy sees of the named order's fill on this bar.
     Fill(FillField, u32),
+    /// Window sum number `k` (its state in `Program::window_sums`): `new` enters the window
+    /// and `old` leaves it; the exact sum of the window (see `exact`). Only ever the definition
+    /// of a series, so it steps once per bar.
+    WindowSum(u32, NodeId, NodeId),
 }
 
 pub use super::builtins::Action;
@@ -176,6 +180,8 @@ pub struct Program {
     pub let_series: Vec<(StmtId, SeriesId)>,
     /// `hline` levels and the plot whose pane each goes on (`None`: the price pane).
     pub hlines: Vec<(f64, Option<String>)>,
+    /// The number of exact window sums (each keeps `exact::STATE` values).
+    pub window_sums: u32,
 }
 
 impl Program {
@@ -188,8 +194,14 @@ impl Program {
         u64::from(self.capacity(s)) * 8
     }
 
+    /// The bytes of every buffer: the series' and the exact window sums' states.
     pub fn total_bytes(&self) -> u64 {
-        self.order.iter().map(|&s| self.bytes(s)).sum()
+        self.order.iter().map(|&s| self.bytes(s)).sum::<u64>() + self.window_sum_bytes()
+    }
+
+    /// The bytes of the exact window sums' states.
+    pub fn window_sum_bytes(&self) -> u64 {
+        u64::from(self.window_sums) * crate::exact::STATE as u64 * 8
     }
 }
 
@@ -434,7 +446,7 @@ impl<'a> Elab<'a> {
                 }
                 Node::History(_, i) => stack.push(*i),
                 Node::Unary(_, a) => stack.push(*a),
-                Node::Binary(_, a, b) => stack.extend([*a, *b]),
+                Node::Binary(_, a, b) | Node::WindowSum(_, a, b) => stack.extend([*a, *b]),
                 Node::Builtin(_, args) => stack.extend(args.iter().copied()),
                 Node::If(c, a, b) => stack.extend([*c, *a, *b]),
                 Node::Const(_) | Node::Read(_) | Node::Fill(..) => {}
@@ -907,6 +919,7 @@ impl<'a> Elab<'a> {
                 self.node(Node::If(c, tv, fv))
             }
             Expr::Call(name, args) => match self.checked.calls.get(e).copied() {
+                Some(Callee::Builtin(Builtin::WindowSum)) => self.window_sum(e, args),
                 Some(Callee::Builtin(Builtin::Fill(field))) => {
                     match args.first().and_then(|&a| self.order_name(a)) {
                         Some(id) => self.p.nodes.insert(Node::Fill(field, id)),
@@ -923,6 +936,55 @@ impl<'a> Elab<'a> {
                 _ => self.na(),
             },
         }
+    }
+
+    /// `window_sum(src, n)`: `src` gets a buffer of `n + 1` values (the value leaving the window
+    /// is `src[n]`), and the sum is a series of its own, so its state steps once on every bar.
+    fn window_sum(&mut self, e: ExprId, args: &[ExprId]) -> NodeId {
+        let (Some(&src), Some(&len)) = (args.first(), args.get(1)) else {
+            return self.na();
+        };
+        let src_node = self.expr(src);
+        let len_node = self.expr(len);
+        let span = self.ast.expr_span(len);
+        let n = match self.konst(len_node) {
+            Some(v) if v.fract() == 0.0 && (1.0..=MAX_LOOKBACK as f64).contains(&v) => v as u32,
+            Some(v) if v.fract() == 0.0 && v >= 1.0 => {
+                let d = Diagnostic::new(
+                    Code::E0203,
+                    format!(
+                        "a window of {v} values is beyond the maximum lookback of {MAX_LOOKBACK}"
+                    ),
+                )
+                .help("use a shorter period");
+                self.report(d, span, format!("{v} values"));
+                return self.na();
+            }
+            Some(v) if !v.is_nan() => {
+                let d = Diagnostic::new(Code::E0201, format!("a window of {v} values"))
+                    .note("`window_sum(src, n)` sums the last n values: n is at least 1")
+                    .help("give a positive period (a `--param` may be setting it)");
+                self.report(d, span, format!("this is {v}"));
+                return self.na();
+            }
+            // Not a compile-time value: reported by the checker.
+            _ => return self.na(),
+        };
+        let s = self.temp(src_node, self.ast.expr_span(src), Ty::Float);
+        if let Some(lb) = self.p.lookback.entry(s).map(|e| e.or_insert(0)) {
+            *lb = (*lb).max(n);
+        }
+        let back = self.p.nodes.insert(Node::Const(f64::from(n)));
+        let old = self.p.nodes.insert(Node::History(s, back));
+        self.p.index_hi.insert(old, n);
+        let new = self.p.nodes.insert(Node::Read(s));
+        let k = self.p.window_sums;
+        self.p.window_sums += 1;
+        let def = self.p.nodes.insert(Node::WindowSum(k, new, old));
+        let text = self.sources.snippet(self.ast.expr_span(e)).to_string();
+        let sum = self.temp(def, self.ast.expr_span(e), Ty::Float);
+        let _ = text;
+        self.node(Node::Read(sum))
     }
 
     fn index(&mut self, base: ExprId, index: ExprId) -> NodeId {

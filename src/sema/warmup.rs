@@ -174,7 +174,8 @@ impl Warm<'_> {
                 Node::Binary(_, a, b) => stack.extend([*a, *b]),
                 Node::Builtin(_, args) => stack.extend(args.iter().copied()),
                 Node::If(c, a, b) => stack.extend([*c, *a, *b]),
-                Node::Const(_) | Node::Var(_) | Node::Fill(..) => {}
+                // `na` counts as 0 in a window sum: it is present from the first bar.
+                Node::Const(_) | Node::Var(_) | Node::Fill(..) | Node::WindowSum(..) => {}
             }
         }
         let pos = |s: &SeriesId| self.p.order.iter().position(|x| x == s);
@@ -237,7 +238,8 @@ impl Warm<'_> {
                 .of_series(*s, m.assume)
                 .saturating_add(self.index_hi(n, *s)),
             Node::Var(v) => self.vars.get(*v).copied().unwrap_or(0),
-            Node::Fill(..) => 0,
+            // `na` counts as 0 in a window sum: it is present from the first bar.
+            Node::Fill(..) | Node::WindowSum(..) => 0,
             Node::Unary(_, a) => self.vf(*a, m),
             Node::Binary(BinOp::And | BinOp::Or, a, b) if !m.strict => {
                 self.vf(*a, m).min(self.vf(*b, m))
