@@ -220,57 +220,58 @@ pub fn step(state: &mut [f64], new: f64, old: f64) -> f64 {
     }
 }
 
+/// The correctly rounded sum of `xs` by another method, Python's `math.fsum` (Shewchuk's
+/// partials, then one rounding): the definition [`step`] meets, for tests.
+pub fn fsum(xs: &[f64]) -> f64 {
+    let mut partials: Vec<f64> = Vec::new();
+    for &x0 in xs {
+        let mut x = x0;
+        let mut i = 0;
+        for j in 0..partials.len() {
+            let mut y = partials[j];
+            if x.abs() < y.abs() {
+                std::mem::swap(&mut x, &mut y);
+            }
+            let hi = x + y;
+            let lo = y - (hi - x);
+            if lo != 0.0 {
+                partials[i] = lo;
+                i += 1;
+            }
+            x = hi;
+        }
+        partials.truncate(i);
+        partials.push(x);
+    }
+    let Some(mut hi) = partials.pop() else {
+        return 0.0;
+    };
+    let mut lo = 0.0;
+    while let Some(y) = partials.pop() {
+        let x = hi;
+        hi = x + y;
+        let yr = hi - x;
+        lo = y - yr;
+        if lo != 0.0 {
+            break;
+        }
+    }
+    if let Some(&next) = partials.last()
+        && ((lo < 0.0 && next < 0.0) || (lo > 0.0 && next > 0.0))
+    {
+        let y = lo * 2.0;
+        let x = hi + y;
+        if y == x - hi {
+            hi = x;
+        }
+    }
+    hi
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::generate::Rng;
-
-    /// Python's `math.fsum` (Shewchuk's partials, then a correctly rounded total): the oracle.
-    fn fsum(xs: &[f64]) -> f64 {
-        let mut partials: Vec<f64> = Vec::new();
-        for &x0 in xs {
-            let mut x = x0;
-            let mut i = 0;
-            for j in 0..partials.len() {
-                let mut y = partials[j];
-                if x.abs() < y.abs() {
-                    std::mem::swap(&mut x, &mut y);
-                }
-                let hi = x + y;
-                let lo = y - (hi - x);
-                if lo != 0.0 {
-                    partials[i] = lo;
-                    i += 1;
-                }
-                x = hi;
-            }
-            partials.truncate(i);
-            partials.push(x);
-        }
-        let Some(mut hi) = partials.pop() else {
-            return 0.0;
-        };
-        let mut lo = 0.0;
-        while let Some(y) = partials.pop() {
-            let x = hi;
-            hi = x + y;
-            let yr = hi - x;
-            lo = y - yr;
-            if lo != 0.0 {
-                break;
-            }
-        }
-        if let Some(&next) = partials.last()
-            && ((lo < 0.0 && next < 0.0) || (lo > 0.0 && next > 0.0))
-        {
-            let y = lo * 2.0;
-            let x = hi + y;
-            if y == x - hi {
-                hi = x;
-            }
-        }
-        hi
-    }
 
     fn window_sums(xs: &[f64], n: usize) -> Vec<f64> {
         let mut state = [0.0; STATE];
