@@ -55,7 +55,8 @@ fn walk(n: usize, seed: u64) -> Vec<Bar> {
 fn hand_written(bars: &[Bar]) -> (u64, f64, f64) {
     let mut broker = Broker::new(CONFIG);
     let mut closes = [0.0f64; 31];
-    let (mut sum10, mut sum30) = (0.0, 0.0);
+    let (mut sum10, mut sum30);
+    let (mut state10, mut state30) = ([0.0; btl::exact::STATE], [0.0; btl::exact::STATE]);
     let (mut prev_f, mut prev_s) = (f64::NAN, f64::NAN);
     let mut trades = 0u64;
     let mut value = CONFIG.cash;
@@ -66,14 +67,20 @@ fn hand_written(bars: &[Bar]) -> (u64, f64, f64) {
         });
         let i = t % 31;
         closes[i] = b.close;
-        sum10 += b.close;
-        sum30 += b.close;
-        if t >= 10 {
-            sum10 -= closes[(t - 10) % 31];
-        }
-        if t >= 30 {
-            sum30 -= closes[(t - 30) % 31];
-        }
+        // The same exact window sums as `sma` (btl::exact), the value leaving each window `na`
+        // until it is full.
+        let out10 = if t >= 10 {
+            closes[(t - 10) % 31]
+        } else {
+            f64::NAN
+        };
+        let out30 = if t >= 30 {
+            closes[(t - 30) % 31]
+        } else {
+            f64::NAN
+        };
+        sum10 = btl::exact::step(&mut state10, b.close, out10);
+        sum30 = btl::exact::step(&mut state30, b.close, out30);
         let f = if t >= 9 { sum10 / 10.0 } else { f64::NAN };
         let s = if t >= 29 { sum30 / 30.0 } else { f64::NAN };
         if broker.position == 0.0 && f > s && prev_f <= prev_s {

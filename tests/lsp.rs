@@ -501,10 +501,10 @@ fn hover_shows_types_series_facts_docs_and_signatures() {
     // A built-in function.
     let h = c.hover(&u, pos_of(DEMO, "nz(", 0, 0)).unwrap();
     assert!(h.contains("nz(x, default = 0)"), "{h}");
-    // The strategy: total bytes (btl mem: 1,632, with the two SMAs' exact window sums) and
+    // The strategy: total bytes (btl mem: 1,696, with the two SMAs' exact window sums) and
     // warm-up bar (30).
     let h = c.hover(&u, pos_of(DEMO, "demo", 0, 1)).unwrap();
-    assert!(h.contains("buffers 1,632 bytes in 12 series"), "{h}");
+    assert!(h.contains("buffers 1,696 bytes in 12 series"), "{h}");
     assert!(h.contains("warm-up bar 30"), "{h}");
     assert!(h.contains("Two averages."), "{h}");
     // A fn parameter.
@@ -602,8 +602,8 @@ fn inlay_hints_after_each_let_and_a_code_lens_on_the_strategy() {
     // The same total as `btl mem`.
     let comp = btl::compile("demo.btl", DEMO, &[]);
     let report = btl::mem::report(comp.program.as_ref().unwrap(), &comp.sources);
-    assert_eq!(report.total_bytes, 1632);
-    assert_eq!(title, "buffers 1,632 bytes in 12 series · warm-up bar 30");
+    assert_eq!(report.total_bytes, 1696);
+    assert_eq!(title, "buffers 1,696 bytes in 12 series · warm-up bar 30");
     c.shutdown().unwrap();
 }
 
