@@ -30,6 +30,13 @@ fn sweep_table(args: &[&str], out: &str) -> Vec<String> {
         .collect()
 }
 
+/// Runs `btl sweep STRATEGY --data DATA ARGS`.
+fn sweep(args: &[&str]) -> std::process::Output {
+    let mut all = vec!["sweep", STRATEGY, "--data", DATA];
+    all.extend_from_slice(args);
+    btl(&all)
+}
+
 fn cells(line: &str) -> Vec<&str> {
     line.split(',').collect()
 }
@@ -186,11 +193,7 @@ fn sample_picks_distinct_combinations_in_grid_order_repeatably() {
 #[test]
 fn the_printed_best_row_is_the_best_by_the_sort_metric() {
     let path = temp("sorted.csv");
-    let o = btl(&[
-        "sweep",
-        STRATEGY,
-        "--data",
-        DATA,
+    let o = sweep(&[
         "--param",
         "fast=3..8",
         "--param",
@@ -238,11 +241,7 @@ fn a_failing_combination_keeps_its_row_and_the_sweep_goes_on() {
 #[test]
 fn walk_forward_reports_each_fold_in_and_out_of_sample() {
     let path = temp("wf.csv");
-    let o = btl(&[
-        "sweep",
-        STRATEGY,
-        "--data",
-        DATA,
+    let o = sweep(&[
         "--param",
         "fast=5..10",
         "--param",
@@ -288,9 +287,7 @@ fn bad_flags_are_clear_errors_with_exit_2() {
             "refusing to overwrite",
         ),
     ] {
-        let mut all = vec!["sweep", STRATEGY, "--data", DATA];
-        all.extend(&args);
-        let o = btl(&all);
+        let o = sweep(&args);
         assert_eq!(o.status.code(), Some(2), "{args:?}: {}", text(&o.stderr));
         assert!(
             text(&o.stderr).contains(says),

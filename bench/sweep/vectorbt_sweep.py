@@ -48,6 +48,8 @@ T_PROCESS = time.perf_counter()
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import vectorbt as vbt  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from windows import parse_list  # noqa: E402
 
 ENGINE = os.environ.get("VBT_ENGINE", "numba")
 vbt.settings["engine"] = ENGINE
@@ -57,17 +59,6 @@ FEES = 0.001
 CASH = 100_000.0
 
 
-def parse_list(text):
-    """'5..14' -> 5..14 inclusive; '20..200:20' -> 20, 40, ..., 200; '10,20,30' -> as given."""
-    if ".." in text:
-        lo, rest = text.split("..", 1)
-        hi, step = rest.split(":", 1) if ":" in rest else (rest, "1")
-        out = list(range(int(lo), int(hi) + 1, int(step)))
-    else:
-        out = [int(x) for x in text.split(",") if x.strip()]
-    if not out or min(out) < 1:
-        sys.exit(f"bad window list {text!r}")
-    return out
 
 
 def sweep(open_, close, fast, slow):

@@ -38,3 +38,15 @@ chromium_headless() {
     rm -rf "$profile"
     return $rc
 }
+
+# Counters of one check script: `pass NAME`, `fail NAME [WHY]`, and `finish`, which prints
+# `$CHECK: N passed, M failed` and exits non-zero on any failure. Set CHECK before use.
+passed=0
+failed=0
+pass() { passed=$((passed + 1)); echo "ok   $1"; }
+fail() { failed=$((failed + 1)); echo "FAIL $1${2:+: $2}"; }
+finish() {
+    echo "${CHECK:-check}: $passed passed, $failed failed"
+    [ "$failed" = 0 ]
+    exit
+}

@@ -11,15 +11,7 @@ set -uo pipefail
 cd "$(dirname "$0")/../.."
 . tests/report_browser/common.sh
 
-passed=0
-failed=0
-pass() { passed=$((passed + 1)); echo "ok   $1"; }
-fail() { failed=$((failed + 1)); echo "FAIL $1${2:+: $2}"; }
-finish() {
-    echo "report-browser: $passed passed, $failed failed"
-    [ "$failed" = 0 ]
-    exit
-}
+CHECK=report-browser
 
 if ! ensure_chromium; then
     fail "chromium" "cannot install Debian's chromium"

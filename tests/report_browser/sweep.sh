@@ -22,15 +22,7 @@ cd "$(dirname "$0")/../.."
 TEMPLATE=src/sweep/heatmap.html
 PLACEHOLDER='/*BTL_SWEEP_DATA*/null'
 
-passed=0
-failed=0
-pass() { passed=$((passed + 1)); echo "ok   $1"; }
-fail() { failed=$((failed + 1)); echo "FAIL $1${2:+: $2}"; }
-finish() {
-    echo "sweep-browser: $passed passed, $failed failed"
-    [ "$failed" = 0 ]
-    exit
-}
+CHECK=sweep-browser
 
 if ! ensure_chromium; then
     fail "chromium" "cannot install Debian's chromium"
