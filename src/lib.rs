@@ -7,6 +7,7 @@
 //! The CLI (`main.rs`) reads files, calls it and renders.
 
 pub mod backtest;
+pub mod batch;
 pub mod diag;
 pub mod diff;
 pub mod doc;
@@ -17,6 +18,7 @@ pub mod ir;
 pub mod jit;
 pub mod lsp;
 pub mod mem;
+pub mod parallel;
 pub mod runtime;
 pub mod sema;
 pub mod source;

@@ -42,6 +42,7 @@ macro_rules! outln {
 }
 
 mod cli {
+    pub mod each;
     pub mod sweep;
 }
 
@@ -483,7 +484,7 @@ impl CostArgs {
 }
 
 #[derive(clap::Args)]
-struct RunArgs {
+pub(crate) struct RunArgs {
     /// The strategy, a .btl file.
     file: String,
     /// The bars: CSV with a header (date/time, open, high, low, close, volume).
@@ -523,6 +524,13 @@ struct RunArgs {
     /// The engine that runs each bar.
     #[arg(long, value_enum, default_value_t = EngineKind::Jit)]
     engine: EngineKind,
+    /// Run the strategy on every .csv file of the folder given to --data, each as its own
+    /// backtest, in parallel: one summary row per symbol (the file's name) and the totals.
+    #[arg(long)]
+    each: bool,
+    /// Worker threads for --each (default: every core).
+    #[arg(long, value_name = "N")]
+    jobs: Option<usize>,
 }
 
 fn usage_error(msg: &str) -> ExitCode {
@@ -547,6 +555,9 @@ fn run(a: RunArgs, color: bool) -> ExitCode {
     let settings = a.costs.settings();
     if let Err(e) = settings.broker_config() {
         return usage_error(&e);
+    }
+    if a.each || std::path::Path::new(&a.data).is_dir() {
+        return cli::each::run_each(&a, color);
     }
     let c = match load(&a.file, &a.params, MessageFormat::Human, color) {
         Ok(c) => c,

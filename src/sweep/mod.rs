@@ -14,8 +14,6 @@ pub mod heatmap;
 pub mod table;
 pub mod walk;
 
-use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::backtest::{Backtest, EngineKind, Settings};
@@ -239,42 +237,22 @@ impl Sweep<'_> {
     /// Runs every combination of `selection` over `bars` on `jobs` threads; `each` gets the rows
     /// in selection order (see the module contract).
     pub fn run(&self, selection: &Selection, bars: &[Bar], mut each: impl FnMut(Row)) -> Timing {
-        let next = AtomicU64::new(0);
-        let jobs = self.jobs.max(1).min(selection.len().max(1) as usize);
-        let (tx, rx) = std::sync::mpsc::channel::<(u64, Row, Timing)>();
-        std::thread::scope(|scope| {
-            for _ in 0..jobs {
-                let tx = tx.clone();
-                let next = &next;
-                scope.spawn(move || {
-                    loop {
-                        let at = next.fetch_add(1, Ordering::Relaxed);
-                        if at >= selection.len() {
-                            break;
-                        }
-                        let mut timing = Timing::default();
-                        let row = self.run_one(selection.get(at), bars, &mut timing);
-                        if tx.send((at, row, timing)).is_err() {
-                            break;
-                        }
-                    }
-                });
-            }
-            drop(tx);
-            let mut total = Timing::default();
-            let mut waiting = BTreeMap::new();
-            let mut due = 0u64;
-            for (at, row, timing) in rx {
+        let mut total = Timing::default();
+        crate::parallel::ordered(
+            selection.len(),
+            self.jobs,
+            |at| {
+                let mut timing = Timing::default();
+                let row = self.run_one(selection.get(at), bars, &mut timing);
+                (row, timing)
+            },
+            |(row, timing)| {
                 total.compile += timing.compile;
                 total.run += timing.run;
-                waiting.insert(at, row);
-                while let Some(row) = waiting.remove(&due) {
-                    each(row);
-                    due += 1;
-                }
-            }
-            total
-        })
+                each(row);
+            },
+        );
+        total
     }
 }
 
