@@ -318,6 +318,18 @@ fn read_program(path: &str) -> Result<String, ExitCode> {
     }
 }
 
+/// Reads, compiles and lowers the program for a run, its diagnostics shown; `Err` carries the
+/// exit code (1 when the program has errors).
+fn load_program(
+    path: &str,
+    params: &[String],
+    color: bool,
+) -> Result<btl::ir::BarProgram, ExitCode> {
+    let c = load(path, params, MessageFormat::Human, color)?;
+    emit(&c.diagnostics, &c.sources, MessageFormat::Human, color);
+    c.bar_program().ok_or(ExitCode::from(1))
+}
+
 /// Reads the program and compiles it; `Err` carries the exit code after printing the problem.
 fn load(
     path: &str,
@@ -559,13 +571,9 @@ fn run(a: RunArgs, color: bool) -> ExitCode {
     if a.each || std::path::Path::new(&a.data).is_dir() {
         return cli::each::run_each(&a, color);
     }
-    let c = match load(&a.file, &a.params, MessageFormat::Human, color) {
-        Ok(c) => c,
+    let program = match load_program(&a.file, &a.params, color) {
+        Ok(p) => p,
         Err(code) => return code,
-    };
-    emit(&c.diagnostics, &c.sources, MessageFormat::Human, color);
-    let Some(program) = c.bar_program() else {
-        return ExitCode::from(1);
     };
     match a.emit {
         Some(Emit::Ir) => {

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use btl::batch::{self, Each, SymbolRow, Totals};
 
-use crate::{MessageFormat, OPTIONS, RunArgs, emit, load, read_program, usage_error};
+use crate::{OPTIONS, RunArgs, read_program, usage_error};
 
 pub fn run_each(a: &RunArgs, color: bool) -> ExitCode {
     let dir = Path::new(&a.data);
@@ -38,13 +38,9 @@ pub fn run_each(a: &RunArgs, color: bool) -> ExitCode {
         return usage_error("--jobs 0: give at least 1");
     }
     // Checked once, with its diagnostics shown once.
-    let c = match load(&a.file, &a.params, MessageFormat::Human, color) {
-        Ok(c) => c,
+    let program = match crate::load_program(&a.file, &a.params, color) {
+        Ok(p) => p,
         Err(code) => return code,
-    };
-    emit(&c.diagnostics, &c.sources, MessageFormat::Human, color);
-    let Some(program) = c.bar_program() else {
-        return ExitCode::from(1);
     };
     let text = match read_program(&a.file) {
         Ok(t) => t,
