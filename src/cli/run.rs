@@ -1,0 +1,188 @@
+//! `btl run`: flags to a `Backtest`, the run, and its summary printed (text or JSON with every
+//! closed trade); `--data DIR/ --each` goes to `cli::each`.
+
+use std::process::ExitCode;
+
+use crate::{Emit, RunArgs, load_program, remove_temps_on_signal, stdout_error, usage_error};
+
+pub fn run(a: RunArgs, color: bool) -> ExitCode {
+    use btl::backtest::{Backtest, Outputs};
+    use btl::runtime::{broker, feed, output};
+
+    remove_temps_on_signal();
+    let settings = a.costs.settings();
+    if let Err(e) = settings.broker_config() {
+        return usage_error(&e);
+    }
+    if a.each || std::path::Path::new(&a.data).is_dir() {
+        return super::each::run_each(&a, color);
+    }
+    let program = match load_program(&a.file, &a.params, color) {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    match a.emit {
+        Some(Emit::Ir) => {
+            out!("{}", btl::ir::print::print(&program));
+            return ExitCode::SUCCESS;
+        }
+        Some(emit @ (Emit::Clif | Emit::Asm)) => {
+            let text = if emit == Emit::Clif {
+                btl::jit::clif(&program)
+            } else {
+                btl::jit::asm(&program)
+            };
+            return match text {
+                Ok(text) => {
+                    out!("{text}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => usage_error(&format!("the JIT failed: {e}")),
+            };
+        }
+        None => {}
+    }
+    let mut backtest = match Backtest::new(program, a.engine.into(), settings) {
+        Ok(b) => b,
+        Err(e) => return usage_error(&e.to_string()),
+    };
+    let mut source = match feed::CsvFeed::open(std::path::Path::new(&a.data), a.skip_bad_rows) {
+        Ok(f) => f,
+        Err(e) => return usage_error(&e.to_string()),
+    };
+    if let Some(unit) = a.time_unit {
+        source.set_time_unit(unit);
+    }
+    let outputs = Outputs {
+        trades: a.trades.as_ref().map(Into::into),
+        equity: a.equity.as_ref().map(Into::into),
+        plot: a.plot.as_ref().map(Into::into),
+        series: a.series.as_ref().map(Into::into),
+        json_trades: a.json,
+    };
+    let inputs = [
+        ("the strategy", std::path::Path::new(&a.file)),
+        ("--data", std::path::Path::new(&a.data)),
+    ];
+    let outcome = match backtest.run_to(&mut source, &inputs, &outputs) {
+        Ok(o) => o,
+        Err(btl::backtest::Error::Run(e)) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+        Err(e) => return usage_error(&e.to_string()),
+    };
+    let (summary, statistics) = (&outcome.summary, &outcome.statistics);
+    let config = backtest.config();
+    let program = backtest.program();
+    let peak = output::peak_rss_bytes();
+    let time_unit = source.time_unit();
+    if let Some((unit, feed::UnitSource::Guessed)) = time_unit {
+        eprintln!(
+            "note: epoch times read as {}, guessed from the first one's size; `--time-unit s|ms|us|ns` sets the unit",
+            unit.name()
+        );
+    }
+    if source.skipped_rows() > 0 {
+        let first = source
+            .first_skipped()
+            .map(|e| format!(" (first: {e})"))
+            .unwrap_or_default();
+        eprintln!(
+            "warning: skipped {} bad row(s){first}",
+            source.skipped_rows()
+        );
+    }
+    if a.json {
+        let mut v = btl::backtest::summary_json(
+            program,
+            summary,
+            statistics,
+            config,
+            source.skipped_rows(),
+        );
+        v["time_unit"] = serde_json::json!(time_unit.map(|(u, _)| u.name()));
+        v["peak_rss_bytes"] = serde_json::json!(peak);
+        let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+        if let Err(e) = btl::backtest::write_json_with_trades(&mut out, &v, outcome.trades.as_ref())
+        {
+            return stdout_error(&e);
+        }
+    } else {
+        let pct = |x: f64| format!("{:.2}%", x * 100.0);
+        let win = summary
+            .win_rate()
+            .map(|w| format!(" ({} won, win rate {})", summary.winning_trades, pct(w)))
+            .unwrap_or_default();
+        outln!(
+            "strategy {} on {} ({} bars)",
+            program.name,
+            a.data,
+            summary.bars
+        );
+        outln!("  fill convention  {}", broker::fill_convention(config));
+        outln!(
+            "  warm-up bar      {}",
+            summary
+                .warmup_bar
+                .map_or("never".to_string(), |w| w.to_string())
+        );
+        outln!("  closed trades    {}{win}", summary.trades);
+        if let Some((bar, qty, price)) = summary.open_position {
+            outln!("  open position    {qty} since bar {bar} at {price:.4}");
+        }
+        outln!(
+            "  final value      {:.2} (cash {:.2}, started with {:.2})",
+            summary.final_value,
+            summary.final_cash,
+            summary.initial_cash
+        );
+        outln!("  total return     {}", pct(summary.total_return));
+        outln!(
+            "  max drawdown     {} ({} bars to recovery or the end)",
+            pct(summary.max_drawdown),
+            statistics.max_drawdown_bars
+        );
+        let opt = |x: Option<f64>, f: &dyn Fn(f64) -> String| x.map_or("n/a".to_string(), f);
+        let num = |x: f64| format!("{x:.3}");
+        outln!(
+            "  annual return    {} over {} years",
+            opt(statistics.annualized_return, &pct),
+            opt(statistics.years, &|y| format!("{y:.1}"))
+        );
+        outln!(
+            "  sharpe / sortino {} / {} (annualized, risk-free {})",
+            opt(statistics.sharpe_ratio, &num),
+            opt(statistics.sortino_ratio, &num),
+            pct(a.costs.risk_free)
+        );
+        outln!(
+            "  profit factor    {}, expectancy {} per trade, SQN {}",
+            opt(statistics.profit_factor, &num),
+            opt(statistics.average_trade, &|x| format!("{x:.2}")),
+            opt(statistics.sqn, &num)
+        );
+        outln!("  exposure         {}", opt(statistics.exposure, &pct));
+        outln!(
+            "  orders           {} rejected, {} expired, {} cancelled",
+            summary.rejected_orders,
+            summary.expired_orders,
+            summary.cancelled_orders
+        );
+        if summary.invalid_orders > 0 {
+            outln!(
+                "  invalid orders   {} ignored: {}",
+                summary.invalid_orders,
+                summary.invalid_reasons.describe()
+            );
+        }
+        outln!("  buffer bytes     {}", summary.buffer_bytes);
+        if let Some(p) = peak {
+            outln!(
+                "  peak memory      {:.1} MiB (whole process)",
+                p as f64 / (1024.0 * 1024.0)
+            );
+        }
+    }
+    ExitCode::SUCCESS
+}
