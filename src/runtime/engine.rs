@@ -229,6 +229,11 @@ pub trait Sink {
     fn wants_bars(&self) -> bool {
         true
     }
+    /// Whether [`Account::stop`] and [`Account::target`] should be filled in (asked once; a
+    /// scan of the pending orders each bar, which only the report needs).
+    fn wants_levels(&self) -> bool {
+        false
+    }
 }
 
 /// The account at the end of a bar.
@@ -240,7 +245,7 @@ pub struct Account {
     /// Signed quantity held.
     pub position: f64,
     /// The nearest pending protective stop and take-profit of the open position (NaN when
-    /// none).
+    /// none, or when the sink did not ask for them: [`Sink::wants_levels`]).
     pub stop: f64,
     pub target: f64,
 }
@@ -310,6 +315,8 @@ struct RunHost<'a, K: ?Sized> {
     warmup: u64,
     flags: RunFlags,
     counts: Counts,
+    /// Whether the sink wants the protective levels in [`Account`].
+    levels: bool,
 }
 
 #[derive(Default)]
@@ -362,7 +369,11 @@ impl<K: Sink + ?Sized> Host for RunHost<'_, K> {
     }
 
     fn end_bar(&mut self, bar: u64, b: &Bar, value: f64) {
-        let (stop, target) = self.broker.protective_levels();
+        let (stop, target) = if self.levels {
+            self.broker.protective_levels()
+        } else {
+            (f64::NAN, f64::NAN)
+        };
         let account = Account {
             cash: self.broker.cash,
             value,
@@ -409,12 +420,14 @@ where
         fill_on_close: config.fill_on_close,
         wants_bars: sink.wants_bars(),
     };
+    let levels = sink.wants_levels();
     let mut host = RunHost {
         broker: Broker::new(config),
         sink,
         warmup: p.warmup.unwrap_or(u64::MAX),
         flags,
         counts: Counts::default(),
+        levels,
     };
     let mut state = LoopState::new(config.cash);
     let mut buf: Vec<Bar> = Vec::with_capacity(BATCH);

@@ -743,6 +743,27 @@ impl<'a> Elab<'a> {
         }
     }
 
+    /// The branch an `if` with the compile-time condition `v` takes, elaborated alone (the other
+    /// never exists); its statements run unconditionally. The branch's value (`na` without one).
+    fn decided_branch(&mut self, v: f64, then: &Block, els: Option<&Block>) -> NodeId {
+        let branch = if crate::value::truthy(v) {
+            Some(then)
+        } else {
+            els
+        };
+        self.open();
+        let value = match branch {
+            Some(b) => self.stmts(b).unwrap_or_else(|| self.na()),
+            None => self.na(),
+        };
+        let t = self.close();
+        if !t.is_empty() {
+            let yes = self.p.nodes.insert(Node::Const(1.0));
+            self.push(EStmt::If(yes, t, Vec::new()));
+        }
+        value
+    }
+
     /// An expression in statement position: `if` statements and actions become statements.
     fn expr_stmt(&mut self, e: ExprId) -> Option<NodeId> {
         match self.ast.expr(e) {
@@ -751,20 +772,7 @@ impl<'a> Elab<'a> {
                 // A condition known at compile time: only the branch taken exists (its state
                 // too), as in `if kind == 1 { ema(src, n) } else { sma(src, n) }`.
                 if let Some(v) = self.konst(c) {
-                    let branch = if crate::value::truthy(v) {
-                        Some(then)
-                    } else {
-                        els.as_ref()
-                    };
-                    self.open();
-                    if let Some(b) = branch {
-                        self.stmts(b);
-                    }
-                    let t = self.close();
-                    if !t.is_empty() {
-                        let yes = self.p.nodes.insert(Node::Const(1.0));
-                        self.push(EStmt::If(yes, t, Vec::new()));
-                    }
+                    self.decided_branch(v, then, els.as_ref());
                     return None;
                 }
                 self.open();
@@ -887,22 +895,7 @@ impl<'a> Elab<'a> {
                 let c = self.expr(*c);
                 if let Some(v) = self.konst(c) {
                     // Known at compile time: only the branch taken is elaborated (see above).
-                    let branch = if crate::value::truthy(v) {
-                        Some(then)
-                    } else {
-                        els.as_ref()
-                    };
-                    self.open();
-                    let value = match branch {
-                        Some(b) => self.stmts(b).unwrap_or_else(|| self.na()),
-                        None => self.na(),
-                    };
-                    let t = self.close();
-                    if !t.is_empty() {
-                        let yes = self.p.nodes.insert(Node::Const(1.0));
-                        self.push(EStmt::If(yes, t, Vec::new()));
-                    }
-                    return value;
+                    return self.decided_branch(v, then, els.as_ref());
                 }
                 self.open();
                 let tv = self.stmts(then).unwrap_or_else(|| self.na());

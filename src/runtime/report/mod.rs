@@ -296,6 +296,10 @@ impl Sink for ReportSink {
         self.extras.on_trade(trade);
     }
 
+    fn wants_levels(&self) -> bool {
+        true
+    }
+
     fn bar(&mut self, _bar: u64, data: &Bar, account: &Account) {
         self.extras.on_bar(data.time, data.close, account.value);
         if self.error.is_none() {
@@ -353,5 +357,9 @@ impl<R: Sink + ?Sized> Sink for Tee<'_, R> {
         if let Some(r) = &mut self.report {
             r.bar(bar, data, account);
         }
+    }
+
+    fn wants_levels(&self) -> bool {
+        self.run.wants_levels() || self.report.as_ref().is_some_and(|r| r.wants_levels())
     }
 }
