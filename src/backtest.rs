@@ -23,14 +23,8 @@ use crate::runtime::stats::{Statistics, Stats, StatsConfig};
 /// The broker's and the statistics' settings of a run (`btl run`'s cost and fill flags).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Settings {
-    pub cash: f64,
-    pub commission: f64,
-    pub commission_per_unit: f64,
-    pub commission_min: f64,
-    pub slippage: f64,
-    pub slippage_fixed: f64,
-    /// Market orders fill at the close of their bar instead of the next open.
-    pub fill_on_close: bool,
+    /// Cash, costs and the fill convention, as given (checked by [`Settings::broker_config`]).
+    pub broker: BrokerConfig,
     /// Annual risk-free rate for the Sharpe and Sortino ratios.
     pub risk_free: f64,
 }
@@ -38,13 +32,10 @@ pub struct Settings {
 impl Default for Settings {
     fn default() -> Settings {
         Settings {
-            cash: 100_000.0,
-            commission: 0.0,
-            commission_per_unit: 0.0,
-            commission_min: 0.0,
-            slippage: 0.0,
-            slippage_fixed: 0.0,
-            fill_on_close: false,
+            broker: BrokerConfig {
+                cash: 100_000.0,
+                ..BrokerConfig::default()
+            },
             risk_free: 0.0,
         }
     }
@@ -53,13 +44,14 @@ impl Default for Settings {
 impl Settings {
     /// The broker's configuration, or what is wrong with a figure, naming its flag.
     pub fn broker_config(&self) -> Result<BrokerConfig, String> {
-        if !(self.cash.is_finite() && self.cash > 0.0) {
-            return Err(format!("--cash {}: must be a positive number", self.cash));
+        let b = &self.broker;
+        if !(b.cash.is_finite() && b.cash > 0.0) {
+            return Err(format!("--cash {}: must be a positive number", b.cash));
         }
-        if !(self.commission.is_finite() && (0.0..1.0).contains(&self.commission)) {
+        if !(b.commission.is_finite() && (0.0..1.0).contains(&b.commission)) {
             return Err(format!(
                 "--commission {}: must be a fraction in [0, 1), e.g. 0.001 for 0.1%",
-                self.commission
+                b.commission
             ));
         }
         if !(self.risk_free.is_finite() && self.risk_free > -1.0) {
@@ -69,29 +61,21 @@ impl Settings {
             ));
         }
         for (flag, v) in [
-            ("--commission-per-unit", self.commission_per_unit),
-            ("--commission-min", self.commission_min),
-            ("--slippage-fixed", self.slippage_fixed),
+            ("--commission-per-unit", b.commission_per_unit),
+            ("--commission-min", b.commission_min),
+            ("--slippage-fixed", b.slippage_fixed),
         ] {
             if !(v.is_finite() && v >= 0.0) {
                 return Err(format!("{flag} {v}: must be a non-negative number"));
             }
         }
-        if !(self.slippage.is_finite() && (0.0..1.0).contains(&self.slippage)) {
+        if !(b.slippage.is_finite() && (0.0..1.0).contains(&b.slippage)) {
             return Err(format!(
                 "--slippage {}: must be a fraction in [0, 1)",
-                self.slippage
+                b.slippage
             ));
         }
-        Ok(BrokerConfig {
-            cash: self.cash,
-            commission: self.commission,
-            commission_per_unit: self.commission_per_unit,
-            commission_min: self.commission_min,
-            slippage: self.slippage,
-            slippage_fixed: self.slippage_fixed,
-            fill_on_close: self.fill_on_close,
-        })
+        Ok(self.broker)
     }
 }
 
@@ -230,7 +214,7 @@ impl Backtest {
 
     fn stats(&self) -> Stats {
         Stats::new(StatsConfig {
-            initial_cash: self.settings.cash,
+            initial_cash: self.config.cash,
             risk_free_rate: self.settings.risk_free,
         })
     }
@@ -307,7 +291,7 @@ impl Backtest {
                     path,
                     &self.program.name,
                     &self.program.plots,
-                    self.settings.cash,
+                    self.config.cash,
                 )
                 .map(|mut r| {
                     r.describe(&self.program);

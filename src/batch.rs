@@ -3,8 +3,8 @@
 //!
 //! Contract: every file is streamed through its own [`Backtest`] (nothing of one symbol is kept
 //! but its row, so memory does not grow with the number of symbols); a file that cannot be read
-//! or a run that fails gives its row an error, and the others go on. The program is parsed and
-//! checked once. No output files.
+//! or a run that fails gives its row an error, and the others go on. The program is compiled
+//! once. No output files.
 
 use std::path::{Path, PathBuf};
 
@@ -40,9 +40,8 @@ pub struct SymbolRow {
 
 /// How to run each file.
 pub struct Each<'a> {
-    pub front: &'a crate::Front,
-    pub overrides: &'a [(String, String)],
-    pub options: crate::Options,
+    /// The program, compiled once; each file's backtest runs a copy (its own JIT code).
+    pub program: &'a crate::ir::BarProgram,
     pub engine: EngineKind,
     pub settings: Settings,
     pub skip_bad_rows: bool,
@@ -56,18 +55,8 @@ impl Each<'_> {
             .file_stem()
             .map_or_else(String::new, |s| s.to_string_lossy().into_owned());
         let result = (|| {
-            let program = self
-                .front
-                .bar_program(self.overrides, &self.options)
-                .map_err(|d| {
-                    d.iter()
-                        .find(|d| d.is_error())
-                        .map_or("the program does not compile".into(), |d| {
-                            format!("{}: {}", d.code.as_str(), d.message)
-                        })
-                })?;
-            let mut backtest =
-                Backtest::new(program, self.engine, self.settings).map_err(|e| e.to_string())?;
+            let mut backtest = Backtest::new(self.program.clone(), self.engine, self.settings)
+                .map_err(|e| e.to_string())?;
             let mut feed = CsvFeed::open(file, self.skip_bad_rows).map_err(|e| e.to_string())?;
             if let Some(unit) = self.time_unit {
                 feed.set_time_unit(unit);

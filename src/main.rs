@@ -484,13 +484,15 @@ pub(crate) struct CostArgs {
 impl CostArgs {
     fn settings(&self) -> btl::backtest::Settings {
         btl::backtest::Settings {
-            cash: self.cash,
-            commission: self.commission,
-            commission_per_unit: self.commission_per_unit,
-            commission_min: self.commission_min,
-            slippage: self.slippage,
-            slippage_fixed: self.slippage_fixed,
-            fill_on_close: self.fill == Fill::Close,
+            broker: btl::runtime::broker::BrokerConfig {
+                cash: self.cash,
+                commission: self.commission,
+                commission_per_unit: self.commission_per_unit,
+                commission_min: self.commission_min,
+                slippage: self.slippage,
+                slippage_fixed: self.slippage_fixed,
+                fill_on_close: self.fill == Fill::Close,
+            },
             risk_free: self.risk_free,
         }
     }

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use btl::batch::{self, Each, SymbolRow, Totals};
 
-use crate::{OPTIONS, RunArgs, read_program, usage_error};
+use crate::{RunArgs, usage_error};
 
 pub fn run_each(a: &RunArgs, color: bool) -> ExitCode {
     let dir = Path::new(&a.data);
@@ -42,15 +42,6 @@ pub fn run_each(a: &RunArgs, color: bool) -> ExitCode {
         Ok(p) => p,
         Err(code) => return code,
     };
-    let text = match read_program(&a.file) {
-        Ok(t) => t,
-        Err(code) => return code,
-    };
-    let overrides: Vec<(String, String)> = a
-        .params
-        .iter()
-        .filter_map(|p| btl::parse_param_arg(p).ok())
-        .collect();
     let files = match batch::data_files(dir) {
         Ok(f) if f.is_empty() => {
             return usage_error(&format!("--data {}: no .csv file in the folder", a.data));
@@ -58,11 +49,8 @@ pub fn run_each(a: &RunArgs, color: bool) -> ExitCode {
         Ok(f) => f,
         Err(e) => return usage_error(&format!("cannot read the folder {}: {e}", a.data)),
     };
-    let front = btl::front(&a.file, &text);
     let each = Each {
-        front: &front,
-        overrides: &overrides,
-        options: OPTIONS.get().copied().unwrap_or_default(),
+        program: &program,
         engine: a.engine.into(),
         settings: a.costs.settings(),
         skip_bad_rows: a.skip_bad_rows,

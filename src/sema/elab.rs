@@ -974,9 +974,7 @@ impl<'a> Elab<'a> {
         let k = self.p.window_sums;
         self.p.window_sums += 1;
         let def = self.p.nodes.insert(Node::WindowSum(k, new, old));
-        let text = self.sources.snippet(self.ast.expr_span(e)).to_string();
         let sum = self.temp(def, self.ast.expr_span(e), Ty::Float);
-        let _ = text;
         self.node(Node::Read(sum))
     }
 
