@@ -12,8 +12,9 @@
 
 use crate::ir::BarProgram;
 use crate::jit::Jit;
+use crate::runtime::align::{Aligned, Steps};
 use crate::runtime::broker::{BrokerConfig, ClosedTrade};
-use crate::runtime::engine::{self, Account, Engine, Interpreter, NoSink, Sink};
+use crate::runtime::engine::{self, Account, BarSource, Engine, Interpreter, NoSink, Sink};
 use crate::runtime::feed::Bar;
 use crate::sema::elab::Action;
 
@@ -85,16 +86,58 @@ pub fn trace(
     engine: &mut dyn Engine,
     config: BrokerConfig,
 ) -> Result<Trace, String> {
+    let (steps, frames) = steps(p, bars)?;
+    let source = || Steps {
+        bars: &steps,
+        frames: &frames,
+        stride: p.frame_len as usize,
+    };
     let mut t = Trace::default();
-    let s = engine::run(p, &mut &bars[..], engine, config, &mut t).map_err(|e| e.to_string())?;
+    let s = engine::run(p, &mut source(), engine, config, &mut t).map_err(|e| e.to_string())?;
     t.final_value = s.final_value;
     t.final_cash = s.final_cash;
     t.max_drawdown = s.max_drawdown;
     t.rejected = s.rejected_orders;
     let q =
-        engine::run(p, &mut &bars[..], engine, config, &mut NoSink).map_err(|e| e.to_string())?;
+        engine::run(p, &mut source(), engine, config, &mut NoSink).map_err(|e| e.to_string())?;
     t.quiet = (q.final_value, q.max_drawdown, q.trades);
     Ok(t)
+}
+
+/// The steps a program runs on over `bars`: the bars themselves for a program with one clock;
+/// with feeds of its own, `bars` as the primary feed, each other data feed generated (a seed of
+/// its own, every fifth bar from a shifted start missing, so feeds do not tick together), and
+/// resampled feeds cut in UTC.
+pub fn steps(p: &BarProgram, bars: &[Bar]) -> Result<(Vec<Bar>, Vec<f64>), String> {
+    if p.frame_len == 0 {
+        return Ok((bars.to_vec(), Vec::new()));
+    }
+    let data = p
+        .feeds
+        .iter()
+        .filter(|f| f.source == crate::sema::check::FeedSource::Data)
+        .count();
+    let others: Vec<Vec<Bar>> = (1..data)
+        .map(|k| {
+            let mut b = self::bars(0x5eed + k as u64, bars.len());
+            for (bar, primary) in b.iter_mut().zip(bars) {
+                bar.time = primary.time;
+            }
+            b.into_iter()
+                .enumerate()
+                .filter(|(i, _)| (i + k) % 5 != 0 || *i == 0)
+                .map(|(_, b)| b)
+                .collect()
+        })
+        .collect();
+    let mut sources: Vec<Box<dyn BarSource + '_>> = vec![Box::new(bars)];
+    sources.extend(
+        others
+            .iter()
+            .map(|o| Box::new(&o[..]) as Box<dyn BarSource + '_>),
+    );
+    let mut aligned = Aligned::new(p, sources, jiff::tz::TimeZone::UTC)?;
+    crate::runtime::align::collect(&mut aligned).map_err(|e| e.to_string())
 }
 
 /// Every difference between two traces, described.

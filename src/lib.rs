@@ -25,6 +25,7 @@ pub mod source;
 pub mod stdlib;
 pub mod sweep;
 pub mod syntax;
+pub mod timeframe;
 pub mod value;
 
 use std::collections::HashMap;

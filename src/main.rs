@@ -502,9 +502,16 @@ impl CostArgs {
 pub(crate) struct RunArgs {
     /// The strategy, a .btl file.
     file: String,
-    /// The bars: CSV with a header (date/time, open, high, low, close, volume).
-    #[arg(long)]
-    data: String,
+    /// The bars: CSV with a header (date/time, open, high, low, close, volume). The first
+    /// --data is the primary feed, the one orders trade; repeat `--data NAME=FILE` for each
+    /// `feed NAME` the program declares. A folder with --each: every .csv file in it.
+    #[arg(long, required = true, value_name = "[NAME=]FILE")]
+    data: Vec<String>,
+    /// The exchange's time zone (an IANA name such as America/New_York; default UTC): times
+    /// written without an offset are its local times, and resampled periods (days, hours...)
+    /// are cut on its clock, daylight saving included.
+    #[arg(long, value_name = "ZONE")]
+    timezone: Option<String>,
     /// Override a param: NAME=VALUE (repeatable).
     #[arg(long = "param", value_name = "NAME=VALUE")]
     params: Vec<String>,

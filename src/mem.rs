@@ -20,6 +20,10 @@ pub struct MemRow {
     pub warmup: Option<u64>,
     pub capacity: u32,
     pub bytes: u64,
+    /// The feed whose bars it ticks with, lookback, warm-up and capacity counted in them (`None`:
+    /// every step; `""`: the primary feed when it has a clock of its own).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub feed: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -32,6 +36,19 @@ pub struct MemReport {
     pub total_bytes: u64,
     pub warmup: Option<u64>,
     pub engine: EngineBytes,
+    /// With feeds or timeframes of its own: the frames of a batch (every feed's bar at each
+    /// step) and the aligner's state (a bar per feed, an open period per resampled feed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub feeds: Option<FeedBytes>,
+}
+
+/// What several feeds add to the engine's buffers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct FeedBytes {
+    pub feeds: u64,
+    pub frame_values: u64,
+    pub batch_frame_bytes: u64,
+    pub aligner_bytes: u64,
 }
 
 /// The engine's fixed buffers, whatever the program.
@@ -81,9 +98,29 @@ pub fn report(p: &Program, sources: &SourceMap) -> MemReport {
                 warmup: warm(p.warmup.get(s).copied().unwrap_or(0)),
                 capacity: p.capacity(s),
                 bytes: p.bytes(s),
+                feed: match p.clock.get(s).copied().unwrap_or(0) {
+                    0 => None,
+                    c => p
+                        .feeds
+                        .iter()
+                        .find(|f| f.clock == c)
+                        .map(|f| f.name.clone()),
+                },
             }
         })
         .collect();
+    let clocks = p.feeds.iter().map(|f| f.clock).max().unwrap_or(0);
+    let bar = size_of::<crate::runtime::feed::Bar>() as u64;
+    let feeds = (clocks > 0).then(|| {
+        let frame_values = u64::from(clocks) * u64::from(crate::ir::FRAME_STRIDE);
+        FeedBytes {
+            feeds: p.feeds.len() as u64,
+            frame_values,
+            batch_frame_bytes: frame_values * 8 * crate::runtime::engine::BATCH as u64,
+            // Per feed its last bar and its next (or its open period).
+            aligner_bytes: p.feeds.len() as u64 * 2 * bar,
+        }
+    });
     MemReport {
         series,
         window_sums: p.window_sums,
@@ -91,12 +128,13 @@ pub fn report(p: &Program, sources: &SourceMap) -> MemReport {
         total_bytes: p.total_bytes(),
         warmup: p.strategy_warmup,
         engine: EngineBytes::FIXED,
+        feeds,
     }
 }
 
 /// The report as an aligned text table.
 pub fn table(r: &MemReport, strategy: &str) -> String {
-    let headers = [
+    let mut headers = vec![
         "series",
         "defined at",
         "lookback",
@@ -104,11 +142,14 @@ pub fn table(r: &MemReport, strategy: &str) -> String {
         "capacity",
         "bytes",
     ];
-    let rows: Vec<[String; 6]> = r
+    if r.feeds.is_some() {
+        headers.push("in bars of");
+    }
+    let rows: Vec<Vec<String>> = r
         .series
         .iter()
         .map(|row| {
-            [
+            let mut cells = vec![
                 row.name.clone(),
                 if row.line == 0 {
                     row.file.clone()
@@ -119,10 +160,18 @@ pub fn table(r: &MemReport, strategy: &str) -> String {
                 row.warmup.map_or("never".to_string(), |w| w.to_string()),
                 row.capacity.to_string(),
                 row.bytes.to_string(),
-            ]
+            ];
+            if r.feeds.is_some() {
+                cells.push(match row.feed.as_deref() {
+                    None => "every step".to_string(),
+                    Some("") => "the primary feed".to_string(),
+                    Some(name) => name.to_string(),
+                });
+            }
+            cells
         })
         .collect();
-    let mut widths = headers.map(|h| h.chars().count());
+    let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
     for row in &rows {
         for (w, cell) in widths.iter_mut().zip(row) {
             *w = (*w).max(cell.chars().count());
@@ -130,11 +179,13 @@ pub fn table(r: &MemReport, strategy: &str) -> String {
     }
     let mut out = String::new();
     let line = |cells: &[String], out: &mut String| {
-        for (i, (cell, w)) in cells.iter().zip(widths).enumerate() {
+        for (i, (cell, w)) in cells.iter().zip(&widths).enumerate() {
             let pad = w - cell.chars().count();
-            if i < 2 {
+            if i < 2 || i == 6 {
                 out.push_str(cell);
-                out.push_str(&" ".repeat(pad));
+                if i + 1 < cells.len() {
+                    out.push_str(&" ".repeat(pad));
+                }
             } else {
                 out.push_str(&" ".repeat(pad));
                 out.push_str(cell);
@@ -142,7 +193,8 @@ pub fn table(r: &MemReport, strategy: &str) -> String {
             out.push_str(if i + 1 < cells.len() { "  " } else { "\n" });
         }
     };
-    line(&headers.map(String::from), &mut out);
+    let headers: Vec<String> = headers.iter().map(|h| h.to_string()).collect();
+    line(&headers, &mut out);
     for row in &rows {
         line(row, &mut out);
     }
@@ -170,5 +222,11 @@ pub fn table(r: &MemReport, strategy: &str) -> String {
             |w| format!("bar {w} (actions start on this bar, counted from 0)")
         )
     ));
+    if let Some(f) = r.feeds {
+        out.push_str(&format!(
+            "feeds: {} ({} frame values a step: {} bytes a batch; the aligner {} bytes); lookback, warm-up and capacity count the bars of the feed each series ticks with\n",
+            f.feeds, f.frame_values, f.batch_frame_bytes, f.aligner_bytes
+        ));
+    }
     out
 }

@@ -61,6 +61,12 @@ fn corpus() -> Vec<(String, String)> {
             format!("strategy t {{\n    {action}\n}}\n"),
         ));
     }
+    // Two data feeds that do not tick together (the second misses bars), a resampled feed, reads
+    // across clocks, small and large buffers of feed clocks, orders gated on the primary's bars.
+    v.push((
+        "feeds".into(),
+        "strategy t {\n    feed b\n    feed w = resample(\"1w\")\n    let spread = log(close) - log(b.close)\n    let m = sma(spread, 20)\n    let sd = stdev(spread, 20)\n    let z = (spread - m) / sd\n    let bs = b.sma(close, 3)\n    let bl = b.(close[12] + bar_index)\n    let wk = w.ema(close, 4)\n    let wh = w.(high[1])\n    plot(z, \"z\")\n    plot(bs + bl, \"b\")\n    plot(wk - wh, \"w\")\n    if position == 0 and z > 1 { sell(10) }\n    if position == 0 and z < -1 and close > wk { buy(10) }\n    if position != 0 and abs(z) < 0.2 { close_position() }\n}\n".into(),
+    ));
     v.push((
         "math".into(),
         "strategy t {\n    let r = close / open\n    plot(log(r) + exp(r - 1) + pow(r, 3) + sqrt(r) + abs(r - 1), \"a\")\n    plot(floor(close) % 7 + ceil(close / 3) + round(close * 1.5) + min(open, close) + max(open, close), \"b\")\n    plot(if not (close > open) or na(close[3]) { nz(close[3], -1) } else { valid(close[2]) }, \"c\")\n    plot(close / (close - close), \"div0\")\n}\n".into(),

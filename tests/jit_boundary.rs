@@ -124,6 +124,7 @@ fn a_machine_of_another_program_is_refused() {
         &small,
         &mut Machine::new(&small),
         &bars,
+        &[],
         &mut state,
         &mut Nothing,
     );
@@ -132,6 +133,7 @@ fn a_machine_of_another_program_is_refused() {
         &large,
         &mut Machine::new(&large),
         &bars,
+        &[],
         &mut state,
         &mut Nothing,
     );

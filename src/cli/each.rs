@@ -9,17 +9,19 @@ use btl::batch::{self, Each, SymbolRow, Totals};
 use crate::{RunArgs, usage_error};
 
 pub fn run_each(a: &RunArgs, color: bool) -> ExitCode {
-    let dir = Path::new(&a.data);
+    let data = &a.data[0];
+    if a.data.len() > 1 {
+        return usage_error("--each takes one folder: give --data once");
+    }
+    let dir = Path::new(data);
     if !dir.is_dir() {
         return usage_error(&format!(
-            "--each runs every data file of a folder: `--data {}` is not a folder",
-            a.data
+            "--each runs every data file of a folder: `--data {data}` is not a folder"
         ));
     }
     if !a.each {
         return usage_error(&format!(
-            "--data {}: a folder; add --each to run the strategy on each of its files (several feeds in one strategy are not supported yet)",
-            a.data
+            "--data {data}: a folder; add --each to run the strategy on each of its files (for several feeds in one strategy, give each file: --data spy.csv --data qqq=qqq.csv)"
         ));
     }
     let outputs = [
@@ -42,12 +44,18 @@ pub fn run_each(a: &RunArgs, color: bool) -> ExitCode {
         Ok(p) => p,
         Err(code) => return code,
     };
+    if program.frame_len > 0 {
+        return usage_error(&format!(
+            "--each runs the strategy on one feed per file; {} declares feeds or timeframes of its own (not supported with --each yet)",
+            a.file
+        ));
+    }
     let files = match batch::data_files(dir) {
         Ok(f) if f.is_empty() => {
-            return usage_error(&format!("--data {}: no .csv file in the folder", a.data));
+            return usage_error(&format!("--data {data}: no .csv file in the folder"));
         }
         Ok(f) => f,
-        Err(e) => return usage_error(&format!("cannot read the folder {}: {e}", a.data)),
+        Err(e) => return usage_error(&format!("cannot read the folder {data}: {e}")),
     };
     let each = Each {
         program: &program,
@@ -73,7 +81,7 @@ pub fn run_each(a: &RunArgs, color: bool) -> ExitCode {
             "strategy {} on {} file(s) of {}, each its own backtest",
             program.name,
             files.len(),
-            a.data
+            data
         );
         outln!(
             "{:<width$}  {:>9}  {:>6}  {:>8}  {:>14}  {:>9}  {:>9}  {:>7}  {:>9}",

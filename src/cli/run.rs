@@ -14,9 +14,14 @@ pub fn run(a: RunArgs, color: bool) -> ExitCode {
     if let Err(e) = settings.broker_config() {
         return usage_error(&e);
     }
-    if a.each || std::path::Path::new(&a.data).is_dir() {
+    if a.each || std::path::Path::new(&a.data[0]).is_dir() {
         return super::each::run_each(&a, color);
     }
+    let zone = match a.timezone.as_deref().map(btl::timeframe::zone) {
+        Some(Err(e)) => return usage_error(&format!("--timezone: {e}")),
+        Some(Ok(z)) => Some(z),
+        None => None,
+    };
     let program = match load_program(&a.file, &a.params, color) {
         Ok(p) => p,
         Err(code) => return code,
@@ -42,16 +47,27 @@ pub fn run(a: RunArgs, color: bool) -> ExitCode {
         }
         None => {}
     }
+    let paths = match data_paths(&a.data, &program) {
+        Ok(p) => p,
+        Err(e) => return usage_error(&e),
+    };
     let mut backtest = match Backtest::new(program, a.engine.into(), settings) {
         Ok(b) => b,
         Err(e) => return usage_error(&e.to_string()),
     };
-    let mut source = match feed::CsvFeed::open(std::path::Path::new(&a.data), a.skip_bad_rows) {
-        Ok(f) => f,
-        Err(e) => return usage_error(&e.to_string()),
-    };
-    if let Some(unit) = a.time_unit {
-        source.set_time_unit(unit);
+    let mut sources = Vec::new();
+    for path in &paths {
+        let mut source = match feed::CsvFeed::open(std::path::Path::new(path), a.skip_bad_rows) {
+            Ok(f) => f,
+            Err(e) => return usage_error(&e.to_string()),
+        };
+        if let Some(unit) = a.time_unit {
+            source.set_time_unit(unit);
+        }
+        if let Some(zone) = &zone {
+            source.set_timezone(zone.clone());
+        }
+        sources.push(source);
     }
     let outputs = Outputs {
         trades: a.trades.as_ref().map(Into::into),
@@ -60,11 +76,31 @@ pub fn run(a: RunArgs, color: bool) -> ExitCode {
         series: a.series.as_ref().map(Into::into),
         json_trades: a.json,
     };
-    let inputs = [
-        ("the strategy", std::path::Path::new(&a.file)),
-        ("--data", std::path::Path::new(&a.data)),
-    ];
-    let outcome = match backtest.run_to(&mut source, &inputs, &outputs) {
+    let mut inputs = vec![("the strategy", std::path::Path::new(&a.file))];
+    inputs.extend(paths.iter().map(|p| ("--data", std::path::Path::new(p))));
+    let ran = if backtest.program().frame_len == 0 && sources.len() == 1 {
+        backtest.run_to(&mut sources[0], &inputs, &outputs)
+    } else {
+        let lent: Vec<Box<dyn btl::runtime::engine::BarSource + '_>> = sources
+            .iter_mut()
+            .map(|s| Box::new(s) as Box<dyn btl::runtime::engine::BarSource + '_>)
+            .collect();
+        let zone = zone.clone().unwrap_or(jiff::tz::TimeZone::UTC);
+        let mut aligned = match btl::runtime::align::Aligned::new(backtest.program(), lent, zone) {
+            Ok(al) => al,
+            Err(e) => return usage_error(&e),
+        };
+        let ran = backtest.run_to(&mut aligned, &inputs, &outputs);
+        for (path, &n) in paths.iter().zip(aligned.skipped()) {
+            if n > 0 {
+                eprintln!(
+                    "note: {path}: {n} bar(s) before every feed had started were skipped (steps start when every feed has a bar)"
+                );
+            }
+        }
+        ran
+    };
+    let outcome = match ran {
         Ok(o) => o,
         Err(btl::backtest::Error::Run(e)) => {
             eprintln!("error: {e}");
@@ -76,31 +112,30 @@ pub fn run(a: RunArgs, color: bool) -> ExitCode {
     let config = backtest.config();
     let program = backtest.program();
     let peak = output::peak_rss_bytes();
-    let time_unit = source.time_unit();
-    if let Some((unit, feed::UnitSource::Guessed)) = time_unit {
-        eprintln!(
-            "note: epoch times read as {}, guessed from the first one's size; `--time-unit s|ms|us|ns` sets the unit",
-            unit.name()
-        );
-    }
-    if source.skipped_rows() > 0 {
-        let first = source
-            .first_skipped()
-            .map(|e| format!(" (first: {e})"))
-            .unwrap_or_default();
-        eprintln!(
-            "warning: skipped {} bad row(s){first}",
-            source.skipped_rows()
-        );
+    let time_unit = sources[0].time_unit();
+    let mut skipped_rows = 0;
+    for source in &sources {
+        if let Some((unit, feed::UnitSource::Guessed)) = source.time_unit() {
+            eprintln!(
+                "note: {}: epoch times read as {}, guessed from the first one's size; `--time-unit s|ms|us|ns` sets the unit",
+                source.name(),
+                unit.name()
+            );
+        }
+        if source.skipped_rows() > 0 {
+            let first = source
+                .first_skipped()
+                .map(|e| format!(" (first: {e})"))
+                .unwrap_or_default();
+            eprintln!(
+                "warning: skipped {} bad row(s){first}",
+                source.skipped_rows()
+            );
+        }
+        skipped_rows += source.skipped_rows();
     }
     if a.json {
-        let mut v = btl::backtest::summary_json(
-            program,
-            summary,
-            statistics,
-            config,
-            source.skipped_rows(),
-        );
+        let mut v = btl::backtest::summary_json(program, summary, statistics, config, skipped_rows);
         v["time_unit"] = serde_json::json!(time_unit.map(|(u, _)| u.name()));
         v["peak_rss_bytes"] = serde_json::json!(peak);
         let mut out = std::io::BufWriter::new(std::io::stdout().lock());
@@ -115,10 +150,11 @@ pub fn run(a: RunArgs, color: bool) -> ExitCode {
             .map(|w| format!(" ({} won, win rate {})", summary.winning_trades, pct(w)))
             .unwrap_or_default();
         outln!(
-            "strategy {} on {} ({} bars)",
+            "strategy {} on {} ({} {})",
             program.name,
-            a.data,
-            summary.bars
+            a.data.join(" + "),
+            summary.bars,
+            if paths.len() > 1 { "steps" } else { "bars" }
         );
         outln!("  fill convention  {}", broker::fill_convention(config));
         outln!(
@@ -185,4 +221,67 @@ pub fn run(a: RunArgs, color: bool) -> ExitCode {
         }
     }
     ExitCode::SUCCESS
+}
+
+/// The data file of each data feed of `program`, the primary first, from the `--data` values
+/// (`FILE` or `NAME=FILE`; the first is the primary feed, the others name declared feeds).
+fn data_paths(values: &[String], program: &btl::ir::BarProgram) -> Result<Vec<String>, String> {
+    use btl::sema::check::FeedSource;
+    let split = |v: &str| -> (Option<String>, String) {
+        match v.split_once('=') {
+            Some((name, file))
+                if !file.is_empty()
+                    && name
+                        .chars()
+                        .next()
+                        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+                    && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') =>
+            {
+                (Some(name.to_string()), file.to_string())
+            }
+            _ => (None, v.to_string()),
+        }
+    };
+    let declared: Vec<&str> = program
+        .feeds
+        .iter()
+        .skip(1)
+        .filter(|f| f.source == FeedSource::Data)
+        .map(|f| f.name.as_str())
+        .collect();
+    let list = if declared.is_empty() {
+        "it declares no other feed".to_string()
+    } else {
+        format!("it declares: {}", declared.join(", "))
+    };
+    let mut given: Vec<(String, String)> = Vec::new();
+    for v in values.iter().skip(1) {
+        let (name, file) = split(v);
+        let Some(name) = name else {
+            return Err(format!(
+                "--data {v}: name the feed this file is for, `--data NAME={v}` (the first --data is the primary feed; {list})"
+            ));
+        };
+        if !declared.contains(&name.as_str()) {
+            return Err(format!(
+                "--data {v}: the program has no feed `{name}` ({list}; declare it with `feed {name}`)"
+            ));
+        }
+        if given.iter().any(|(n, _)| *n == name) {
+            return Err(format!("--data {v}: feed `{name}` is given twice"));
+        }
+        given.push((name, file));
+    }
+    let mut paths = vec![split(&values[0]).1];
+    for name in declared {
+        match given.iter().find(|(n, _)| n == name) {
+            Some((_, file)) => paths.push(file.clone()),
+            None => {
+                return Err(format!(
+                    "the program reads feed `{name}`: give its bars with `--data {name}=FILE`"
+                ));
+            }
+        }
+    }
+    Ok(paths)
 }

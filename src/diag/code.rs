@@ -52,6 +52,11 @@ pub enum Code {
     E0116,
     E0117,
     E0118,
+    /// A `feed` declaration that is misplaced or malformed (bad `resample`, bad timeframe).
+    E0119,
+    /// A feed that does not exist, or something a feed's context cannot hold (orders, plots,
+    /// the account).
+    E0120,
     /// A history index whose upper bound cannot be proven at compile time.
     E0200,
     /// A history index that is or may be negative (look-ahead).
@@ -101,6 +106,8 @@ impl Code {
         Code::E0116,
         Code::E0117,
         Code::E0118,
+        Code::E0119,
+        Code::E0120,
         Code::E0200,
         Code::E0201,
         Code::E0202,
@@ -141,6 +148,8 @@ impl Code {
             Code::E0116 => "E0116",
             Code::E0117 => "E0117",
             Code::E0118 => "E0118",
+            Code::E0119 => "E0119",
+            Code::E0120 => "E0120",
             Code::E0200 => "E0200",
             Code::E0201 => "E0201",
             Code::E0202 => "E0202",
@@ -190,6 +199,8 @@ impl Code {
             Code::E0116 => include_str!("../../docs/codes/E0116.md"),
             Code::E0117 => include_str!("../../docs/codes/E0117.md"),
             Code::E0118 => include_str!("../../docs/codes/E0118.md"),
+            Code::E0119 => include_str!("../../docs/codes/E0119.md"),
+            Code::E0120 => include_str!("../../docs/codes/E0120.md"),
             Code::E0200 => include_str!("../../docs/codes/E0200.md"),
             Code::E0201 => include_str!("../../docs/codes/E0201.md"),
             Code::E0202 => include_str!("../../docs/codes/E0202.md"),

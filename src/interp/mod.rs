@@ -11,8 +11,16 @@ use crate::runtime::feed::Bar;
 use crate::runtime::machine::{Host, Machine};
 use crate::value;
 
-/// Runs the program once, for the current bar.
-pub fn step(p: &BarProgram, m: &mut Machine, bar: u64, b: &Bar, host: &mut dyn Host) {
+/// Runs the program once, for the current bar; `frame` is the step's frame (the feeds with
+/// their own clocks; empty for a program with one clock).
+pub fn step(
+    p: &BarProgram,
+    m: &mut Machine,
+    bar: u64,
+    b: &Bar,
+    frame: &[f64],
+    host: &mut dyn Host,
+) {
     let mut pc = 0usize;
     let code = &p.code;
     while let Some(inst) = code.get(pc) {
@@ -85,6 +93,9 @@ pub fn step(p: &BarProgram, m: &mut Machine, bar: u64, b: &Bar, host: &mut dyn H
                 m.regs[dst as usize] = fills[name as usize].read(field, bar);
             }
             Inst::Plot { index, src } => host.plot(bar, index, m.regs[src as usize]),
+            Inst::Tick { dst, clock } => {
+                m.regs[dst as usize] = value::bool_val(BarProgram::ticked(clock, frame))
+            }
             Inst::WindowSum {
                 dst,
                 state,

@@ -9,7 +9,7 @@
 
 use std::collections::HashMap;
 
-use super::{Back, BarProgram, Inst, Reg, Slot};
+use super::{Back, BarProgram, FRAME_STRIDE, Inst, Reg, Slot, frame_field};
 use crate::sema::elab::{EStmt, Node, NodeId, Program, SeriesId, SeriesKind, VarId};
 use crate::syntax::ast::BinOp;
 
@@ -20,15 +20,22 @@ pub fn lower(p: &Program) -> BarProgram {
     for &s in &p.order {
         let series = &p.series[s];
         let capacity = p.capacity(s);
+        let clock = p.clock.get(s).copied().unwrap_or(0);
         slot_of.insert(s, slots.len() as u32);
+        let (input, frame) = match series.kind {
+            SeriesKind::Input(i) if clock != 0 => {
+                (None, frame_field(i).map(|f| (clock - 1) * FRAME_STRIDE + f))
+            }
+            SeriesKind::Input(i) => (Some(i), None),
+            _ => (None, None),
+        };
         slots.push(Slot {
             name: series.name.clone(),
             capacity,
             offset,
-            input: match series.kind {
-                SeriesKind::Input(i) => Some(i),
-                _ => None,
-            },
+            input,
+            clock,
+            frame,
         });
         offset += capacity;
     }
@@ -63,6 +70,9 @@ pub fn lower(p: &Program) -> BarProgram {
         order_names: p.order_names.clone(),
         hlines: p.hlines.clone(),
         warmup: p.strategy_warmup,
+        feeds: p.feeds.clone(),
+        frame_len: p.feeds.iter().map(|f| f.clock).max().unwrap_or(0) * FRAME_STRIDE,
+        broker_clock: p.feeds.first().map_or(0, |f| f.clock),
     }
 }
 
@@ -129,6 +139,24 @@ impl Lower<'_> {
 
     fn stmt(&mut self, s: &EStmt) {
         match s {
+            EStmt::Series(s) if self.p.clock.get(*s).is_some_and(|&c| c != 0) => {
+                // A series of a feed's clock updates only on the steps its clock ticks.
+                let Some(def) = self.p.series[*s].def else {
+                    return;
+                };
+                let clock = self.p.clock[*s];
+                let cond = self.reg();
+                self.code.push(Inst::Tick { dst: cond, clock });
+                let branch = self.code.len();
+                self.code.push(Inst::BranchFalse { cond, target: 0 });
+                self.depth += 1;
+                let r = self.node(def);
+                self.depth -= 1;
+                let slot = self.slot_of[s];
+                self.code.push(Inst::Store { slot, src: r });
+                let end = self.here();
+                self.patch(branch, end);
+            }
             EStmt::Series(s) => {
                 if let Some(def) = self.p.series[*s].def {
                     let r = self.node(def);

@@ -108,6 +108,11 @@ pub enum Inst {
         index: u32,
         src: Reg,
     },
+    /// `dst` = 1 when `clock` ticked on this step, else 0 (read from the step's frame).
+    Tick {
+        dst: Reg,
+        clock: u32,
+    },
     /// One bar of an exact window sum whose state is the `exact::STATE` buffer values from
     /// `state`: `new` enters the window, `old` leaves it; `dst` = the sum (see `exact::step`).
     WindowSum {
@@ -126,8 +131,36 @@ pub struct Slot {
     pub capacity: u32,
     /// Offset of the slot's first value in the one buffer array.
     pub offset: u32,
-    /// The input stored into this slot by the engine loop, if any.
+    /// The input stored into this slot by the engine loop from the step's bar or the account,
+    /// if any.
     pub input: Option<Input>,
+    /// The clock whose ticks advance the slot (0: every step).
+    pub clock: u32,
+    /// The position in the step's frame of the value the engine loop stores into this slot
+    /// (an input of a feed with its own clock), if any.
+    pub frame: Option<u32>,
+}
+
+/// Values per clock in a step's frame: whether it ticked, then its feed's bar.
+pub const FRAME_STRIDE: u32 = 8;
+
+/// Where in a clock's part of the frame an input of its feed is (after the tick flag).
+pub fn frame_field(i: Input) -> Option<u32> {
+    Some(match i {
+        Input::Open => 1,
+        Input::High => 2,
+        Input::Low => 3,
+        Input::Close => 4,
+        Input::Volume => 5,
+        Input::Time => 6,
+        Input::BarIndex => 7,
+        _ => return None,
+    })
+}
+
+/// The frame position of clock `clock`'s tick flag (`clock` ≥ 1).
+pub fn tick_at(clock: u32) -> usize {
+    ((clock - 1) * FRAME_STRIDE) as usize
 }
 
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -148,6 +181,13 @@ pub struct BarProgram {
     pub order_names: Vec<String>,
     /// The first bar on which orders are placed; `None`: never.
     pub warmup: Option<u64>,
+    /// The feeds (0: the primary) with their clocks.
+    pub feeds: Vec<crate::sema::elab::FeedDef>,
+    /// Values in each step's frame: `FRAME_STRIDE` per clock other than the step clock (0 when
+    /// the program has one clock: the engine passes no frame).
+    pub frame_len: u32,
+    /// The clock of the primary feed, on whose bars the broker acts (0: every step).
+    pub broker_clock: u32,
 }
 
 impl Slot {
@@ -161,6 +201,12 @@ impl Slot {
 }
 
 impl BarProgram {
+    /// Whether clock `clock` ticked on the step whose frame is `frame` (the step clock always).
+    #[inline]
+    pub fn ticked(clock: u32, frame: &[f64]) -> bool {
+        clock == 0 || frame.get(tick_at(clock)).is_some_and(|&t| t != 0.0)
+    }
+
     /// Bytes of ring buffers (what `btl mem` reports as the total).
     pub fn buffer_bytes(&self) -> u64 {
         u64::from(self.buffer_len) * 8

@@ -51,6 +51,7 @@ pub fn print(p: &BarProgram) -> String {
                 back: Back::Reg(r),
             } => writeln!(s, "r{dst} = load s{slot}[r{r}]"),
             Inst::Store { slot, src } => writeln!(s, "store s{slot} r{src}"),
+            Inst::Tick { dst, clock } => writeln!(s, "r{dst} = ticked c{clock}"),
             Inst::GetVar { dst, var } => writeln!(s, "r{dst} = get v{var}"),
             Inst::SetVar { var, src } => writeln!(s, "set v{var} r{src}"),
             Inst::Unary { dst, op, a } => writeln!(s, "r{dst} = {op:?} r{a}"),

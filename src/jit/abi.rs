@@ -47,6 +47,8 @@ pub struct JitCtx {
     pub log: *mut LogEntry,
     pub log_len: u64,
     pub log_cap: u64,
+    /// The batch's frames: the program's `frame_len` values per bar (none for one clock).
+    pub frames: *const f64,
 }
 
 /// A plot or a bar end, waiting in the sink log.
@@ -89,6 +91,7 @@ pub mod offset {
     pub const HEADS: i32 = offset_of!(JitCtx, heads) as i32;
     pub const VARS: i32 = offset_of!(JitCtx, vars) as i32;
     pub const BARS: i32 = offset_of!(JitCtx, bars) as i32;
+    pub const FRAMES: i32 = offset_of!(JitCtx, frames) as i32;
     pub const N: i32 = offset_of!(JitCtx, n) as i32;
     const STATE: usize = offset_of!(JitCtx, state);
     pub const BAR: i32 = (STATE + offset_of!(LoopState, bar)) as i32;
@@ -316,6 +319,8 @@ struct Layout {
     buf: usize,
     heads: usize,
     vars: usize,
+    /// Frame values per bar.
+    frame: usize,
 }
 
 /// A finalized batch function, and the machine layout it was compiled for.
@@ -339,6 +344,7 @@ impl LoopFn {
                 buf: p.buffer_len as usize,
                 heads: p.slots.len(),
                 vars: p.vars.len(),
+                frame: p.frame_len as usize,
             },
         }
     }
@@ -349,6 +355,7 @@ impl LoopFn {
         &self,
         m: &mut Machine,
         bars: &[Bar],
+        frames: &[f64],
         state: &mut LoopState,
         log: &mut [LogEntry],
         host: &mut dyn Host,
@@ -357,7 +364,16 @@ impl LoopFn {
             buf: m.buf.len(),
             heads: m.heads.len(),
             vars: m.vars.len(),
+            frame: self.layout.frame,
         };
+        if frames.len() != bars.len() * self.layout.frame {
+            return Err(format!(
+                "{} frame values for {} bars: the program reads {} per bar",
+                frames.len(),
+                bars.len(),
+                self.layout.frame
+            ));
+        }
         if layout != self.layout {
             return Err(format!(
                 "the machine ({layout:?}) is not the one the program was compiled for ({:?})",
@@ -375,6 +391,7 @@ impl LoopFn {
             // nothing keeps the pointer afterwards.
             host: (&mut cell as *mut HostCell<'_>).cast::<HostCell<'static>>(),
             bars: bars.as_ptr(),
+            frames: frames.as_ptr(),
             n: bars.len() as u64,
             first: state.bar,
             state: *state,
@@ -390,8 +407,8 @@ impl LoopFn {
         // alive as long as `self`, compiled for this machine's layout (checked above): every
         // buffer, head and variable access stays inside the arrays whose pointers are in `ctx`
         // (indices were proven at compile time, register indices are range-checked in the code);
-        // bar reads stay below `n`, the length of `bars`, and log writes below `log_cap`, the
-        // length of `log`. The signature matches the one the translator declared.
+        // bar reads stay below `n`, the length of `bars`, frame reads below `n` times the frame
+        // length (checked above), and log writes below `log_cap`, the length of `log`. The signature matches the one the translator declared.
         let status = unsafe {
             let f = std::mem::transmute::<*const u8, extern "C" fn(*mut JitCtx) -> i32>(self.code);
             f(&mut ctx)

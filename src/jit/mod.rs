@@ -55,10 +55,11 @@ impl Engine for Jit {
         _p: &BarProgram,
         m: &mut Machine,
         bars: &[Bar],
+        frames: &[f64],
         state: &mut LoopState,
         host: &mut dyn Host,
     ) -> Result<(), String> {
-        self.run.call(m, bars, state, &mut self.log, host)
+        self.run.call(m, bars, frames, state, &mut self.log, host)
     }
 }
 
@@ -307,6 +308,8 @@ struct Tx<'a, 'b, 'f> {
     /// This bar's index (i64) and a pointer to it.
     bar: Value,
     bar_ptr: Value,
+    /// This bar's frame (see `BarProgram::frame_len`), with several clocks.
+    frame_ptr: Option<Value>,
     /// Every slot's head on this bar.
     heads: Vec<Value>,
     /// Per slot held in registers, its values (k bars back at index k).
@@ -337,6 +340,8 @@ struct Carried {
     /// The index of this bar (i64) and a pointer to it.
     bar: Variable,
     bar_ptr: Variable,
+    /// A pointer to this bar's frame (programs with several clocks).
+    frame_ptr: Option<Variable>,
     /// Per slot, where its head is.
     heads: Vec<Head>,
     /// The machine's array of heads.
@@ -401,6 +406,7 @@ impl Carried {
         let c = Carried {
             bar: b.declare_var(types::I64),
             bar_ptr: b.declare_var(types::I64),
+            frame_ptr: (p.frame_len > 0).then(|| b.declare_var(types::I64)),
             heads,
             heads_ptr,
             held,
@@ -412,6 +418,10 @@ impl Carried {
         b.def_var(c.bar, bar);
         let bar_ptr = f.load(b, types::I64, offset::BARS);
         b.def_var(c.bar_ptr, bar_ptr);
+        if let Some(var) = c.frame_ptr {
+            let frame_ptr = f.load(b, types::I64, offset::FRAMES);
+            b.def_var(var, frame_ptr);
+        }
         for (var, at) in c.loop_state() {
             let v = f.load(b, types::F64, at);
             b.def_var(var, v);
@@ -419,9 +429,16 @@ impl Carried {
         c
     }
 
-    /// Step 2, first half: every ring's head advances and every shift register moves up; the
-    /// heads of this bar.
-    fn advance(&self, b: &mut FunctionBuilder, f: &Frame, p: &BarProgram) -> Vec<Value> {
+    /// Step 2, first half: every ring's head advances and every shift register moves up (with
+    /// several clocks, only those of the clocks that ticked in this bar's frame); the heads of
+    /// this bar.
+    fn advance(
+        &self,
+        b: &mut FunctionBuilder,
+        f: &Frame,
+        p: &BarProgram,
+        frame_ptr: Option<Value>,
+    ) -> Vec<Value> {
         let flags = MemFlagsData::trusted();
         let slots = p.slots.iter().enumerate().zip(&self.heads).zip(&self.held);
         let next = |b: &mut FunctionBuilder, h: Value, cap: u32| {
@@ -430,37 +447,68 @@ impl Carried {
             let zero = b.ins().iconst(types::I64, 0);
             b.ins().select(wrap, zero, next)
         };
+        // Per clock of its own, whether it ticked (an `i8`), computed once.
+        let mut ticks: std::collections::HashMap<u32, Value> = std::collections::HashMap::new();
+        let mut tick = |b: &mut FunctionBuilder, clock: u32| -> Option<Value> {
+            let frame_ptr = frame_ptr.filter(|_| clock != 0)?;
+            Some(
+                *ticks
+                    .entry(clock)
+                    .or_insert_with(|| tick_of(b, frame_ptr, clock)),
+            )
+        };
+        // `new` where the slot's clock ticked, else `old`.
+        let pick = |b: &mut FunctionBuilder, t: Option<Value>, new: Value, old: Value| match t {
+            Some(t) => b.ins().select(t, new, old),
+            None => new,
+        };
         slots
-            .map(|(((k, slot), head), held)| match (head, held) {
-                (Head::Register(var), _) => {
-                    let h = b.use_var(*var);
-                    let h = next(b, h, slot.capacity);
-                    b.def_var(*var, h);
-                    h
-                }
-                (Head::Memory, _) => {
-                    let at = (k * 4) as i32;
-                    let h = b.ins().load(types::I32, flags, self.heads_ptr, at);
-                    let h = b.ins().uextend(types::I64, h);
-                    let h = next(b, h, slot.capacity);
-                    let h32 = b.ins().ireduce(types::I32, h);
-                    b.ins().store(flags, h32, self.heads_ptr, at);
-                    h
-                }
-                (Head::Shift, Some(held)) => {
-                    for k in (1..held.len()).rev() {
-                        let v = b.use_var(held[k - 1]);
-                        b.def_var(held[k], v);
+            .map(|(((k, slot), head), held)| {
+                let t = tick(b, slot.clock);
+                match (head, held) {
+                    (Head::Register(var), _) => {
+                        let old = b.use_var(*var);
+                        let h = next(b, old, slot.capacity);
+                        let h = pick(b, t, h, old);
+                        b.def_var(*var, h);
+                        h
                     }
-                    b.ins().iconst(types::I64, 0)
-                }
-                (Head::Shift, None) => {
-                    for k in (1..slot.capacity).rev() {
-                        let at = ((slot.offset + k) * 8) as i32;
-                        let v = b.ins().load(types::F64, flags, f.buf, at - 8);
-                        b.ins().store(flags, v, f.buf, at);
+                    (Head::Memory, _) => {
+                        let at = (k * 4) as i32;
+                        let old = b.ins().load(types::I32, flags, self.heads_ptr, at);
+                        let old = b.ins().uextend(types::I64, old);
+                        let h = next(b, old, slot.capacity);
+                        let h = pick(b, t, h, old);
+                        let h32 = b.ins().ireduce(types::I32, h);
+                        b.ins().store(flags, h32, self.heads_ptr, at);
+                        h
                     }
-                    b.ins().iconst(types::I64, 0)
+                    (Head::Shift, Some(held)) => {
+                        for k in (1..held.len()).rev() {
+                            let mut v = b.use_var(held[k - 1]);
+                            if t.is_some() {
+                                let old = b.use_var(held[k]);
+                                v = pick(b, t, v, old);
+                            }
+                            b.def_var(held[k], v);
+                        }
+                        b.ins().iconst(types::I64, 0)
+                    }
+                    (Head::Shift, None) => {
+                        for k in (1..slot.capacity).rev() {
+                            let at = ((slot.offset + k) * 8) as i32;
+                            let v = b.ins().load(types::F64, flags, f.buf, at - 8);
+                            let v = match t {
+                                Some(_) => {
+                                    let old = b.ins().load(types::F64, flags, f.buf, at);
+                                    pick(b, t, v, old)
+                                }
+                                None => v,
+                            };
+                            b.ins().store(flags, v, f.buf, at);
+                        }
+                        b.ins().iconst(types::I64, 0)
+                    }
                 }
             })
             .collect()
@@ -517,6 +565,15 @@ impl Carried {
     }
 }
 
+/// Whether `clock` (≥ 1) ticked in the frame at `frame_ptr`: an `i8`.
+fn tick_of(b: &mut FunctionBuilder, frame_ptr: Value, clock: u32) -> Value {
+    let flags = MemFlagsData::trusted();
+    let at = (crate::ir::tick_at(clock) * 8) as i32;
+    let t = b.ins().load(types::F64, flags, frame_ptr, at);
+    let zero = b.ins().f64const(0.0);
+    b.ins().fcmp(FloatCC::NotEqual, t, zero)
+}
+
 /// The instructions that start a block: the first, every jump target, every one after a jump.
 fn block_starts(p: &BarProgram) -> Vec<bool> {
     let n = p.code.len();
@@ -534,9 +591,10 @@ fn block_starts(p: &BarProgram) -> Vec<bool> {
 /// The register an instruction defines, and the ones it reads.
 fn reg_def_uses(inst: &Inst) -> (Option<u32>, Vec<u32>) {
     match *inst {
-        Inst::Const { dst, .. } | Inst::GetVar { dst, .. } | Inst::Fill { dst, .. } => {
-            (Some(dst), vec![])
-        }
+        Inst::Const { dst, .. }
+        | Inst::GetVar { dst, .. }
+        | Inst::Fill { dst, .. }
+        | Inst::Tick { dst, .. } => (Some(dst), vec![]),
         Inst::Load { dst, back, .. } => match back {
             Back::Reg(r) => (Some(dst), vec![r]),
             Back::Imm(_) => (Some(dst), vec![]),
@@ -645,12 +703,18 @@ fn translate(
     let more = b.ins().icmp(IntCC::UnsignedLessThan, bar_ptr, end);
     b.ins().brif(more, open, &[], exit, &[]);
 
-    // Step 1: the broker's turn, only when orders are pending.
+    // Step 1: the broker's turn, only when orders are pending (and, with several clocks, on
+    // the primary feed's bars).
     b.switch_to_block(open);
     let bar = b.use_var(carried.bar);
+    let frame_ptr = carried.frame_ptr.map(|v| b.use_var(v));
     let pending = f.load(&mut b, types::F64, offset::PENDING);
     let zero = b.ins().f64const(0.0);
-    let any = b.ins().fcmp(FloatCC::NotEqual, pending, zero);
+    let mut any = b.ins().fcmp(FloatCC::NotEqual, pending, zero);
+    if let Some(fp) = frame_ptr.filter(|_| p.broker_clock != 0) {
+        let t = tick_of(&mut b, fp, p.broker_clock);
+        any = b.ins().band(any, t);
+    }
     let call_open = b.create_block();
     b.ins().brif(any, call_open, &[], bar_start, &[]);
     b.switch_to_block(call_open);
@@ -658,10 +722,16 @@ fn translate(
 
     // Step 2: heads advance (shift registers move up), inputs are stored.
     b.switch_to_block(bar_start);
-    let heads = carried.advance(&mut b, &f, p);
+    let heads = carried.advance(&mut b, &f, p, frame_ptr);
     for ((slot, &h), held) in p.slots.iter().zip(&heads).zip(&carried.held) {
-        if let Some(input) = slot.input {
-            let v = input_value(&mut b, input, ctx_ptr, bar_ptr, bar);
+        let v = match (slot.input, slot.frame) {
+            (Some(input), _) => Some(input_value(&mut b, input, ctx_ptr, bar_ptr, bar)),
+            (None, Some(at)) => {
+                frame_ptr.map(|fp| b.ins().load(types::F64, flags, fp, (at * 8) as i32))
+            }
+            (None, None) => None,
+        };
+        if let Some(v) = v {
             if let Some(held) = held {
                 b.def_var(held[0], v);
                 continue;
@@ -691,6 +761,7 @@ fn translate(
         vars,
         bar,
         bar_ptr,
+        frame_ptr,
         heads,
         held: &carried.held,
         truth: std::collections::HashMap::new(),
@@ -722,7 +793,12 @@ fn translate(
     b.ins().brif(fill_on_close, asked, &[], mark, &[]);
     b.switch_to_block(asked);
     let pending = f.load(&mut b, types::F64, offset::PENDING);
-    let any = b.ins().fcmp(FloatCC::NotEqual, pending, zero);
+    let mut any = b.ins().fcmp(FloatCC::NotEqual, pending, zero);
+    if let Some(fp) = frame_ptr.filter(|_| p.broker_clock != 0) {
+        // Computed again: the tick of step 1 was computed in a block that may not run.
+        let t = tick_of(&mut b, fp, p.broker_clock);
+        any = b.ins().band(any, t);
+    }
     b.ins().brif(any, call_close, &[], mark, &[]);
     b.switch_to_block(call_close);
     f.effect(&mut b, "btl_close_bar", &[ctx_ptr, bar, bar_ptr], mark);
@@ -750,6 +826,10 @@ fn translate(
     b.def_var(carried.bar, next_bar);
     let next_ptr = b.ins().iadd_imm_s(bar_ptr, offset::BAR_SIZE);
     b.def_var(carried.bar_ptr, next_ptr);
+    if let (Some(var), Some(fp)) = (carried.frame_ptr, frame_ptr) {
+        let next_frame = b.ins().iadd_imm_s(fp, i64::from(p.frame_len) * 8);
+        b.def_var(var, next_frame);
+    }
     b.ins().jump(header, &[]);
 
     // The end of the batch (or a failed host call).
@@ -935,6 +1015,17 @@ impl Tx<'_, '_, '_> {
                 let v = self.f64c(value);
                 self.set(dst, v);
                 self.consts.insert(dst, value);
+            }
+            Inst::Tick { dst, clock } => {
+                let v = match self.frame_ptr {
+                    Some(fp) => {
+                        let t = tick_of(self.b, fp, clock);
+                        self.bool_to_f64(t)
+                    }
+                    // Lowering makes no `Tick` for a program with one clock.
+                    None => self.f64c(f64::NAN),
+                };
+                self.set(dst, v);
             }
             Inst::Load { dst, slot, back } => {
                 let s = &self.p.slots[slot as usize];

@@ -165,12 +165,18 @@ fn statements(ast: &crate::syntax::ast::Ast, block: &Block) -> Vec<(StmtId, Span
                             stack.push(Work::Expr(*hi));
                             stack.push(Work::Block(body));
                         }
+                        Stmt::Feed { value, .. } => {
+                            out.push((s, b.span));
+                            stack.extend(value.iter().map(|e| Work::Expr(*e)));
+                        }
                         Stmt::Break | Stmt::Continue | Stmt::Error => {}
                     }
                 }
             }
             Work::Expr(e) => match ast.exprs.get(e) {
-                Some(Expr::Unary(_, a) | Expr::Paren(a)) => stack.push(Work::Expr(*a)),
+                Some(Expr::Unary(_, a) | Expr::Paren(a) | Expr::In(_, a)) => {
+                    stack.push(Work::Expr(*a))
+                }
                 Some(Expr::Binary(_, a, b) | Expr::Index(a, b)) => {
                     stack.push(Work::Expr(*a));
                     stack.push(Work::Expr(*b));

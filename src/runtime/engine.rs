@@ -34,6 +34,18 @@ pub trait BarSource {
         0
     }
 
+    /// The next steps, at most `max`, with their frames (`crate::ir::FRAME_STRIDE` values per
+    /// clock of its own per step): a source that aligns several feeds fills them; this default,
+    /// for a single feed, has none.
+    fn next_steps<'a>(
+        &'a mut self,
+        buf: &'a mut Vec<Bar>,
+        _frames: &'a mut Vec<f64>,
+        max: usize,
+    ) -> Result<(&'a [Bar], &'a [f64]), FeedError> {
+        Ok((self.next_batch(buf, max)?, &[]))
+    }
+
     /// The next bars, at most `max`, fewer only at the end of the data (none after it). This
     /// default reads them one by one into `buf`; bars already in memory are lent without a copy.
     fn next_batch<'a>(
@@ -49,6 +61,34 @@ pub trait BarSource {
             }
         }
         Ok(buf)
+    }
+}
+
+/// A source lent to a run that does not own it (the aligner borrows the feeds the CLI keeps).
+impl<S: BarSource + ?Sized> BarSource for &mut S {
+    fn next_bar(&mut self) -> Result<Option<Bar>, FeedError> {
+        (**self).next_bar()
+    }
+
+    fn skipped_rows(&self) -> u64 {
+        (**self).skipped_rows()
+    }
+
+    fn next_batch<'a>(
+        &'a mut self,
+        buf: &'a mut Vec<Bar>,
+        max: usize,
+    ) -> Result<&'a [Bar], FeedError> {
+        (**self).next_batch(buf, max)
+    }
+
+    fn next_steps<'a>(
+        &'a mut self,
+        buf: &'a mut Vec<Bar>,
+        frames: &'a mut Vec<f64>,
+        max: usize,
+    ) -> Result<(&'a [Bar], &'a [f64]), FeedError> {
+        (**self).next_steps(buf, frames, max)
     }
 }
 
@@ -126,13 +166,15 @@ impl LoopState {
 
 /// Runs batches of bars through a program: the interpreter or the JIT.
 pub trait Engine {
-    /// Runs the bar protocol (see the module contract) on every bar of `bars`, in order.
+    /// Runs the bar protocol (see the module contract) on every bar of `bars`, in order;
+    /// `frames` holds `p.frame_len` values per bar (none for a program with one clock).
     /// `Err` stops the run: a host function failed inside compiled code.
     fn run_bars(
         &mut self,
         p: &BarProgram,
         m: &mut Machine,
         bars: &[Bar],
+        frames: &[f64],
         state: &mut LoopState,
         host: &mut dyn Host,
     ) -> Result<(), String>;
@@ -157,31 +199,42 @@ pub fn input_value(input: Input, b: &Bar, bar: u64, a: &AccountView) -> f64 {
     }
 }
 
-/// One bar of the bar protocol: its definition, run by the interpreter.
+/// One bar of the bar protocol: its definition, run by the interpreter. `frame` is the step's
+/// frame (empty for a program with one clock): with several clocks, only the slots of the clocks
+/// that ticked advance, the inputs of feeds with their own clock are stored from the frame, and
+/// the broker acts only on steps where the primary feed has a bar.
 pub fn reference_bar(
     p: &BarProgram,
     m: &mut Machine,
     b: &Bar,
+    frame: &[f64],
     state: &mut LoopState,
     flags: RunFlags,
     host: &mut dyn Host,
 ) {
     let bar = state.bar;
+    let broker_turn = BarProgram::ticked(p.broker_clock, frame);
     // The account changes only in the host: it is asked again after each call that may change it.
     let mut account = host.account();
-    if account.pending != 0.0 {
+    if account.pending != 0.0 && broker_turn {
         host.open_bar(bar, b);
         account = host.account();
     }
-    m.advance(p);
+    if p.frame_len == 0 {
+        m.advance(p);
+    } else {
+        m.advance_ticked(p, frame);
+    }
     for (i, slot) in p.slots.iter().enumerate() {
         if let Some(input) = slot.input {
             m.store(slot, i, input_value(input, b, bar, &account));
+        } else if let Some(at) = slot.frame {
+            m.store(slot, i, frame.get(at as usize).copied().unwrap_or(f64::NAN));
         }
     }
-    interp::step(p, m, bar, b, host);
+    interp::step(p, m, bar, b, frame, host);
     let mut account = host.account();
-    if flags.fill_on_close && account.pending != 0.0 {
+    if flags.fill_on_close && account.pending != 0.0 && broker_turn {
         host.close_bar(bar, b);
         account = host.account();
     }
@@ -201,12 +254,15 @@ impl Engine for Interpreter {
         p: &BarProgram,
         m: &mut Machine,
         bars: &[Bar],
+        frames: &[f64],
         state: &mut LoopState,
         host: &mut dyn Host,
     ) -> Result<(), String> {
         let flags = host.flags();
-        for b in bars {
-            reference_bar(p, m, b, state, flags, host);
+        let stride = p.frame_len as usize;
+        for (i, b) in bars.iter().enumerate() {
+            let frame = frames.get(i * stride..(i + 1) * stride).unwrap_or(&[]);
+            reference_bar(p, m, b, frame, state, flags, host);
         }
         Ok(())
     }
@@ -431,13 +487,24 @@ where
     };
     let mut state = LoopState::new(config.cash);
     let mut buf: Vec<Bar> = Vec::with_capacity(BATCH);
+    let mut frame_buf: Vec<f64> = Vec::new();
     loop {
-        let batch = source.next_batch(&mut buf, BATCH).map_err(RunError::Feed)?;
+        let (batch, frames) = source
+            .next_steps(&mut buf, &mut frame_buf, BATCH)
+            .map_err(RunError::Feed)?;
         if batch.is_empty() {
             break;
         }
+        if frames.len() != batch.len() * p.frame_len as usize {
+            return Err(RunError::Engine(format!(
+                "the data give {} frame values for {} steps; the program needs {} per step (its feeds and timeframes)",
+                frames.len(),
+                batch.len(),
+                p.frame_len
+            )));
+        }
         engine
-            .run_bars(p, &mut m, batch, &mut state, &mut host)
+            .run_bars(p, &mut m, batch, frames, &mut state, &mut host)
             .map_err(RunError::Engine)?;
     }
     let broker = &host.broker;

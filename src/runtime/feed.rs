@@ -345,6 +345,8 @@ pub struct CsvFeed<R: Read> {
     delimiter: u8,
     /// Rows recovered from the lines an unterminated quote swallowed, with their lines.
     pending: VecDeque<Pending>,
+    /// The zone of times written without an offset (`None`: UTC).
+    zone: Option<jiff::tz::TimeZone>,
 }
 
 impl CsvFeed<std::fs::File> {
@@ -431,6 +433,7 @@ impl<R: Read> CsvFeed<R> {
             skipped: 0,
             first_skipped: None,
             unit: std::cell::Cell::new(None),
+            zone: None,
             delimiter,
             pending: VecDeque::new(),
         })
@@ -545,6 +548,40 @@ impl<R: Read> CsvFeed<R> {
     }
 
     /// Reads epoch integers in `unit`, whatever the column's name or the values' size.
+    /// The file's name as errors give it.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Reads dates and times written without an offset as local times of `zone` (with its
+    /// daylight-saving rules; a time in a gap or an overlap is placed as jiff's "compatible"
+    /// rule says). Epoch integers and times with an offset are instants already.
+    pub fn set_timezone(&mut self, zone: jiff::tz::TimeZone) {
+        self.zone = Some(zone);
+    }
+
+    /// A civil time read as if UTC (`ms`), placed in the zone when it had no offset.
+    fn localize(&self, ms: i64, cell: &[u8]) -> Result<i64, &'static str> {
+        let Some(zone) = &self.zone else {
+            return Ok(ms);
+        };
+        let written_offset = cell
+            .trim_ascii()
+            .get(11..)
+            .is_some_and(|time| time.iter().any(|&b| matches!(b, b'Z' | b'z' | b'+' | b'-')));
+        if written_offset {
+            return Ok(ms);
+        }
+        let civil = jiff::Timestamp::from_millisecond(ms)
+            .map_err(|_| "time out of range")?
+            .to_zoned(jiff::tz::TimeZone::UTC)
+            .datetime();
+        zone.to_ambiguous_timestamp(civil)
+            .compatible()
+            .map(|t| t.as_millisecond())
+            .map_err(|_| "time out of range in the time zone")
+    }
+
     pub fn set_time_unit(&mut self, unit: TimeUnit) {
         self.unit.set(Some((unit, UnitSource::Given)));
     }
@@ -559,7 +596,7 @@ impl<R: Read> CsvFeed<R> {
     /// contract).
     fn parse_time(&self, cell: &[u8]) -> Result<i64, &'static str> {
         let Some(value) = epoch_integer(cell)? else {
-            return parse_timestamp(cell);
+            return self.localize(parse_timestamp(cell)?, cell);
         };
         let unit = match self.unit.get() {
             Some((u, _)) => u,
@@ -679,7 +716,15 @@ impl<R: Read> CsvFeed<R> {
                     parse_date(date_cell).map_err(|why| malformed_time(date, date_cell, why))?;
                 let ms = parse_time_of_day(time_cell)
                     .map_err(|why| malformed_time(time, time_cell, why))?;
-                days * MS_PER_DAY + ms
+                if self.zone.is_none() {
+                    days * MS_PER_DAY + ms
+                } else {
+                    let mut both = date_cell.trim_ascii().to_vec();
+                    both.push(b' ');
+                    both.extend_from_slice(time_cell.trim_ascii());
+                    self.localize(days * MS_PER_DAY + ms, &both)
+                        .map_err(|why| malformed_time(time, time_cell, why))?
+                }
             }
         };
         let open = number(record, c.open)?;

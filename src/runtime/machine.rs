@@ -140,6 +140,28 @@ impl Machine {
         }
     }
 
+    /// Starts a step of a program with several clocks: only the slots whose clock ticked in
+    /// `frame` advance (the others hold their values).
+    pub fn advance_ticked(&mut self, p: &BarProgram, frame: &[f64]) {
+        for (head, slot) in self.heads.iter_mut().zip(&p.slots) {
+            if !BarProgram::ticked(slot.clock, frame) {
+                continue;
+            }
+            if slot.is_shift() {
+                let at = slot.offset as usize;
+                for k in (at + 1..at + slot.capacity as usize).rev() {
+                    self.buf[k] = self.buf[k - 1];
+                }
+            } else {
+                *head = if *head + 1 == slot.capacity {
+                    0
+                } else {
+                    *head + 1
+                };
+            }
+        }
+    }
+
     #[inline]
     pub fn store(&mut self, slot: &Slot, index: usize, value: f64) {
         let head = self.heads[index];

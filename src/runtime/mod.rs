@@ -1,4 +1,5 @@
 //! The run-time: data feeds, ring buffers, the broker and the engine loop.
+pub mod align;
 pub mod broker;
 pub mod engine;
 pub mod feed;

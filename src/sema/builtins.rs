@@ -57,6 +57,18 @@ impl Input {
         Input::ALL.iter().copied().find(|i| i.name() == name)
     }
 
+    /// Whether the value is the account's (the broker's) rather than the bar's.
+    pub fn is_account(self) -> bool {
+        matches!(
+            self,
+            Input::Position
+                | Input::Cash
+                | Input::Equity
+                | Input::EntryPrice
+                | Input::PendingOrders
+        )
+    }
+
     /// Whether the value is an `int` (otherwise `float`).
     pub fn is_int(self) -> bool {
         matches!(self, Input::Time | Input::BarIndex | Input::PendingOrders)

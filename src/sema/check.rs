@@ -177,6 +177,32 @@ pub struct Checked {
     pub recursive_calls: SecondaryMap<ExprId, ()>,
     /// `let (a, _, c) = ...` statements to the local of each element (`None` for `_`).
     pub tuple_decls: SecondaryMap<StmtId, Vec<Option<LocalId>>>,
+    /// The strategy's `feed` declarations, in source order; feed number `i + 1` is `feeds[i]`
+    /// (number 0 is the primary feed, the first `--data`).
+    pub feeds: Vec<FeedDecl>,
+    /// `feed.expr` expressions to the number of their feed.
+    pub feed_refs: SecondaryMap<ExprId, u32>,
+}
+
+/// A `feed` declaration.
+#[derive(Debug, Clone)]
+pub struct FeedDecl {
+    pub name: String,
+    pub span: Span,
+    pub doc: Option<String>,
+    pub source: FeedSource,
+}
+
+/// Where a feed's bars come from.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum FeedSource {
+    /// A data file, bound on the command line (`--data NAME=FILE`).
+    Data,
+    /// Bars of feed number `of` (0: the primary) cut into periods of `timeframe`.
+    Resample {
+        of: u32,
+        timeframe: crate::timeframe::Timeframe,
+    },
 }
 
 impl Checked {
@@ -247,6 +273,8 @@ struct Ctx {
     stateful: bool,
     /// Checking a stdlib function: its calls resolve to the stdlib.
     in_stdlib: bool,
+    /// Inside `feed.( ... )`: the feed's number.
+    in_feed: Option<u32>,
 }
 
 impl Ctx {
@@ -263,6 +291,7 @@ impl Ctx {
             under_index: 0,
             stateful: false,
             in_stdlib,
+            in_feed: None,
         }
     }
 
@@ -703,6 +732,10 @@ impl<'a> Checker<'a> {
                 }
                 None
             }
+            Stmt::Feed { name, value, doc } => {
+                self.check_feed(ctx, span, name, *value, doc.clone());
+                None
+            }
             Stmt::Let {
                 name,
                 ty,
@@ -872,6 +905,136 @@ impl<'a> Checker<'a> {
         }
     }
 
+    /// `feed NAME` or `feed NAME = resample([FEED,] "TF")` at the strategy's top level.
+    fn check_feed(
+        &mut self,
+        ctx: &mut Ctx,
+        span: Span,
+        name: &Ident,
+        value: Option<ExprId>,
+        doc: Option<String>,
+    ) {
+        let top = !ctx.in_fn && ctx.scopes.len() == 2 && ctx.loop_depth == 0;
+        if !top {
+            self.err(
+                Diagnostic::new(Code::E0119, "`feed` outside the strategy's top level")
+                    .primary(span, "not allowed here")
+                    .help("declare feeds directly in the `strategy` block"),
+            );
+            return;
+        }
+        let source = match value {
+            None => FeedSource::Data,
+            Some(v) => match self.resample_source(ctx, v) {
+                Some(s) => s,
+                None => return,
+            },
+        };
+        if self.out.feeds.iter().any(|f| f.name == name.name) {
+            self.err(
+                Diagnostic::new(
+                    Code::E0101,
+                    format!("feed `{}` is defined twice", name.name),
+                )
+                .primary(name.span, "second definition"),
+            );
+            return;
+        }
+        self.out.feeds.push(FeedDecl {
+            name: name.name.clone(),
+            span: name.span,
+            doc,
+            source,
+        });
+    }
+
+    /// The source of `feed x = resample("1d")` or `resample(qqq, "1h")`.
+    fn resample_source(&mut self, ctx: &Ctx, v: ExprId) -> Option<FeedSource> {
+        let bad = |c: &mut Self, at: Span, why: &str| {
+            c.err(
+                Diagnostic::new(Code::E0119, format!("a feed's value must be `resample(...)`: {why}"))
+                    .primary(at, why.to_string())
+                    .help("write `feed daily = resample(\"1d\")` (the primary feed's bars by day) or `feed qqq_h = resample(qqq, \"1h\")`"),
+            );
+        };
+        let span = self.ast.expr_span(v);
+        let Expr::Call(f, args) = self.ast.expr(v) else {
+            bad(self, span, "not a call of `resample`");
+            return None;
+        };
+        if f.name != "resample" || args.is_empty() || args.len() > 2 {
+            bad(self, span, "expected `resample([FEED,] \"TIMEFRAME\")`");
+            return None;
+        }
+        let of = if args.len() == 2 {
+            let Expr::Name(n) = self.ast.expr(args[0]) else {
+                bad(
+                    self,
+                    self.ast.expr_span(args[0]),
+                    "the first argument names a feed",
+                );
+                return None;
+            };
+            self.feed_ref(ctx, n)?
+        } else {
+            0
+        };
+        if of > 0 && self.out.feeds[of as usize - 1].source != FeedSource::Data {
+            bad(
+                self,
+                self.ast.expr_span(args[0]),
+                "only a data feed can be resampled",
+            );
+            return None;
+        }
+        let tf_expr = args[args.len() - 1];
+        let Expr::Str(text) = self.ast.expr(tf_expr) else {
+            bad(
+                self,
+                self.ast.expr_span(tf_expr),
+                "the timeframe is a string such as \"1d\"",
+            );
+            return None;
+        };
+        match crate::timeframe::Timeframe::parse(text) {
+            Ok(timeframe) => Some(FeedSource::Resample { of, timeframe }),
+            Err(why) => {
+                self.err(
+                    Diagnostic::new(Code::E0119, format!("bad timeframe: {why}"))
+                        .primary(self.ast.expr_span(tf_expr), "not a timeframe")
+                        .help("timeframes: 5m, 15m, 30m, 1h, 4h (dividing a day), 1d, 1w, 1M"),
+                );
+                None
+            }
+        }
+    }
+
+    /// The number of the feed `name` refers to (E0120 when none).
+    fn feed_ref(&mut self, ctx: &Ctx, name: &Ident) -> Option<u32> {
+        if !ctx.in_fn
+            && let Some(i) = self.out.feeds.iter().position(|f| f.name == name.name)
+        {
+            return Some(i as u32 + 1);
+        }
+        let known: Vec<&str> = self.out.feeds.iter().map(|f| f.name.as_str()).collect();
+        let help = if ctx.in_fn {
+            "feeds are named in the strategy: call the function in the feed's context instead, `qqq.f(...)`".to_string()
+        } else if known.is_empty() {
+            format!(
+                "declare it at the top of the strategy, `feed {}`, and give its data with `--data {}=FILE`",
+                name.name, name.name
+            )
+        } else {
+            format!("the feeds declared are: {}", known.join(", "))
+        };
+        self.err(
+            Diagnostic::new(Code::E0120, format!("no feed named `{}`", name.name))
+                .primary(name.span, "not a feed")
+                .help(help),
+        );
+        None
+    }
+
     fn expect_fits(&mut self, got: Ty, want: Ty, at: ExprId, what: &str) {
         if !got.fits(want) {
             let help = match (got, want) {
@@ -937,6 +1100,17 @@ impl<'a> Checker<'a> {
                 self.set(e, t.ty, t.konst)
             }
             Expr::Name(name) => self.check_name(ctx, e, name),
+            Expr::In(feed, inner) => {
+                let idx = self.feed_ref(ctx, feed);
+                let saved = ctx.in_feed;
+                ctx.in_feed = idx.or(saved);
+                let t = self.check_expr(ctx, *inner, true);
+                ctx.in_feed = saved;
+                if let Some(idx) = idx {
+                    self.out.feed_refs.insert(e, idx);
+                }
+                self.set(e, t.ty, t.konst)
+            }
             Expr::Unary(op, a) => {
                 let t = self.check_expr(ctx, *a, true);
                 let ty = match (op, t.ty) {
@@ -1275,6 +1449,13 @@ impl<'a> Checker<'a> {
             return self.set(e, ty, konst);
         }
         if let Some(input) = Input::from_name(&name.name) {
+            if ctx.in_feed.is_some() && input.is_account() {
+                self.err(
+                    Diagnostic::new(Code::E0120, format!("`{}` of a feed", name.name))
+                        .primary(name.span, "the account is one, traded on the primary feed")
+                        .help(format!("write `{}` outside the feed's context; positions per symbol are not supported yet", name.name)),
+                );
+            }
             self.out.names.insert(e, Res::Input(input));
             return self.set(e, if input.is_int() { Ty::Int } else { Ty::Float }, false);
         }
@@ -1442,6 +1623,13 @@ impl<'a> Checker<'a> {
                 b.signature().to_string(),
             );
             return self.set(e, if b.is_action() { Ty::Void } else { Ty::Error }, false);
+        }
+        if b.is_action() && ctx.in_feed.is_some() {
+            self.err(
+                Diagnostic::new(Code::E0120, format!("`{}` inside a feed's context", name.name))
+                    .primary(self.ast.expr_span(e), "orders and plots belong to the strategy")
+                    .help("orders go to the primary feed (the first `--data`) for now; compute the value in the feed's context (`let x = qqq.close`) and act on it in the strategy"),
+            );
         }
         if b.is_action() && ctx.in_fn {
             self.err(

@@ -87,6 +87,8 @@ pub struct Series {
     pub def: Option<NodeId>,
     /// Reads its own past.
     pub self_ref: bool,
+    /// The feed whose context it was written in (0: the primary; see `Program::feeds`).
+    pub feed: u32,
 }
 
 /// An expression node of the per-bar graph. Nodes form a DAG.
@@ -182,6 +184,20 @@ pub struct Program {
     pub hlines: Vec<(f64, Option<String>)>,
     /// The number of exact window sums (each keeps `exact::STATE` values).
     pub window_sums: u32,
+    /// The feeds: number 0 is the primary (the first `--data`), then the `feed` declarations.
+    pub feeds: Vec<FeedDef>,
+    /// The clock each series ticks with (see `sema::clock`); 0 is the step clock.
+    pub clock: SecondaryMap<SeriesId, u32>,
+}
+
+/// A feed of the program.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FeedDef {
+    /// The name in the program (`""` for the primary).
+    pub name: String,
+    pub source: super::check::FeedSource,
+    /// The clock its bars tick (see `sema::clock`): 0 when it ticks on every step.
+    pub clock: u32,
 }
 
 impl Program {
@@ -220,6 +236,7 @@ pub fn elaborate(
         p: Program::default(),
         diags: Vec::new(),
         inputs: HashMap::new(),
+        feed: 0,
         env: HashMap::new(),
         path: Vec::new(),
         call_spans: Vec::new(),
@@ -238,6 +255,18 @@ pub fn elaborate(
     {
         {
             e.p.name = s.name.name.clone();
+            e.p.feeds.push(FeedDef {
+                name: String::new(),
+                source: super::check::FeedSource::Data,
+                clock: 0,
+            });
+            for f in &checked.feeds {
+                e.p.feeds.push(FeedDef {
+                    name: f.name.clone(),
+                    source: f.source,
+                    clock: 0,
+                });
+            }
             for &id in &checked.params {
                 let local = &checked.locals[id];
                 let value = params.get(&id).copied().unwrap_or(value::NA);
@@ -257,6 +286,7 @@ pub fn elaborate(
     }
     let mut p = e.p;
     let diags = e.diags;
+    super::clock::infer(&mut p);
     super::warmup::infer(&mut p);
     (p, diags)
 }
@@ -301,7 +331,10 @@ struct Elab<'a> {
     param_values: &'a HashMap<LocalId, f64>,
     p: Program,
     diags: Vec<Diagnostic>,
-    inputs: HashMap<Input, SeriesId>,
+    /// Per feed and input, its series.
+    inputs: HashMap<(u32, Input), SeriesId>,
+    /// The feed whose context is being elaborated (`qqq.expr`); 0: the primary.
+    feed: u32,
     env: HashMap<LocalId, Bind>,
     /// Call labels of the call sites being expanded, outermost first.
     path: Vec<String>,
@@ -369,6 +402,7 @@ impl<'a> Elab<'a> {
             span,
             def: None,
             self_ref: false,
+            feed: self.feed,
         })
     }
 
@@ -477,14 +511,22 @@ impl<'a> Elab<'a> {
         self.blocks.pop().map(|(b, _)| b).unwrap_or_default()
     }
 
+    /// The series of input `i` in the current feed's context (the account's are one).
     fn input(&mut self, i: Input, span: Span) -> SeriesId {
-        if let Some(&s) = self.inputs.get(&i) {
+        let feed = if i.is_account() { 0 } else { self.feed };
+        if let Some(&s) = self.inputs.get(&(feed, i)) {
             return s;
         }
         let ty = if i.is_int() { Ty::Int } else { Ty::Float };
-        let s = self.new_series(i.name().to_string(), SeriesKind::Input(i), ty, span);
+        let name = match feed {
+            0 => i.name().to_string(),
+            f => format!("{}.{}", self.p.feeds[f as usize].name, i.name()),
+        };
+        let outer = std::mem::replace(&mut self.feed, feed);
+        let s = self.new_series(name, SeriesKind::Input(i), ty, span);
+        self.feed = outer;
         self.p.order.push(s);
-        self.inputs.insert(i, s);
+        self.inputs.insert((feed, i), s);
         s
     }
 
@@ -599,6 +641,7 @@ impl<'a> Elab<'a> {
                 }
                 None
             }
+            Stmt::Feed { .. } => None,
             Stmt::Break => {
                 self.push(EStmt::Break);
                 None
@@ -857,6 +900,21 @@ impl<'a> Elab<'a> {
             Expr::Bool(b) => self.p.nodes.insert(Node::Const(value::bool_val(*b))),
             Expr::Str(_) | Expr::Error => self.na(),
             Expr::Paren(inner) => self.expr(*inner),
+            Expr::In(_, inner) => {
+                let feed = self.checked.feed_refs.get(e).copied().unwrap_or(self.feed);
+                let outer = std::mem::replace(&mut self.feed, feed);
+                // Series made in the feed's context are named after it: `qqq.sma(close, 20).total`.
+                let named = feed != outer;
+                if named {
+                    self.path.push(self.p.feeds[feed as usize].name.clone());
+                }
+                let v = self.expr(*inner);
+                if named {
+                    self.path.pop();
+                }
+                self.feed = outer;
+                v
+            }
             Expr::Name(_) => match self.checked.names.get(e).copied() {
                 Some(Res::Local(id)) => match self.env.get(&id).copied() {
                     Some(Bind::Series(s)) => self.p.nodes.insert(Node::Read(s)),

@@ -83,12 +83,15 @@ struct Mode {
     /// A self-referencing series being solved, with its assumed warm-up.
     assume: Option<(SeriesId, u64)>,
     strict: bool,
+    /// The clock of the value being computed (0: the step clock, as actions and `mut` locals).
+    reader: u32,
 }
 
 impl Mode {
     const DEF: Mode = Mode {
         assume: None,
         strict: false,
+        reader: 0,
     };
 }
 
@@ -135,6 +138,7 @@ impl Warm<'_> {
                     let strict = Mode {
                         assume: None,
                         strict: true,
+                        reader: 0,
                     };
                     let read: Vec<NodeId> = args.iter().chain(conds.iter()).copied().collect();
                     let w = read.iter().map(|&a| self.vf(a, strict)).max().unwrap_or(0);
@@ -184,6 +188,11 @@ impl Warm<'_> {
 
     fn series(&mut self, s: SeriesId) {
         let series = &self.p.series[s];
+        let reader = self.p.clock.get(s).copied().unwrap_or(0);
+        let def_mode = Mode {
+            reader,
+            ..Mode::DEF
+        };
         let w = match (series.kind, series.def) {
             (SeriesKind::Input(_), _) | (_, None) => 0,
             (_, Some(def)) if series.self_ref => {
@@ -194,6 +203,7 @@ impl Warm<'_> {
                         Mode {
                             assume: Some((s, w)),
                             strict: false,
+                            reader,
                         },
                     );
                     if next == w {
@@ -203,7 +213,7 @@ impl Warm<'_> {
                 }
                 w
             }
-            (_, Some(def)) => self.vf(def, Mode::DEF),
+            (_, Some(def)) => self.vf(def, def_mode),
         };
         self.series.insert(s, w);
     }
@@ -212,6 +222,18 @@ impl Warm<'_> {
         match assume {
             Some((x, w)) if x == s => w,
             _ => self.series.get(s).copied().unwrap_or(0),
+        }
+    }
+
+    /// A warm-up `w` of series `s`, counted in `s`'s bars, as the reader counts: the same in the
+    /// same clock; a lower bound on the step clock (each of `s`'s bars is at least one step);
+    /// unknown, so 0, on another feed's clock (unless never).
+    fn across(&self, s: SeriesId, w: u64, m: Mode) -> u64 {
+        let clock = self.p.clock.get(s).copied().unwrap_or(0);
+        if clock == m.reader || m.reader == 0 || w == NEVER {
+            w
+        } else {
+            0
         }
     }
 
@@ -233,10 +255,13 @@ impl Warm<'_> {
                     0
                 }
             }
-            Node::Read(s) => self.of_series(*s, m.assume),
-            Node::History(s, _) => self
-                .of_series(*s, m.assume)
-                .saturating_add(self.index_hi(n, *s)),
+            Node::Read(s) => self.across(*s, self.of_series(*s, m.assume), m),
+            Node::History(s, _) => self.across(
+                *s,
+                self.of_series(*s, m.assume)
+                    .saturating_add(self.index_hi(n, *s)),
+                m,
+            ),
             Node::Var(v) => self.vars.get(*v).copied().unwrap_or(0),
             // `na` counts as 0 in a window sum: it is present from the first bar.
             Node::Fill(..) | Node::WindowSum(..) => 0,
@@ -253,7 +278,7 @@ impl Warm<'_> {
             Node::Builtin(_, args) => args.iter().map(|a| self.vf(*a, m)).max().unwrap_or(0),
             Node::If(c, a, b) => {
                 let (wa, wb) = (self.vf(*a, m), self.vf(*b, m));
-                match self.guard(*c, m.assume) {
+                match self.guard(*c, m) {
                     // Before the switch bar one branch runs, from it the other.
                     Some(g) => {
                         let (before, after) = if g.true_before { (wa, wb) } else { (wb, wa) };
@@ -270,12 +295,37 @@ impl Warm<'_> {
         }
     }
 
-    fn guard(&self, c: NodeId, assume: Option<(SeriesId, u64)>) -> Option<Guard> {
+    /// Whether every series `n` reads ticks with `clock` (a guard's switch bar is exact only then).
+    fn on_clock(&self, n: NodeId, clock: u32) -> bool {
+        let mut stack = vec![n];
+        while let Some(n) = stack.pop() {
+            match &self.p.nodes[n] {
+                Node::Read(s) | Node::History(s, _)
+                    if self.p.clock.get(*s).copied().unwrap_or(0) != clock =>
+                {
+                    return false;
+                }
+                Node::History(_, i) => stack.push(*i),
+                Node::Unary(_, a) => stack.push(*a),
+                Node::Binary(_, a, b) | Node::WindowSum(_, a, b) => stack.extend([*a, *b]),
+                Node::Builtin(_, args) => stack.extend(args.iter().copied()),
+                Node::If(c, a, b) => stack.extend([*c, *a, *b]),
+                _ => {}
+            }
+        }
+        true
+    }
+
+    fn guard(&self, c: NodeId, m: Mode) -> Option<Guard> {
+        let assume = m.assume;
+        if !self.on_clock(c, m.reader) {
+            return None;
+        }
         match &self.p.nodes[c] {
             // A named condition (`let ready = not na(x[1])`) is the guard it is defined as.
             Node::Read(s) if !self.p.series[*s].self_ref && assume.is_none_or(|(x, _)| x != *s) => {
                 let def = self.p.series[*s].def?;
-                self.guard(def, assume)
+                self.guard(def, m)
             }
             Node::Builtin(Builtin::Na, args) => Some(Guard {
                 at: self.vf(
@@ -283,16 +333,17 @@ impl Warm<'_> {
                     Mode {
                         assume,
                         strict: false,
+                        reader: m.reader,
                     },
                 ),
                 true_before: true,
             }),
-            Node::Unary(UnOp::Not, g) => self.guard(*g, assume).map(|g| Guard {
+            Node::Unary(UnOp::Not, g) => self.guard(*g, m).map(|g| Guard {
                 at: g.at,
                 true_before: !g.true_before,
             }),
             Node::Binary(op @ (BinOp::And | BinOp::Or), a, b) => {
-                let (x, y) = (self.guard(*a, assume)?, self.guard(*b, assume)?);
+                let (x, y) = (self.guard(*a, m)?, self.guard(*b, m)?);
                 match (op, x.true_before, y.true_before) {
                     (BinOp::And, false, false) => Some(Guard {
                         at: x.at.max(y.at),

@@ -117,6 +117,8 @@ pub enum Expr {
     Paren(ExprId),
     /// `(a, b, ...)`: several values, only as the result of a function that returns a tuple.
     Tuple(Vec<ExprId>),
+    /// `feed.expr`: `expr` evaluated in the context of a feed (its inputs, its clock).
+    In(Ident, ExprId),
     Error,
 }
 
@@ -144,6 +146,12 @@ pub enum Stmt {
     LetTuple {
         names: Vec<Ident>,
         value: ExprId,
+        doc: Option<String>,
+    },
+    /// `feed qqq` (a data feed bound by `--data qqq=FILE`) or `feed daily = resample("1d")`.
+    Feed {
+        name: Ident,
+        value: Option<ExprId>,
         doc: Option<String>,
     },
     Mut {

@@ -84,7 +84,7 @@ impl<'a> Builder<'a> {
     ) -> u32 {
         let m = |x: &ExprId| exprs.get(*x).copied().unwrap_or(0);
         1 + match e {
-            Expr::Unary(_, a) | Expr::Paren(a) => m(a),
+            Expr::Unary(_, a) | Expr::Paren(a) | Expr::In(_, a) => m(a),
             Expr::Binary(_, a, b) | Expr::Index(a, b) => m(a).max(m(b)),
             Expr::Call(_, args) | Expr::Tuple(args) => args.iter().map(m).max().unwrap_or(0),
             Expr::If(c, t, f) => m(c)
@@ -171,6 +171,7 @@ impl<'a> Builder<'a> {
             | Stmt::LetTuple { value: e, .. }
             | Stmt::Expr(e) => (vec![*e], None),
             Stmt::For { lo, hi, body, .. } => (vec![*lo, *hi], Some(body)),
+            Stmt::Feed { value, .. } => (value.iter().copied().collect(), None),
             Stmt::Break | Stmt::Continue | Stmt::Error => (Vec::new(), None),
         };
         let deepest = |map: &slotmap::SecondaryMap<ExprId, u32>| {
@@ -472,6 +473,15 @@ impl<'a> Builder<'a> {
 
     pub fn call(&mut self, n: Ident, args: Vec<ExprId>, l: usize, r: usize) -> ExprId {
         self.expr(Expr::Call(n, args), l, r)
+    }
+
+    pub fn in_feed(&mut self, feed: Ident, e: ExprId, l: usize, r: usize) -> ExprId {
+        self.expr(Expr::In(feed, e), l, r)
+    }
+
+    pub fn feed(&mut self, name: Ident, value: Option<ExprId>, l: usize, r: usize) -> StmtId {
+        let doc = self.doc_before(l);
+        self.stmt(Stmt::Feed { name, value, doc }, l, r)
     }
 
     pub fn paren(&mut self, e: ExprId, l: usize, r: usize) -> ExprId {

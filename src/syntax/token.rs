@@ -20,6 +20,8 @@ pub enum Tok<'a> {
     Fn,
     #[token("param")]
     Param,
+    #[token("feed")]
+    Feed,
     #[token("let")]
     Let,
     #[token("mut")]
@@ -85,6 +87,8 @@ pub enum Tok<'a> {
     Arrow,
     #[token("..")]
     DotDot,
+    #[token(".")]
+    Dot,
     #[token("=")]
     Assign,
     #[token("==")]
@@ -199,6 +203,7 @@ impl Tok<'_> {
             Tok::Strategy => "strategy",
             Tok::Fn => "fn",
             Tok::Param => "param",
+            Tok::Feed => "feed",
             Tok::Let => "let",
             Tok::Mut => "mut",
             Tok::If => "if",
@@ -301,8 +306,7 @@ pub fn lex(file: FileId, text: &str) -> Lexed<'_> {
                 );
                 raw.push((range.start, tok, range.end));
             }
-            Ok(tok) => raw.push((range.start, tok, range.end)),
-            Err(()) if lexer.slice() == "." && pine_namespace(&raw, range.start).is_some() => {
+            Ok(Tok::Dot) if pine_namespace(&raw, range.start).is_some() => {
                 // Pine's `ta.sma(...)`, `math.abs(...)`: drop the namespace and read the call.
                 let (start, ns) = pine_namespace(&raw, range.start).unwrap_or((0, ""));
                 raw.pop();
@@ -317,6 +321,7 @@ pub fn lex(file: FileId, text: &str) -> Lexed<'_> {
                         .help(help),
                 );
             }
+            Ok(tok) => raw.push((range.start, tok, range.end)),
             Err(()) => {
                 let ch = lexer.slice().chars().next().unwrap_or('?');
                 diagnostics.push(

@@ -1,0 +1,212 @@
+//! Timeframes (`5m`, `1h`, `1d`, `1w`, `1M`) and the period a bar falls in, in a time zone.
+//!
+//! Contract: [`Timeframe::parse`] reads the text a program or a flag writes; [`Timeframe::period`]
+//! maps a bar's time (milliseconds since 1970 UTC) to the period it belongs to, computed in the
+//! exchange's time zone with its daylight-saving rules (jiff): minutes and hours are cut on the
+//! local clock from midnight (a `4h` period starts at 00:00, 04:00, ... local time, and never
+//! spans two days), days at local midnight, weeks on Monday, months on the 1st. A period's key
+//! changes exactly when a new period starts; its start is the first instant of the period (the
+//! time a resampled bar carries). Pure: no IO (the zone's rules come from jiff's database).
+
+use jiff::civil::{Date, DateTime};
+use jiff::tz::TimeZone;
+use jiff::{Timestamp, ToSpan};
+
+/// A bar period longer than the input's bars.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Timeframe {
+    /// `n` minutes, `n` dividing a day (`1m`...`720m`, `1h`...`12h`).
+    Minutes(u32),
+    Days,
+    Weeks,
+    Months,
+}
+
+/// The period a bar falls in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Period {
+    /// Equal for two bars exactly when they are in the same period.
+    pub key: i64,
+    /// The period's first instant, milliseconds since 1970 UTC.
+    pub start: i64,
+}
+
+impl Timeframe {
+    /// `5m`, `15m`, `1h`, `4h`, `1d`, `1w`, `1M` (minutes `m`, hours `h`, days `d`, weeks `w`,
+    /// months `M`; days, weeks and months only by one).
+    pub fn parse(text: &str) -> Result<Timeframe, String> {
+        let t = text.trim();
+        let unit_at = t
+            .find(|c: char| !c.is_ascii_digit())
+            .ok_or_else(|| format!("`{text}` has no unit: write `5m`, `1h`, `1d`, `1w` or `1M`"))?;
+        let (n, unit) = t.split_at(unit_at);
+        if n.is_empty() {
+            return Err(format!("`{text}` has no count: write `1{unit}`"));
+        }
+        let n: u32 = n
+            .parse()
+            .map_err(|_| format!("`{text}`: the count is too large"))?;
+        if n == 0 {
+            return Err(format!("`{text}`: a timeframe of zero"));
+        }
+        let minutes = match unit {
+            "m" | "min" => Some(n),
+            "h" => n.checked_mul(60),
+            "d" | "D" | "w" | "W" | "M" if n != 1 => {
+                return Err(format!(
+                    "`{text}`: days, weeks and months are supported one at a time (`1{unit}`)"
+                ));
+            }
+            "d" | "D" => return Ok(Timeframe::Days),
+            "w" | "W" => return Ok(Timeframe::Weeks),
+            "M" | "mo" => return Ok(Timeframe::Months),
+            _ => {
+                return Err(format!(
+                    "`{text}`: unknown unit `{unit}` (use m, h, d, w or M)"
+                ));
+            }
+        };
+        match minutes {
+            Some(m) if m < 1440 && 1440 % m == 0 => Ok(Timeframe::Minutes(m)),
+            Some(1440) => Ok(Timeframe::Days),
+            _ => Err(format!(
+                "`{text}`: an intraday timeframe must divide a day (5m, 15m, 30m, 1h, 2h, 4h, ...)"
+            )),
+        }
+    }
+
+    /// The text `parse` reads back.
+    pub fn name(self) -> String {
+        match self {
+            Timeframe::Minutes(m) if m % 60 == 0 => format!("{}h", m / 60),
+            Timeframe::Minutes(m) => format!("{m}m"),
+            Timeframe::Days => "1d".into(),
+            Timeframe::Weeks => "1w".into(),
+            Timeframe::Months => "1M".into(),
+        }
+    }
+
+    /// The period of a bar at `time` (ms since 1970 UTC) in zone `tz`; `None` for a time jiff
+    /// cannot represent.
+    pub fn period(self, time: i64, tz: &TimeZone) -> Option<Period> {
+        let local = tz.to_datetime(Timestamp::from_millisecond(time).ok()?);
+        let date = local.date();
+        let (start, key): (DateTime, i64) = match self {
+            Timeframe::Minutes(m) => {
+                let minute = i64::from(local.hour()) * 60 + i64::from(local.minute());
+                let first = minute - minute % i64::from(m);
+                let start = date
+                    .to_datetime(jiff::civil::Time::midnight())
+                    .checked_add((first as i32).minutes())
+                    .ok()?;
+                (start, day_number(date) * 1440 + first)
+            }
+            Timeframe::Days => (
+                date.to_datetime(jiff::civil::Time::midnight()),
+                day_number(date),
+            ),
+            Timeframe::Weeks => {
+                let back = i64::from(date.weekday().to_monday_zero_offset());
+                let monday = date.checked_sub((back as i32).days()).ok()?;
+                (
+                    monday.to_datetime(jiff::civil::Time::midnight()),
+                    day_number(monday),
+                )
+            }
+            Timeframe::Months => {
+                let first = date.first_of_month();
+                (
+                    first.to_datetime(jiff::civil::Time::midnight()),
+                    i64::from(date.year()) * 12 + i64::from(date.month()),
+                )
+            }
+        };
+        // A local start that does not exist (a DST gap at midnight) is taken as the instant the
+        // clock jumps to, as most calendars do ("compatible").
+        let start = tz.to_ambiguous_timestamp(start).compatible().ok()?;
+        Some(Period {
+            key,
+            start: start.as_millisecond(),
+        })
+    }
+}
+
+/// Days since 1970-01-01 of a civil date.
+fn day_number(d: Date) -> i64 {
+    let epoch = Date::constant(1970, 1, 1);
+    d.duration_since(epoch).as_secs().div_euclid(86_400)
+}
+
+/// The zone named `name` (an IANA name such as `America/New_York`, or `UTC`).
+pub fn zone(name: &str) -> Result<TimeZone, String> {
+    TimeZone::get(name).map_err(|e| {
+        format!("unknown time zone `{name}` ({e}); use an IANA name such as America/New_York")
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ms(text: &str, tz: &TimeZone) -> i64 {
+        let dt: DateTime = text.parse().unwrap();
+        tz.to_ambiguous_timestamp(dt)
+            .compatible()
+            .unwrap()
+            .as_millisecond()
+    }
+
+    #[test]
+    fn parses_the_usual_timeframes() {
+        assert_eq!(Timeframe::parse("5m"), Ok(Timeframe::Minutes(5)));
+        assert_eq!(Timeframe::parse("4h"), Ok(Timeframe::Minutes(240)));
+        assert_eq!(Timeframe::parse("24h"), Ok(Timeframe::Days));
+        assert_eq!(Timeframe::parse("1d"), Ok(Timeframe::Days));
+        assert_eq!(Timeframe::parse("1w"), Ok(Timeframe::Weeks));
+        assert_eq!(Timeframe::parse("1M"), Ok(Timeframe::Months));
+        for bad in ["", "d", "7m", "0h", "2d", "1y", "99999999999m"] {
+            assert!(Timeframe::parse(bad).is_err(), "{bad}");
+        }
+        assert_eq!(Timeframe::Minutes(240).name(), "4h");
+    }
+
+    #[test]
+    fn days_are_cut_at_local_midnight_across_dst() {
+        let ny = zone("America/New_York").unwrap();
+        let d = Timeframe::Days;
+        // 23:30 and 00:30 local are different days, on both sides of the March change.
+        for (a, b) in [
+            ("2024-03-09T23:30", "2024-03-10T00:30"),
+            ("2024-03-10T23:30", "2024-03-11T00:30"),
+        ] {
+            let (pa, pb) = (
+                d.period(ms(a, &ny), &ny).unwrap(),
+                d.period(ms(b, &ny), &ny).unwrap(),
+            );
+            assert_ne!(pa.key, pb.key);
+            assert_eq!(pb.start, ms(&format!("{}T00:00", &b[..10]), &ny));
+        }
+        // The same instant is one day in UTC and another in New York.
+        let t = ms("2024-03-12T02:00", &TimeZone::UTC);
+        assert_ne!(
+            d.period(t, &ny).unwrap().start,
+            d.period(t, &TimeZone::UTC).unwrap().start
+        );
+    }
+
+    #[test]
+    fn hours_weeks_and_months() {
+        let ny = zone("America/New_York").unwrap();
+        let h4 = Timeframe::Minutes(240);
+        let p = h4.period(ms("2024-03-11T09:31", &ny), &ny).unwrap();
+        assert_eq!(p.start, ms("2024-03-11T08:00", &ny));
+        let w = Timeframe::Weeks
+            .period(ms("2024-03-14T10:00", &ny), &ny)
+            .unwrap();
+        assert_eq!(w.start, ms("2024-03-11T00:00", &ny));
+        let m = Timeframe::Months
+            .period(ms("2024-02-29T15:00", &ny), &ny)
+            .unwrap();
+        assert_eq!(m.start, ms("2024-02-01T00:00", &ny));
+    }
+}
