@@ -177,6 +177,7 @@ impl Drop for Spill {
 /// A compiled program ready to run, with its engine and settings.
 pub struct Backtest {
     program: BarProgram,
+    symbol_names: Vec<String>,
     jit: Option<Jit>,
     settings: Settings,
     config: BrokerConfig,
@@ -194,6 +195,7 @@ impl Backtest {
         };
         Ok(Backtest {
             program,
+            symbol_names: Vec::new(),
             jit,
             settings,
             config,
@@ -202,6 +204,31 @@ impl Backtest {
 
     pub fn program(&self) -> &BarProgram {
         &self.program
+    }
+
+    /// Names the symbols (the program's data feeds, the primary first) in trades and summaries;
+    /// without names, the primary is `main` and the others have their feed's name.
+    pub fn set_symbol_names(&mut self, names: Vec<String>) {
+        self.symbol_names = names;
+    }
+
+    /// The symbols' names when the program trades several, else empty.
+    pub fn symbol_names(&self) -> Vec<String> {
+        if self.program.symbols.len() < 2 {
+            return Vec::new();
+        }
+        let data = self
+            .program
+            .feeds
+            .iter()
+            .filter(|f| f.source == crate::sema::check::FeedSource::Data);
+        data.enumerate()
+            .map(|(k, f)| match self.symbol_names.get(k) {
+                Some(n) => n.clone(),
+                None if k == 0 => "main".to_string(),
+                None => f.name.clone(),
+            })
+            .collect()
     }
 
     pub fn config(&self) -> &BrokerConfig {
@@ -261,11 +288,17 @@ impl Backtest {
         output::check_targets(inputs, &outputs.targets()).map_err(Error::Output)?;
         let mut files = output::TradeFiles {
             order_names: self.program.order_names.clone(),
+            symbols: self.symbol_names(),
             ..output::TradeFiles::default()
         };
         if let Some(path) = &outputs.trades {
             let mut f = AtomicFile::create(path).map_err(|e| fail(path, e))?;
-            writeln!(f.writer(), "{}", output::TRADES_HEADER).map_err(|e| fail(path, e))?;
+            let symbol = if files.symbols.is_empty() {
+                ""
+            } else {
+                ",symbol"
+            };
+            writeln!(f.writer(), "{}{symbol}", output::TRADES_HEADER).map_err(|e| fail(path, e))?;
             files.csv = Some(f);
         }
         let mut spill = None;
@@ -398,7 +431,7 @@ pub fn summary_json(
     config: &BrokerConfig,
     skipped_rows: u64,
 ) -> serde_json::Value {
-    serde_json::json!({
+    let mut v = serde_json::json!({
         "strategy": program.name,
         "bars": summary.bars,
         "warmup_bar": summary.warmup_bar,
@@ -425,7 +458,34 @@ pub fn summary_json(
         "cancelled_orders": summary.cancelled_orders,
         "open_position": summary.open_position.map(|(bar, qty, price)| serde_json::json!({"entry_bar": bar, "qty": qty, "entry_price": price})),
         "statistics": statistics,
-    })
+    });
+    if summary.symbols.len() > 1 {
+        v["symbols"] = serde_json::json!(symbol_rows(summary));
+    }
+    v
+}
+
+/// Per symbol (the primary first): closed trades, winning ones, net P&L, open position.
+pub fn symbol_rows(summary: &Summary) -> Vec<serde_json::Value> {
+    summary
+        .symbols
+        .iter()
+        .enumerate()
+        .map(|(k, &(trades, wins, pnl))| {
+            let open = summary
+                .open_positions
+                .iter()
+                .find(|(s, _)| *s as usize == k)
+                .map(|(_, (bar, qty, price))| serde_json::json!({"entry_bar": bar, "qty": qty, "entry_price": price}));
+            serde_json::json!({
+                "symbol": k,
+                "closed_trade_count": trades,
+                "winning_trade_count": wins,
+                "pnl_net": pnl,
+                "open_position": open,
+            })
+        })
+        .collect()
 }
 
 /// Writes `summary` as pretty JSON with a `closed_trades` array read line by line from `spill`

@@ -55,6 +55,20 @@ impl Sink for Trace {
     ) {
         self.fills.push((bar, size, price));
     }
+    fn symbol_fill(
+        &mut self,
+        symbol: u32,
+        bar: u64,
+        size: f64,
+        price: f64,
+        _kind: crate::runtime::broker::FillKind,
+        _exit: bool,
+    ) {
+        // Told apart from the primary's by a symbol in the price's place of the bar (traces
+        // are compared as a whole).
+        self.fills.push((bar, size, price));
+        self.fills.push((bar, f64::from(symbol), f64::NAN));
+    }
     fn bar(&mut self, _bar: u64, _data: &Bar, a: &Account) {
         self.equity.push((a.cash, a.value, a.position));
     }

@@ -65,7 +65,7 @@ fn corpus() -> Vec<(String, String)> {
     // across clocks, small and large buffers of feed clocks, orders gated on the primary's bars.
     v.push((
         "feeds".into(),
-        "strategy t {\n    feed b\n    feed w = resample(\"1w\")\n    let spread = log(close) - log(b.close)\n    let m = sma(spread, 20)\n    let sd = stdev(spread, 20)\n    let z = (spread - m) / sd\n    let bs = b.sma(close, 3)\n    let bl = b.(close[12] + bar_index)\n    let wk = w.ema(close, 4)\n    let wh = w.(high[1])\n    plot(z, \"z\")\n    plot(bs + bl, \"b\")\n    plot(wk - wh, \"w\")\n    if position == 0 and z > 1 { sell(10) }\n    if position == 0 and z < -1 and close > wk { buy(10) }\n    if position != 0 and abs(z) < 0.2 { close_position() }\n}\n".into(),
+        "strategy t {\n    feed b\n    feed w = resample(\"1w\")\n    let spread = log(close) - log(b.close)\n    let m = sma(spread, 20)\n    let sd = stdev(spread, 20)\n    let z = (spread - m) / sd\n    let bs = b.sma(close, 3)\n    let bl = b.(close[12] + bar_index)\n    let wk = w.ema(close, 4)\n    let wh = w.(high[1])\n    plot(z, \"z\")\n    plot(bs + bl, \"b\")\n    plot(wk - wh, \"w\")\n    if position == 0 and z > 1 { sell(10) }\n    if position == 0 and z < -1 and close > wk { buy(10) }\n    if position != 0 and abs(z) < 0.2 { close_position() }\n    if b.position == 0 and z > 0.5 { b.buy(7) }\n    if b.position > 0 and z < 0 { b.close_position() }\n    plot(b.position + b.entry_price + equity, \"bpos\")\n}\n".into(),
     ));
     v.push((
         "math".into(),

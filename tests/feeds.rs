@@ -307,3 +307,86 @@ fn feeds_on_the_command_line_are_checked() {
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
     assert!(text(&o.stderr).contains("1 bar(s) before every feed had started were skipped"));
 }
+
+#[test]
+fn pairs_on_two_feeds_trade_as_backtrader_also_with_days_missing() {
+    for (b_file, reference) in [
+        ("pair_b.csv", "pairs_backtrader.json"),
+        ("pair_b_gaps.csv", "pairs_gaps_backtrader.json"),
+    ] {
+        let reference: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(root().join("tests/reference").join(reference)).unwrap(),
+        )
+        .unwrap();
+        // backtrader numbers each feed's bars apart: trades are matched by time and symbol.
+        let key = |t: &serde_json::Value, symbol: &str| {
+            (
+                t["entry_time"].as_str().unwrap().to_string(),
+                symbol.to_string(),
+                t["exit_time"].as_str().unwrap().to_string(),
+            )
+        };
+        let mut want: Vec<_> = reference["trades"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| {
+                let symbol = if t["data"] == "A" { "pair_a" } else { "b" };
+                (key(t, symbol), t.clone())
+            })
+            .collect();
+        want.sort_by(|a, b| a.0.cmp(&b.0));
+        for engine in ["jit", "interp"] {
+            let b_arg = format!("b=tests/data/multi/{b_file}");
+            let (v, got) = trades(&[
+                "run",
+                "examples/pairs.btl",
+                "--data",
+                "tests/data/multi/pair_a.csv",
+                "--data",
+                &b_arg,
+                "--commission",
+                "0.001",
+                "--engine",
+                engine,
+                "--json",
+            ]);
+            let mut got: Vec<_> = got
+                .iter()
+                .map(|t| (key(t, t["symbol"].as_str().unwrap()), t.clone()))
+                .collect();
+            got.sort_by(|a, b| a.0.cmp(&b.0));
+            assert_eq!(got.len(), want.len(), "{b_file} {engine}: trades");
+            for ((gk, g), (wk, w)) in got.iter().zip(&want) {
+                assert_eq!(gk, wk, "{b_file} {engine}");
+                assert_eq!(
+                    g["qty"].as_f64(),
+                    w["size"].as_f64(),
+                    "{b_file} {engine}: {g}"
+                );
+                for (a, b) in [
+                    ("entry_price", "entry_price"),
+                    ("exit_price", "exit_price"),
+                    ("pnl_net", "pnlcomm"),
+                ] {
+                    let (x, y) = (g[a].as_f64().unwrap(), w[b].as_f64().unwrap());
+                    assert!(
+                        (x - y).abs() <= 1e-9 * y.abs().max(1.0),
+                        "{b_file} {engine}: {a} {x} vs {y}"
+                    );
+                }
+            }
+            let (x, y) = (
+                v["final_value"].as_f64().unwrap(),
+                reference["final_value"].as_f64().unwrap(),
+            );
+            assert!(
+                (x / y - 1.0).abs() < 1e-6,
+                "{b_file} {engine}: final value {x} vs {y}"
+            );
+            let symbols = v["symbols"].as_array().unwrap();
+            assert_eq!(symbols.len(), 2);
+            assert_eq!(symbols[1]["symbol"], "b");
+        }
+    }
+}

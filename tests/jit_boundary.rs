@@ -71,18 +71,20 @@ fn a_host_panic_stops_the_run_with_an_error() {
 struct Nothing;
 
 impl btl::runtime::machine::Host for Nothing {
-    fn open_bar(&mut self, _bar: u64, _b: &btl::runtime::feed::Bar) {}
+    fn open_bar(&mut self, _bar: u64, _b: &btl::runtime::feed::Bar, _frame: &[f64]) {}
     fn order(
         &mut self,
         _bar: u64,
         _b: &btl::runtime::feed::Bar,
+        _frame: &[f64],
         _a: Action,
         _args: &[f64],
         _name: Option<u32>,
+        _symbol: u32,
     ) {
     }
     fn plot(&mut self, _bar: u64, _index: u32, _value: f64) {}
-    fn close_bar(&mut self, _bar: u64, _b: &btl::runtime::feed::Bar) {}
+    fn close_bar(&mut self, _bar: u64, _b: &btl::runtime::feed::Bar, _frame: &[f64]) {}
     fn end_bar(&mut self, _bar: u64, _b: &btl::runtime::feed::Bar, _value: f64) {}
     fn account(&self) -> btl::runtime::machine::AccountView {
         btl::runtime::machine::AccountView {
@@ -91,6 +93,8 @@ impl btl::runtime::machine::Host for Nothing {
             entry_price: f64::NAN,
             pending: 0.0,
             fills: [btl::runtime::machine::FillView::NONE; btl::sema::builtins::MAX_ORDER_NAMES],
+            positions: [0.0; btl::runtime::machine::MAX_SYMBOLS],
+            entry_prices: [f64::NAN; btl::runtime::machine::MAX_SYMBOLS],
         }
     }
     fn flags(&self) -> btl::runtime::machine::RunFlags {

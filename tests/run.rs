@@ -27,18 +27,35 @@ fn every_example_runs_on_the_committed_data() {
             .unwrap()
             .to_string_lossy()
             .into_owned();
-        let out = btl(&[
+        // An example with data feeds of its own (`feed b`) runs on the pair of the references.
+        let source = std::fs::read_to_string(&f).unwrap();
+        let feeds: Vec<String> = source
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix("feed "))
+            .filter(|rest| !rest.contains('='))
+            .map(|name| format!("{}=tests/data/multi/pair_b.csv", name.trim()))
+            .collect();
+        let (primary, bars) = if feeds.is_empty() {
+            ("examples/data/prices.csv", 2000)
+        } else {
+            ("tests/data/multi/pair_a.csv", 600)
+        };
+        let mut args = vec![
             "run",
             &name,
             "--data",
-            "examples/data/prices.csv",
+            primary,
             "--commission",
             "0.001",
             "--json",
-        ]);
+        ];
+        for f in &feeds {
+            args.extend(["--data", f]);
+        }
+        let out = btl(&args);
         assert_eq!(out.status.code(), Some(0), "{name}: {}", text(&out.stderr));
         let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-        assert_eq!(v["bars"], 2000, "{name}");
+        assert_eq!(v["bars"], bars, "{name}");
         for key in [
             "warmup_bar",
             "closed_trade_count",

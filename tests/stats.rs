@@ -412,6 +412,7 @@ fn trade(entry_bar: u64, exit_bar: u64, pnl_net: f64) -> ClosedTrade {
         entry_time: 0,
         exit_time: 0,
         exit_kind: btl::runtime::broker::FillKind::Market,
+        symbol: 0,
     }
 }
 

@@ -55,6 +55,7 @@ pub fn run(a: RunArgs, color: bool) -> ExitCode {
         Ok(b) => b,
         Err(e) => return usage_error(&e.to_string()),
     };
+    backtest.set_symbol_names(symbol_names(&a.data, &paths, backtest.program()));
     let mut sources = Vec::new();
     for path in &paths {
         let mut source = match feed::CsvFeed::open(std::path::Path::new(path), a.skip_bad_rows) {
@@ -137,6 +138,12 @@ pub fn run(a: RunArgs, color: bool) -> ExitCode {
     if a.json {
         let mut v = btl::backtest::summary_json(program, summary, statistics, config, skipped_rows);
         v["time_unit"] = serde_json::json!(time_unit.map(|(u, _)| u.name()));
+        let names = backtest.symbol_names();
+        if let Some(rows) = v["symbols"].as_array_mut() {
+            for (row, name) in rows.iter_mut().zip(&names) {
+                row["symbol"] = serde_json::json!(name);
+            }
+        }
         v["peak_rss_bytes"] = serde_json::json!(peak);
         let mut out = std::io::BufWriter::new(std::io::stdout().lock());
         if let Err(e) = btl::backtest::write_json_with_trades(&mut out, &v, outcome.trades.as_ref())
@@ -164,8 +171,20 @@ pub fn run(a: RunArgs, color: bool) -> ExitCode {
                 .map_or("never".to_string(), |w| w.to_string())
         );
         outln!("  closed trades    {}{win}", summary.trades);
-        if let Some((bar, qty, price)) = summary.open_position {
+        let names = backtest.symbol_names();
+        if let (true, Some((bar, qty, price))) = (names.is_empty(), summary.open_position) {
             outln!("  open position    {qty} since bar {bar} at {price:.4}");
+        }
+        for (k, (name, &(trades, wins, pnl))) in names.iter().zip(&summary.symbols).enumerate() {
+            let open = summary
+                .open_positions
+                .iter()
+                .find(|(s, _)| *s as usize == k)
+                .map(|(_, (bar, qty, price))| {
+                    format!(", open {qty} since step {bar} at {price:.4}")
+                })
+                .unwrap_or_default();
+            outln!("  {name:<16} {trades} trades ({wins} won), net P&L {pnl:.2}{open}");
         }
         outln!(
             "  final value      {:.2} (cash {:.2}, started with {:.2})",
@@ -284,4 +303,30 @@ fn data_paths(values: &[String], program: &btl::ir::BarProgram) -> Result<Vec<St
         }
     }
     Ok(paths)
+}
+
+/// The names of the symbols the program trades, the primary first: a `--data NAME=FILE`'s name,
+/// else the file's stem for the primary and the feed's name for the others.
+fn symbol_names(values: &[String], paths: &[String], program: &btl::ir::BarProgram) -> Vec<String> {
+    let feeds = program
+        .feeds
+        .iter()
+        .filter(|f| f.source == btl::sema::check::FeedSource::Data);
+    feeds
+        .zip(paths)
+        .enumerate()
+        .map(|(k, (f, path))| {
+            let named = (k == 0)
+                .then(|| values[0].split_once('=').map(|(n, _)| n.to_string()))
+                .flatten()
+                .filter(|n| !n.is_empty() && !n.contains(['/', '.']));
+            match named {
+                Some(n) => n,
+                None if k == 0 => std::path::Path::new(path)
+                    .file_stem()
+                    .map_or("main".to_string(), |s| s.to_string_lossy().into_owned()),
+                None => f.name.clone(),
+            }
+        })
+        .collect()
 }

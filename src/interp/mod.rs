@@ -76,6 +76,7 @@ pub fn step(
                 args,
                 argc,
                 name,
+                symbol,
             } => {
                 // Only the first `argc` registers exist for sure (an order with no argument may
                 // be the whole program, with no register at all).
@@ -86,7 +87,15 @@ pub fn step(
                         value::NA
                     }
                 });
-                host.order(bar, b, action, &values[..argc as usize], name);
+                host.order(
+                    bar,
+                    b,
+                    frame,
+                    action,
+                    &values[..argc as usize],
+                    name,
+                    symbol,
+                );
             }
             Inst::Fill { dst, field, name } => {
                 let fills = host.account().fills;

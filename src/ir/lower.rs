@@ -36,6 +36,7 @@ pub fn lower(p: &Program) -> BarProgram {
             input,
             clock,
             frame,
+            symbol: p.symbol_of(series.feed).unwrap_or(0),
         });
         offset += capacity;
     }
@@ -72,7 +73,12 @@ pub fn lower(p: &Program) -> BarProgram {
         warmup: p.strategy_warmup,
         feeds: p.feeds.clone(),
         frame_len: p.feeds.iter().map(|f| f.clock).max().unwrap_or(0) * FRAME_STRIDE,
-        broker_clock: p.feeds.first().map_or(0, |f| f.clock),
+        symbols: p
+            .feeds
+            .iter()
+            .filter(|f| f.source == crate::sema::check::FeedSource::Data)
+            .map(|f| f.clock)
+            .collect(),
     }
 }
 
@@ -253,7 +259,7 @@ impl Lower<'_> {
                     }
                 }
             }
-            EStmt::Action(action, nodes, _, name) => {
+            EStmt::Action(action, nodes, _, name, feed) => {
                 let mut args = [0; 4];
                 for (slot, n) in args.iter_mut().zip(nodes) {
                     *slot = self.node(*n);
@@ -263,6 +269,7 @@ impl Lower<'_> {
                     args,
                     argc: nodes.len().min(4) as u8,
                     name: *name,
+                    symbol: self.p.symbol_of(*feed).unwrap_or(0),
                 });
             }
             EStmt::Plot(n, name) => {

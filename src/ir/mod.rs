@@ -97,6 +97,8 @@ pub enum Inst {
         args: [Reg; 4],
         argc: u8,
         name: Option<u32>,
+        /// The symbol traded (0: the primary feed).
+        symbol: u32,
     },
     /// `dst` = the named order's fill as `field` reads it on this bar (from the account view).
     Fill {
@@ -139,6 +141,8 @@ pub struct Slot {
     /// The position in the step's frame of the value the engine loop stores into this slot
     /// (an input of a feed with its own clock), if any.
     pub frame: Option<u32>,
+    /// For `position` and `entry_price`: the symbol whose value it is.
+    pub symbol: u32,
 }
 
 /// Values per clock in a step's frame: whether it ticked, then its feed's bar.
@@ -186,8 +190,9 @@ pub struct BarProgram {
     /// Values in each step's frame: `FRAME_STRIDE` per clock other than the step clock (0 when
     /// the program has one clock: the engine passes no frame).
     pub frame_len: u32,
-    /// The clock of the primary feed, on whose bars the broker acts (0: every step).
-    pub broker_clock: u32,
+    /// Per symbol (the data feeds: 0 the primary, then the declared ones), its feed's clock;
+    /// its broker acts only on the steps it ticks.
+    pub symbols: Vec<u32>,
 }
 
 impl Slot {

@@ -69,6 +69,7 @@ pub fn print(p: &BarProgram) -> String {
                 args,
                 argc,
                 name,
+                symbol,
             } => {
                 let mut regs: Vec<String> = args[..*argc as usize]
                     .iter()
@@ -77,7 +78,11 @@ pub fn print(p: &BarProgram) -> String {
                 if let Some(n) = name {
                     regs.push(format!("{:?}", p.order_names[*n as usize]));
                 }
-                writeln!(s, "order {action:?}({})", regs.join(", "))
+                let on = match symbol {
+                    0 => String::new(),
+                    k => format!(" on symbol {k}"),
+                };
+                writeln!(s, "order {action:?}({}){on}", regs.join(", "))
             }
             Inst::Fill { dst, field, name } => writeln!(
                 s,

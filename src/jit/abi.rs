@@ -47,8 +47,9 @@ pub struct JitCtx {
     pub log: *mut LogEntry,
     pub log_len: u64,
     pub log_cap: u64,
-    /// The batch's frames: the program's `frame_len` values per bar (none for one clock).
+    /// The batch's frames: `frame_len` values per bar (none for one clock).
     pub frames: *const f64,
+    pub frame_len: u64,
 }
 
 /// A plot or a bar end, waiting in the sink log.
@@ -99,6 +100,8 @@ pub mod offset {
     pub const MAX_DD: i32 = (STATE + offset_of!(LoopState, max_dd)) as i32;
     pub const VALUE: i32 = (STATE + offset_of!(LoopState, value)) as i32;
     const ACCOUNT: usize = offset_of!(JitCtx, account);
+    pub const POSITIONS: i32 = (ACCOUNT + offset_of!(AccountView, positions)) as i32;
+    pub const ENTRY_PRICES: i32 = (ACCOUNT + offset_of!(AccountView, entry_prices)) as i32;
     pub const POSITION: i32 = (ACCOUNT + offset_of!(AccountView, position)) as i32;
     pub const CASH: i32 = (ACCOUNT + offset_of!(AccountView, cash)) as i32;
     pub const ENTRY_PRICE: i32 = (ACCOUNT + offset_of!(AccountView, entry_price)) as i32;
@@ -183,9 +186,29 @@ fn bar_at<'a>(b: *const Bar) -> &'a Bar {
     unsafe { &*b }
 }
 
-/// Step 1 of the bar protocol: the broker's turn.
+/// The frame of bar `bar` of the batch (empty for a program with one clock).
+fn frame_at<'a>(ctx: *mut JitCtx, bar: u64) -> &'a [f64] {
+    // SAFETY: `ctx` is live for the compiled call (see `guarded`); `frames` points to `n`
+    // frames of `frame_len` values, the slice `LoopFn::call` received (its length checked
+    // there), which outlives the call; `bar - first` is below `n` for a bar of the batch and the
+    // slice is empty otherwise.
+    unsafe {
+        let c = &*ctx;
+        let k = bar.wrapping_sub(c.first);
+        if c.frame_len == 0 || k >= c.n {
+            return &[];
+        }
+        std::slice::from_raw_parts(
+            c.frames.add((k * c.frame_len) as usize),
+            c.frame_len as usize,
+        )
+    }
+}
+
+/// Step 1 of the bar protocol: the brokers' turn.
 extern "C" fn btl_open_bar(ctx: *mut JitCtx, bar: u64, b: *const Bar) -> i32 {
-    guarded(ctx, |h| h.open_bar(bar, bar_at(b)))
+    let frame = frame_at(ctx, bar);
+    guarded(ctx, |h| h.open_bar(bar, bar_at(b), frame))
 }
 
 /// The sink log is full: replays it.
@@ -195,11 +218,12 @@ extern "C" fn btl_flush(ctx: *mut JitCtx) -> i32 {
 
 /// Step 4: fill-on-close.
 extern "C" fn btl_close_bar(ctx: *mut JitCtx, bar: u64, b: *const Bar) -> i32 {
-    guarded(ctx, |h| h.close_bar(bar, bar_at(b)))
+    let frame = frame_at(ctx, bar);
+    guarded(ctx, |h| h.close_bar(bar, bar_at(b), frame))
 }
 
-/// An order: the action's code, how many of the four values are its arguments, its name
-/// ([`NO_NAME`] for none), the values.
+/// An order: the action's code (with the symbol traded from bit 8 on), how many of the four
+/// values are its arguments, its name ([`NO_NAME`] for none), the values.
 #[allow(clippy::too_many_arguments)]
 extern "C" fn btl_order(
     ctx: *mut JitCtx,
@@ -214,15 +238,19 @@ extern "C" fn btl_order(
     w: f64,
 ) -> i32 {
     let args = [x, y, z, w];
+    let frame = frame_at(ctx, bar);
+    let symbol = action >> 8;
     guarded(ctx, |h| {
-        if let Some(action) = Action::from_code(action) {
+        if let Some(action) = Action::from_code(action & 0xff) {
             let name = (name != NO_NAME).then_some(name);
             h.order(
                 bar,
                 bar_at(b),
+                frame,
                 action,
                 &args[..(argc as usize).min(4)],
                 name,
+                symbol,
             );
         }
     })
@@ -391,7 +419,6 @@ impl LoopFn {
             // nothing keeps the pointer afterwards.
             host: (&mut cell as *mut HostCell<'_>).cast::<HostCell<'static>>(),
             bars: bars.as_ptr(),
-            frames: frames.as_ptr(),
             n: bars.len() as u64,
             first: state.bar,
             state: *state,
@@ -402,6 +429,8 @@ impl LoopFn {
             log: log.as_mut_ptr(),
             log_len: 0,
             log_cap: log.len() as u64,
+            frames: frames.as_ptr(),
+            frame_len: self.layout.frame as u64,
         };
         // SAFETY: `code` is the finalized batch function of a program (`LoopFn::finalized`),
         // alive as long as `self`, compiled for this machine's layout (checked above): every

@@ -703,18 +703,14 @@ fn translate(
     let more = b.ins().icmp(IntCC::UnsignedLessThan, bar_ptr, end);
     b.ins().brif(more, open, &[], exit, &[]);
 
-    // Step 1: the broker's turn, only when orders are pending (and, with several clocks, on
-    // the primary feed's bars).
+    // Step 1: the brokers' turn, only when orders are pending (each symbol's broker acts on
+    // its feed's bars: the host reads the frame).
     b.switch_to_block(open);
     let bar = b.use_var(carried.bar);
     let frame_ptr = carried.frame_ptr.map(|v| b.use_var(v));
     let pending = f.load(&mut b, types::F64, offset::PENDING);
     let zero = b.ins().f64const(0.0);
-    let mut any = b.ins().fcmp(FloatCC::NotEqual, pending, zero);
-    if let Some(fp) = frame_ptr.filter(|_| p.broker_clock != 0) {
-        let t = tick_of(&mut b, fp, p.broker_clock);
-        any = b.ins().band(any, t);
-    }
+    let any = b.ins().fcmp(FloatCC::NotEqual, pending, zero);
     let call_open = b.create_block();
     b.ins().brif(any, call_open, &[], bar_start, &[]);
     b.switch_to_block(call_open);
@@ -725,7 +721,17 @@ fn translate(
     let heads = carried.advance(&mut b, &f, p, frame_ptr);
     for ((slot, &h), held) in p.slots.iter().zip(&heads).zip(&carried.held) {
         let v = match (slot.input, slot.frame) {
-            (Some(input), _) => Some(input_value(&mut b, input, ctx_ptr, bar_ptr, bar)),
+            (Some(Input::Equity), _) if p.symbols.len() > 1 => {
+                Some(equity_value(&mut b, p, ctx_ptr, bar_ptr, frame_ptr))
+            }
+            (Some(input), _) => Some(input_value(
+                &mut b,
+                input,
+                ctx_ptr,
+                bar_ptr,
+                bar,
+                slot.symbol,
+            )),
             (None, Some(at)) => {
                 frame_ptr.map(|fp| b.ins().load(types::F64, flags, fp, (at * 8) as i32))
             }
@@ -793,23 +799,14 @@ fn translate(
     b.ins().brif(fill_on_close, asked, &[], mark, &[]);
     b.switch_to_block(asked);
     let pending = f.load(&mut b, types::F64, offset::PENDING);
-    let mut any = b.ins().fcmp(FloatCC::NotEqual, pending, zero);
-    if let Some(fp) = frame_ptr.filter(|_| p.broker_clock != 0) {
-        // Computed again: the tick of step 1 was computed in a block that may not run.
-        let t = tick_of(&mut b, fp, p.broker_clock);
-        any = b.ins().band(any, t);
-    }
+    let any = b.ins().fcmp(FloatCC::NotEqual, pending, zero);
     b.ins().brif(any, call_close, &[], mark, &[]);
     b.switch_to_block(call_close);
     f.effect(&mut b, "btl_close_bar", &[ctx_ptr, bar, bar_ptr], mark);
 
     // Step 5: equity at the close, the sink, the peak and the drawdown.
     b.switch_to_block(mark);
-    let position = f.load(&mut b, types::F64, offset::POSITION);
-    let cash = f.load(&mut b, types::F64, offset::CASH);
-    let close = b.ins().load(types::F64, flags, bar_ptr, offset::BAR_CLOSE);
-    let held = b.ins().fmul(position, close);
-    let value = b.ins().fadd(cash, held);
+    let value = equity_value(&mut b, p, ctx_ptr, bar_ptr, frame_ptr);
     b.def_var(carried.value, value);
     let log_end = b.create_block();
     let drawdown = b.create_block();
@@ -876,17 +873,54 @@ fn held_slots(p: &BarProgram) -> Vec<bool> {
 }
 
 /// An input's value on this bar, as `crate::runtime::engine::input_value` computes it.
+/// The account's value, as `runtime::host::equity` computes it (the same sum in the same
+/// order): cash plus the primary's position at the bar's close, plus each other symbol's
+/// position, when not flat, at its close in the frame.
+fn equity_value(
+    b: &mut FunctionBuilder,
+    p: &BarProgram,
+    ctx: Value,
+    bar_ptr: Value,
+    frame_ptr: Option<Value>,
+) -> Value {
+    let flags = MemFlagsData::trusted();
+    let cash = b.ins().load(types::F64, flags, ctx, offset::CASH);
+    let position = b.ins().load(types::F64, flags, ctx, offset::POSITION);
+    let close = b.ins().load(types::F64, flags, bar_ptr, offset::BAR_CLOSE);
+    let held = b.ins().fmul(position, close);
+    let mut value = b.ins().fadd(cash, held);
+    let Some(fp) = frame_ptr else {
+        return value;
+    };
+    let limit = crate::runtime::machine::MAX_SYMBOLS - 1;
+    for (k, &clock) in p.symbols.iter().enumerate().skip(1).take(limit) {
+        let at = offset::POSITIONS + 8 * k as i32;
+        let position = b.ins().load(types::F64, flags, ctx, at);
+        let close_at = ((crate::ir::tick_at(clock) + 4) * 8) as i32;
+        let close = b.ins().load(types::F64, flags, fp, close_at);
+        let held = b.ins().fmul(position, close);
+        let sum = b.ins().fadd(value, held);
+        let zero = b.ins().f64const(0.0);
+        let flat = b.ins().fcmp(FloatCC::Equal, position, zero);
+        value = b.ins().select(flat, value, sum);
+    }
+    value
+}
+
 fn input_value(
     b: &mut FunctionBuilder,
     input: Input,
     ctx: Value,
     bar_ptr: Value,
     bar: Value,
+    symbol: u32,
 ) -> Value {
     let flags = MemFlagsData::trusted();
     let field = |b: &mut FunctionBuilder, at: i32| b.ins().load(types::F64, flags, bar_ptr, at);
     let account = |b: &mut FunctionBuilder, at: i32| b.ins().load(types::F64, flags, ctx, at);
     match input {
+        Input::Position if symbol != 0 => account(b, offset::POSITIONS + 8 * symbol as i32),
+        Input::EntryPrice if symbol != 0 => account(b, offset::ENTRY_PRICES + 8 * symbol as i32),
         Input::Open => field(b, offset::BAR_OPEN),
         Input::High => field(b, offset::BAR_HIGH),
         Input::Low => field(b, offset::BAR_LOW),
@@ -1189,8 +1223,10 @@ impl Tx<'_, '_, '_> {
                 args,
                 argc,
                 name,
+                symbol,
             } => {
-                let code = self.b.ins().iconst(types::I32, i64::from(action.code()));
+                let code = i64::from(action.code()) | (i64::from(symbol) << 8);
+                let code = self.b.ins().iconst(types::I32, code);
                 let count = self.b.ins().iconst(types::I32, i64::from(argc));
                 let name = self
                     .b

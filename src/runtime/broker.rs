@@ -119,6 +119,14 @@ pub struct InvalidReasons {
 }
 
 impl InvalidReasons {
+    /// Adds another broker's counts.
+    pub fn add(&mut self, other: &InvalidReasons) {
+        self.quantity += other.quantity;
+        self.price += other.price;
+        self.bars += other.bars;
+        self.bracket += other.bracket;
+    }
+
     /// `2 with a quantity na, zero or negative; 1 with a price ...`.
     pub fn describe(&self) -> String {
         [
@@ -156,6 +164,8 @@ pub struct ClosedTrade {
     pub exit_time: i64,
     /// The kind of order whose fill closed the trade.
     pub exit_kind: FillKind,
+    /// The symbol traded (0: the primary feed; see `runtime::host`).
+    pub symbol: u32,
 }
 
 /// The kind of order that made a fill (a stop-limit counts as a stop).
@@ -898,6 +908,7 @@ impl Broker {
                 entry_time: t.entry_time,
                 exit_time: self.now,
                 exit_kind: kind,
+                symbol: 0,
             }));
         }
         if u.opened != 0.0 {

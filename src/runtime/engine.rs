@@ -17,8 +17,9 @@
 
 use crate::interp;
 use crate::ir::BarProgram;
-use crate::runtime::broker::{Broker, BrokerConfig, ClosedTrade, Event, FillKind};
+use crate::runtime::broker::{Broker, BrokerConfig, ClosedTrade, FillKind};
 use crate::runtime::feed::{Bar, CsvFeed, FeedError};
+use crate::runtime::host::{self, RunHost};
 use crate::runtime::machine::{AccountView, Host, Machine, RunFlags};
 use crate::sema::builtins::{Action, Input};
 
@@ -180,9 +181,23 @@ pub trait Engine {
     ) -> Result<(), String>;
 }
 
-/// The value of an input on bar `bar`, given the account after the broker's turn.
+/// The value of an input on bar `bar`, given the account after the broker's turn; `position`
+/// and `entry_price` of `symbol`. (`equity` here is the primary's; see `host::equity`.)
 #[inline]
-pub fn input_value(input: Input, b: &Bar, bar: u64, a: &AccountView) -> f64 {
+pub fn input_value(input: Input, b: &Bar, bar: u64, a: &AccountView, symbol: u32) -> f64 {
+    if symbol != 0 {
+        match input {
+            Input::Position => return a.positions.get(symbol as usize).copied().unwrap_or(0.0),
+            Input::EntryPrice => {
+                return a
+                    .entry_prices
+                    .get(symbol as usize)
+                    .copied()
+                    .unwrap_or(f64::NAN);
+            }
+            _ => {}
+        }
+    }
     match input {
         Input::Open => b.open,
         Input::High => b.high,
@@ -213,11 +228,10 @@ pub fn reference_bar(
     host: &mut dyn Host,
 ) {
     let bar = state.bar;
-    let broker_turn = BarProgram::ticked(p.broker_clock, frame);
     // The account changes only in the host: it is asked again after each call that may change it.
     let mut account = host.account();
-    if account.pending != 0.0 && broker_turn {
-        host.open_bar(bar, b);
+    if account.pending != 0.0 {
+        host.open_bar(bar, b, frame);
         account = host.account();
     }
     if p.frame_len == 0 {
@@ -225,20 +239,25 @@ pub fn reference_bar(
     } else {
         m.advance_ticked(p, frame);
     }
+    let several = p.symbols.len() > 1;
     for (i, slot) in p.slots.iter().enumerate() {
         if let Some(input) = slot.input {
-            m.store(slot, i, input_value(input, b, bar, &account));
+            let v = match input {
+                Input::Equity if several => host::equity(p, &account, b, frame),
+                _ => input_value(input, b, bar, &account, slot.symbol),
+            };
+            m.store(slot, i, v);
         } else if let Some(at) = slot.frame {
             m.store(slot, i, frame.get(at as usize).copied().unwrap_or(f64::NAN));
         }
     }
     interp::step(p, m, bar, b, frame, host);
     let mut account = host.account();
-    if flags.fill_on_close && account.pending != 0.0 && broker_turn {
-        host.close_bar(bar, b);
+    if flags.fill_on_close && account.pending != 0.0 {
+        host.close_bar(bar, b, frame);
         account = host.account();
     }
-    let value = account.cash + account.position * b.close;
+    let value = host::equity(p, &account, b, frame);
     if flags.wants_bars {
         host.end_bar(bar, b, value);
     }
@@ -278,6 +297,17 @@ pub trait Sink {
     /// A fill: signed size (positive bought) at a price, on bar `bar`, by an order of `kind`;
     /// `exit` when it reduced the position.
     fn fill(&mut self, _bar: u64, _size: f64, _price: f64, _kind: FillKind, _exit: bool) {}
+    /// A fill of another symbol than the primary feed (symbol `symbol`).
+    fn symbol_fill(
+        &mut self,
+        _symbol: u32,
+        _bar: u64,
+        _size: f64,
+        _price: f64,
+        _kind: FillKind,
+        _exit: bool,
+    ) {
+    }
     /// The end of a bar: the bar itself and the account after it. Called only when
     /// [`Sink::wants_bars`] says so.
     fn bar(&mut self, _bar: u64, _data: &Bar, _account: &Account) {}
@@ -335,6 +365,11 @@ pub struct Summary {
     pub buffer_bytes: u64,
     /// The open position at the end: (entry bar, signed size, average entry price).
     pub open_position: Option<(u64, f64, f64)>,
+    /// Every symbol's open position at the end (symbol 0: the primary feed).
+    pub open_positions: Vec<(u32, (u64, f64, f64))>,
+    /// Per symbol (0: the primary feed, then the other data feeds): closed trades, winning
+    /// ones, their net P&L.
+    pub symbols: Vec<(u64, u64, f64)>,
 }
 
 impl Summary {
@@ -364,97 +399,6 @@ impl std::fmt::Display for RunError {
 
 impl std::error::Error for RunError {}
 
-/// The broker and the sink behind the [`Host`] interface.
-struct RunHost<'a, K: ?Sized> {
-    broker: Broker,
-    sink: &'a mut K,
-    warmup: u64,
-    flags: RunFlags,
-    counts: Counts,
-    /// Whether the sink wants the protective levels in [`Account`].
-    levels: bool,
-}
-
-#[derive(Default)]
-struct Counts {
-    trades: u64,
-    wins: u64,
-}
-
-fn on_event<K: Sink + ?Sized>(e: Event, bar: u64, counts: &mut Counts, sink: &mut K) {
-    match e {
-        Event::Closed(t) => {
-            counts.trades += 1;
-            counts.wins += u64::from(t.pnl_net > 0.0);
-            sink.trade(&t);
-        }
-        Event::Fill {
-            size,
-            price,
-            kind,
-            exit,
-        } => sink.fill(bar, size, price, kind, exit),
-        Event::Rejected | Event::Expired | Event::Cancelled => {}
-    }
-}
-
-impl<K: Sink + ?Sized> Host for RunHost<'_, K> {
-    fn open_bar(&mut self, bar: u64, b: &Bar) {
-        self.broker.now = b.time;
-        let (counts, sink) = (&mut self.counts, &mut *self.sink);
-        self.broker
-            .open_bar(bar, b, &mut |e| on_event(e, bar, counts, sink));
-    }
-
-    fn order(&mut self, bar: u64, b: &Bar, action: Action, args: &[f64], name: Option<u32>) {
-        if bar >= self.warmup {
-            self.sink.order(bar, action, args, name);
-            self.broker.submit(bar, action, args, b.close, name);
-        }
-    }
-
-    fn plot(&mut self, bar: u64, index: u32, value: f64) {
-        self.sink.plot(bar, index, value);
-    }
-
-    fn close_bar(&mut self, bar: u64, b: &Bar) {
-        self.broker.now = b.time;
-        let (counts, sink) = (&mut self.counts, &mut *self.sink);
-        self.broker
-            .close_bar(bar, b.close, &mut |e| on_event(e, bar, counts, sink));
-    }
-
-    fn end_bar(&mut self, bar: u64, b: &Bar, value: f64) {
-        let (stop, target) = if self.levels {
-            self.broker.protective_levels()
-        } else {
-            (f64::NAN, f64::NAN)
-        };
-        let account = Account {
-            cash: self.broker.cash,
-            value,
-            position: self.broker.position,
-            stop,
-            target,
-        };
-        self.sink.bar(bar, b, &account);
-    }
-
-    fn account(&self) -> AccountView {
-        AccountView {
-            position: self.broker.position,
-            cash: self.broker.cash,
-            entry_price: self.broker.entry_price(),
-            pending: self.broker.pending_orders() as f64,
-            fills: self.broker.last_fills,
-        }
-    }
-
-    fn flags(&self) -> RunFlags {
-        self.flags
-    }
-}
-
 /// Runs the program over every bar of `source` (see the module contract).
 ///
 /// Generic so that a concrete source and sink are compiled into the loop; trait objects work
@@ -472,19 +416,7 @@ where
     K: Sink + ?Sized,
 {
     let mut m = Machine::new(p);
-    let flags = RunFlags {
-        fill_on_close: config.fill_on_close,
-        wants_bars: sink.wants_bars(),
-    };
-    let levels = sink.wants_levels();
-    let mut host = RunHost {
-        broker: Broker::new(config),
-        sink,
-        warmup: p.warmup.unwrap_or(u64::MAX),
-        flags,
-        counts: Counts::default(),
-        levels,
-    };
+    let mut host = RunHost::new(p, config, sink);
     let mut state = LoopState::new(config.cash);
     let mut buf: Vec<Bar> = Vec::with_capacity(BATCH);
     let mut frame_buf: Vec<f64> = Vec::new();
@@ -507,7 +439,12 @@ where
             .run_bars(p, &mut m, batch, frames, &mut state, &mut host)
             .map_err(RunError::Engine)?;
     }
-    let broker = &host.broker;
+    let brokers = &host.brokers;
+    let sum = |f: fn(&Broker) -> u64| brokers.iter().map(f).sum::<u64>();
+    let mut invalid_reasons = brokers[0].invalid_reasons;
+    for b in &brokers[1..] {
+        invalid_reasons.add(&b.invalid_reasons);
+    }
     Ok(Summary {
         bars: state.bar,
         warmup_bar: p.warmup,
@@ -515,15 +452,21 @@ where
         winning_trades: host.counts.wins,
         initial_cash: config.cash,
         final_value: state.value,
-        final_cash: broker.cash,
+        final_cash: host.cash,
         total_return: state.value / config.cash - 1.0,
         max_drawdown: state.max_dd,
-        rejected_orders: broker.rejected,
-        invalid_orders: broker.invalid,
-        invalid_reasons: broker.invalid_reasons,
-        expired_orders: broker.expired,
-        cancelled_orders: broker.cancelled,
+        rejected_orders: sum(|b| b.rejected),
+        invalid_orders: sum(|b| b.invalid),
+        invalid_reasons,
+        expired_orders: sum(|b| b.expired),
+        cancelled_orders: sum(|b| b.cancelled),
         buffer_bytes: p.buffer_bytes(),
-        open_position: broker.open_trade(),
+        open_position: brokers[0].open_trade(),
+        symbols: host.counts.per_symbol.clone(),
+        open_positions: brokers
+            .iter()
+            .enumerate()
+            .filter_map(|(k, b)| b.open_trade().map(|t| (k as u32, t)))
+            .collect(),
     })
 }

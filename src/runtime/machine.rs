@@ -22,9 +22,16 @@ pub struct AccountView {
     pub entry_price: f64,
     /// Orders waiting at the broker (a count, as the `pending_orders` input reads it).
     pub pending: f64,
-    /// Per order name, its last fill.
+    /// Per order name, its last fill (on any symbol).
     pub fills: [FillView; MAX_ORDER_NAMES],
+    /// Per symbol (0: the primary feed, then the other data feeds), its position and its
+    /// average entry price (NaN when flat).
+    pub positions: [f64; MAX_SYMBOLS],
+    pub entry_prices: [f64; MAX_SYMBOLS],
 }
+
+/// The most data feeds (symbols) a program may trade.
+pub const MAX_SYMBOLS: usize = 16;
 
 /// The last fill of a named order, as the strategy reads it.
 #[repr(C)]
@@ -68,14 +75,26 @@ pub struct RunFlags {
 /// What a running program asks of the world: the steps of the bar protocol that belong to the
 /// broker and the sink (`crate::runtime::engine` defines the protocol).
 pub trait Host {
-    /// Step 1: the broker tries its pending orders against bar `bar`.
-    fn open_bar(&mut self, bar: u64, b: &Bar);
-    /// An order action on bar `bar` with its arguments (quantity, prices, bars) and its name.
-    fn order(&mut self, bar: u64, b: &Bar, action: Action, args: &[f64], name: Option<u32>);
+    /// Step 1: the broker tries its pending orders against bar `bar` (each symbol whose feed has
+    /// a bar in `frame`, the step's frame).
+    fn open_bar(&mut self, bar: u64, b: &Bar, frame: &[f64]);
+    /// An order action on bar `bar` with its arguments (quantity, prices, bars), its name and
+    /// the symbol it trades.
+    #[allow(clippy::too_many_arguments)]
+    fn order(
+        &mut self,
+        bar: u64,
+        b: &Bar,
+        frame: &[f64],
+        action: Action,
+        args: &[f64],
+        name: Option<u32>,
+        symbol: u32,
+    );
     /// A plotted value on bar `bar`.
     fn plot(&mut self, bar: u64, index: u32, value: f64);
     /// Step 4: fill-on-close market orders fill at the close of bar `bar`.
-    fn close_bar(&mut self, bar: u64, b: &Bar);
+    fn close_bar(&mut self, bar: u64, b: &Bar, frame: &[f64]);
     /// Step 5: the end of bar `bar`, with equity marked at its close.
     fn end_bar(&mut self, bar: u64, b: &Bar, value: f64);
     fn account(&self) -> AccountView;

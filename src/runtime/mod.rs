@@ -3,6 +3,7 @@ pub mod align;
 pub mod broker;
 pub mod engine;
 pub mod feed;
+pub mod host;
 pub mod machine;
 pub mod output;
 pub mod report;

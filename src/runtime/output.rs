@@ -279,10 +279,14 @@ fn order_name(names: &[String], n: Option<u32>) -> Option<&str> {
 /// One closed trade as a CSV row for a person: ISO 8601 times, the side, the size, prices to at
 /// most 8 decimals, money to cents, the return in percent and the bars held (full precision is in
 /// `--json`); the order names are empty when unnamed.
-pub fn trade_csv(t: &ClosedTrade, names: &[String]) -> String {
+pub fn trade_csv(t: &ClosedTrade, names: &[String], symbols: &[String]) -> String {
     use crate::runtime::feed::format_time_ms;
+    let symbol = match symbols.get(t.symbol as usize) {
+        Some(s) => format!(",{s}"),
+        None => String::new(),
+    };
     format!(
-        "{},{},{},{},{},{},{:.2},{:.2},{:.2},{},{},{},{},{}",
+        "{},{},{},{},{},{},{:.2},{:.2},{:.2},{},{},{},{},{}{symbol}",
         format_time_ms(t.entry_time),
         format_time_ms(t.exit_time),
         if t.qty < 0.0 { "short" } else { "long" },
@@ -300,9 +304,10 @@ pub fn trade_csv(t: &ClosedTrade, names: &[String]) -> String {
     )
 }
 
-/// One closed trade as a JSON object (order names `null` when unnamed).
-pub fn trade_json(t: &ClosedTrade, names: &[String]) -> serde_json::Value {
-    serde_json::json!({
+/// One closed trade as a JSON object (order names `null` when unnamed; the symbol when there
+/// are several).
+pub fn trade_json(t: &ClosedTrade, names: &[String], symbols: &[String]) -> serde_json::Value {
+    let mut v = serde_json::json!({
         "entry_bar": t.entry_bar,
         "exit_bar": t.exit_bar,
         "qty": t.qty,
@@ -317,7 +322,11 @@ pub fn trade_json(t: &ClosedTrade, names: &[String]) -> serde_json::Value {
         "side": if t.qty < 0.0 { "short" } else { "long" },
         "return_pct": return_pct(t),
         "bars_held": t.exit_bar.saturating_sub(t.entry_bar),
-    })
+    });
+    if let Some(s) = symbols.get(t.symbol as usize) {
+        v["symbol"] = serde_json::json!(s);
+    }
+    v
 }
 
 /// Streams closed trades to files; the first write error is kept and reported at the end.
@@ -329,6 +338,8 @@ pub struct TradeFiles {
     pub error: Option<std::io::Error>,
     /// The program's order names, for the trades' `entry_order` and `exit_order`.
     pub order_names: Vec<String>,
+    /// The symbols' names when the program trades several (a `symbol` column), else empty.
+    pub symbols: Vec<String>,
 }
 
 impl Sink for TradeFiles {
@@ -337,12 +348,20 @@ impl Sink for TradeFiles {
             return;
         }
         if let Some(f) = &mut self.csv
-            && let Err(e) = writeln!(f.writer(), "{}", trade_csv(t, &self.order_names))
+            && let Err(e) = writeln!(
+                f.writer(),
+                "{}",
+                trade_csv(t, &self.order_names, &self.symbols)
+            )
         {
             self.error = Some(e);
         }
         if let Some(f) = &mut self.json
-            && let Err(e) = writeln!(f.writer(), "{}", trade_json(t, &self.order_names))
+            && let Err(e) = writeln!(
+                f.writer(),
+                "{}",
+                trade_json(t, &self.order_names, &self.symbols)
+            )
         {
             self.error = Some(e);
         }

@@ -69,6 +69,11 @@ impl Input {
         )
     }
 
+    /// Whether the value is a symbol's rather than the whole account's (`qqq.position`).
+    pub fn is_per_symbol(self) -> bool {
+        matches!(self, Input::Position | Input::EntryPrice)
+    }
+
     /// Whether the value is an `int` (otherwise `float`).
     pub fn is_int(self) -> bool {
         matches!(self, Input::Time | Input::BarIndex | Input::PendingOrders)

@@ -940,6 +940,20 @@ impl<'a> Checker<'a> {
             );
             return;
         }
+        let data_feeds = 1 + self
+            .out
+            .feeds
+            .iter()
+            .filter(|f| f.source == FeedSource::Data)
+            .count();
+        if source == FeedSource::Data && data_feeds >= crate::runtime::machine::MAX_SYMBOLS {
+            self.err(
+                Diagnostic::new(Code::E0119, "too many data feeds")
+                    .primary(name.span, format!("a strategy trades at most {} symbols", crate::runtime::machine::MAX_SYMBOLS))
+                    .help("run the strategy on each symbol on its own with `btl run FILE --data DIR/ --each`"),
+            );
+            return;
+        }
         self.out.feeds.push(FeedDecl {
             name: name.name.clone(),
             span: name.span,
@@ -1449,12 +1463,31 @@ impl<'a> Checker<'a> {
             return self.set(e, ty, konst);
         }
         if let Some(input) = Input::from_name(&name.name) {
-            if ctx.in_feed.is_some() && input.is_account() {
-                self.err(
-                    Diagnostic::new(Code::E0120, format!("`{}` of a feed", name.name))
-                        .primary(name.span, "the account is one, traded on the primary feed")
-                        .help(format!("write `{}` outside the feed's context; positions per symbol are not supported yet", name.name)),
-                );
+            if let Some(feed) = ctx.in_feed.filter(|_| input.is_account()) {
+                let resampled =
+                    feed > 0 && self.out.feeds[feed as usize - 1].source != FeedSource::Data;
+                if !input.is_per_symbol() {
+                    self.err(
+                        Diagnostic::new(Code::E0120, format!("`{}` of a feed", name.name))
+                            .primary(name.span, "the account is one for every feed")
+                            .help(format!(
+                                "write `{}` outside the feed's context: it is the whole account's",
+                                name.name
+                            )),
+                    );
+                } else if resampled {
+                    self.err(
+                        Diagnostic::new(
+                            Code::E0120,
+                            format!("`{}` of a resampled feed", name.name),
+                        )
+                        .primary(name.span, "a resampled feed is read, not traded")
+                        .help(format!(
+                            "read the `{}` of the data feed it is cut from",
+                            name.name
+                        )),
+                    );
+                }
             }
             self.out.names.insert(e, Res::Input(input));
             return self.set(e, if input.is_int() { Ty::Int } else { Ty::Float }, false);
@@ -1624,12 +1657,22 @@ impl<'a> Checker<'a> {
             );
             return self.set(e, if b.is_action() { Ty::Void } else { Ty::Error }, false);
         }
-        if b.is_action() && ctx.in_feed.is_some() {
-            self.err(
-                Diagnostic::new(Code::E0120, format!("`{}` inside a feed's context", name.name))
-                    .primary(self.ast.expr_span(e), "orders and plots belong to the strategy")
-                    .help("orders go to the primary feed (the first `--data`) for now; compute the value in the feed's context (`let x = qqq.close`) and act on it in the strategy"),
-            );
+        if let Some(feed) = ctx.in_feed.filter(|_| b.is_action()) {
+            let resampled =
+                feed > 0 && self.out.feeds[feed as usize - 1].source != FeedSource::Data;
+            if b.order_action().is_none() {
+                self.err(
+                    Diagnostic::new(Code::E0120, format!("`{}` inside a feed's context", name.name))
+                        .primary(self.ast.expr_span(e), "plots belong to the strategy")
+                        .help("compute the value in the feed's context (`let x = qqq.close`) and plot it in the strategy"),
+                );
+            } else if resampled {
+                self.err(
+                    Diagnostic::new(Code::E0120, format!("`{}` on a resampled feed", name.name))
+                        .primary(self.ast.expr_span(e), "a resampled feed is read, not traded")
+                        .help("trade the data feed it is cut from: `buy(qty)` for the primary feed, `qqq.buy(qty)` for feed `qqq`"),
+                );
+            }
         }
         if b.is_action() && ctx.in_fn {
             self.err(

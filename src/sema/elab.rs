@@ -127,9 +127,9 @@ pub enum EStmt {
     Break,
     /// Goes on with the innermost loop's next iteration.
     Continue,
-    /// An order action with its arguments (quantity, prices, bars), at most four, and the
-    /// number of its name (`Program::order_names`).
-    Action(Action, Vec<NodeId>, Span, Option<u32>),
+    /// An order action with its arguments (quantity, prices, bars), at most four, the number
+    /// of its name (`Program::order_names`) and the feed it trades (0: the primary).
+    Action(Action, Vec<NodeId>, Span, Option<u32>, u32),
     Plot(NodeId, String),
 }
 
@@ -201,6 +201,18 @@ pub struct FeedDef {
 }
 
 impl Program {
+    /// The symbol (the number among data feeds, 0: the primary) of feed `feed`, when it is a
+    /// data feed.
+    pub fn symbol_of(&self, feed: u32) -> Option<u32> {
+        let f = self.feeds.get(feed as usize)?;
+        (f.source == super::check::FeedSource::Data).then(|| {
+            self.feeds[..feed as usize]
+                .iter()
+                .filter(|f| f.source == super::check::FeedSource::Data)
+                .count() as u32
+        })
+    }
+
     /// Values the series' ring buffer holds.
     pub fn capacity(&self, s: SeriesId) -> u32 {
         self.lookback.get(s).copied().unwrap_or(0) + 1
@@ -513,7 +525,11 @@ impl<'a> Elab<'a> {
 
     /// The series of input `i` in the current feed's context (the account's are one).
     fn input(&mut self, i: Input, span: Span) -> SeriesId {
-        let feed = if i.is_account() { 0 } else { self.feed };
+        let feed = if i.is_account() && !i.is_per_symbol() {
+            0
+        } else {
+            self.feed
+        };
         if let Some(&s) = self.inputs.get(&(feed, i)) {
             return s;
         }
@@ -810,6 +826,14 @@ impl<'a> Elab<'a> {
     /// An expression in statement position: `if` statements and actions become statements.
     fn expr_stmt(&mut self, e: ExprId) -> Option<NodeId> {
         match self.ast.expr(e) {
+            // `qqq.buy(10)`, `qqq.(if c { buy(1) })`: statements in the feed's context.
+            Expr::In(_, inner) if self.checked.ty(e).ty == Ty::Void => {
+                let feed = self.checked.feed_refs.get(e).copied().unwrap_or(self.feed);
+                let outer = std::mem::replace(&mut self.feed, feed);
+                let v = self.expr_stmt(*inner);
+                self.feed = outer;
+                v
+            }
             Expr::If(c, then, els) if self.checked.ty(e).ty == Ty::Void => {
                 let c = self.expr(*c);
                 // A condition known at compile time: only the branch taken exists (its state
@@ -847,7 +871,7 @@ impl<'a> Elab<'a> {
                         _ => (&args[..], None),
                     };
                     let nodes: Vec<NodeId> = values.iter().map(|a| self.expr(*a)).collect();
-                    self.push(EStmt::Action(action, nodes, span, name));
+                    self.push(EStmt::Action(action, nodes, span, name, self.feed));
                     return None;
                 }
                 if b == Builtin::Hline {

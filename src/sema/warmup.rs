@@ -133,7 +133,7 @@ impl Warm<'_> {
                     self.stmts(body, conds);
                     self.stmts(body, conds);
                 }
-                EStmt::Action(_, args, span, _) => {
+                EStmt::Action(_, args, span, _, _) => {
                     self.has_actions = true;
                     let strict = Mode {
                         assume: None,

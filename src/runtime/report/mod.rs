@@ -292,6 +292,10 @@ impl Sink for ReportSink {
     }
 
     fn trade(&mut self, trade: &ClosedTrade) {
+        // The page draws the primary feed; other symbols' trades are in the trades file.
+        if trade.symbol != 0 {
+            return;
+        }
         self.trades += 1;
         self.extras.on_trade(trade);
     }
@@ -350,6 +354,19 @@ impl<R: Sink + ?Sized> Sink for Tee<'_, R> {
         if let Some(r) = &mut self.report {
             r.fill(bar, size, price, kind, exit);
         }
+    }
+
+    fn symbol_fill(
+        &mut self,
+        symbol: u32,
+        bar: u64,
+        size: f64,
+        price: f64,
+        kind: FillKind,
+        exit: bool,
+    ) {
+        // The report draws the primary feed's chart: other symbols' fills are not on it.
+        self.run.symbol_fill(symbol, bar, size, price, kind, exit);
     }
 
     fn bar(&mut self, bar: u64, data: &Bar, account: &Account) {
