@@ -101,9 +101,20 @@ pub fn trace(
     config: BrokerConfig,
 ) -> Result<Trace, String> {
     let (steps, frames) = steps(p, bars)?;
+    trace_steps(p, &steps, &frames, engine, config)
+}
+
+/// [`trace`] over steps already aligned (`frames`: `p.frame_len` values per step).
+pub fn trace_steps(
+    p: &BarProgram,
+    steps: &[Bar],
+    frames: &[f64],
+    engine: &mut dyn Engine,
+    config: BrokerConfig,
+) -> Result<Trace, String> {
     let source = || Steps {
-        bars: &steps,
-        frames: &frames,
+        bars: steps,
+        frames,
         stride: p.frame_len as usize,
     };
     let mut t = Trace::default();

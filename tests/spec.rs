@@ -10,6 +10,11 @@
 //! 1e-12 relative; `na` only equals `na`. `//@ rule: ...` lines say which rule the fixture checks
 //! (docs/language.md's section), and `//@ fill close` runs with fill-on-close.
 //!
+//! A program with feeds of its own (`feed b`) takes each data feed's bars from columns named
+//! after it (`b.close`, `b.open`, ...); a `-` cell is a step on which that feed has no bar (the
+//! primary's `close` too). Each row is a step (one bar time, a day after the row before, from
+//! Sunday 2020-09-13 12:26:40 UTC); resampled feeds are cut in UTC.
+//!
 //! All failures of all fixtures are reported together.
 
 use std::path::{Path, PathBuf};
@@ -38,8 +43,12 @@ struct Table {
     rows: Vec<Vec<f64>>,
 }
 
+/// A `-` cell: the feed has no bar on this step.
+const NO_BAR: f64 = f64::NEG_INFINITY;
+
 fn cell(s: &str) -> Result<f64, String> {
     match s {
+        "-" => Ok(NO_BAR),
         "na" => Ok(f64::NAN),
         "true" => Ok(1.0),
         "false" => Ok(0.0),
@@ -71,12 +80,19 @@ fn table(text: &str) -> Result<Table, String> {
     Ok(Table { header, rows })
 }
 
-fn bars(t: &Table) -> Result<Vec<Bar>, String> {
-    let col = |name: &str| t.header.iter().position(|h| h == name);
-    let close = col("close").ok_or("the table has no `close` column")?;
+/// The bars of the feed whose columns start with `prefix` (`""` for the primary, `"b."` for
+/// feed `b`), without the steps where its close is `-`.
+fn bars(t: &Table, prefix: &str) -> Result<Vec<Bar>, String> {
+    let col = |name: &str| {
+        t.header
+            .iter()
+            .position(|h| *h == format!("{prefix}{name}"))
+    };
+    let close = col("close").ok_or(format!("the table has no `{prefix}close` column"))?;
     Ok(t.rows
         .iter()
         .enumerate()
+        .filter(|(_, r)| r[close] != NO_BAR)
         .map(|(i, r)| {
             let get = |name: &str, default: f64| col(name).map_or(default, |c| r[c]);
             Bar {
@@ -89,6 +105,12 @@ fn bars(t: &Table) -> Result<Vec<Bar>, String> {
             }
         })
         .collect())
+}
+
+/// Whether a column holds a feed's data rather than a plot's expected values.
+fn is_data(col: &str) -> bool {
+    let field = col.rsplit_once('.').map_or(col, |(_, f)| f);
+    DATA.contains(&field) && (col == field || col.contains('.'))
 }
 
 fn close_enough(want: f64, got: f64) -> bool {
@@ -109,7 +131,7 @@ fn check(path: &Path) -> Vec<String> {
     if !text.contains("//@ rule:") {
         return fail("no `//@ rule:` line".into());
     }
-    let bars = match bars(&t) {
+    let bars = match bars(&t, "") {
         Ok(b) => b,
         Err(e) => return fail(e),
     };
@@ -128,8 +150,38 @@ fn check(path: &Path) -> Vec<String> {
         ..diff::CONFIG
     };
     let mut out = Vec::new();
-    let interp = diff::trace(&p, &bars, &mut Interpreter, config);
-    let jit = Jit::compile(&p).and_then(|mut j| diff::trace(&p, &bars, &mut j, config));
+    let (steps, frames) = if p.frame_len == 0 {
+        (bars, Vec::new())
+    } else {
+        // Every data feed from its columns, aligned as a run aligns them.
+        let mut feeds = vec![bars];
+        for f in p.feeds.iter().skip(1) {
+            if f.source == btl::sema::check::FeedSource::Data {
+                match self::bars(&t, &format!("{}.", f.name)) {
+                    Ok(b) => feeds.push(b),
+                    Err(e) => return fail(e),
+                }
+            }
+        }
+        let sources: Vec<Box<dyn btl::runtime::engine::BarSource + '_>> = feeds
+            .iter()
+            .map(|b| Box::new(&b[..]) as Box<dyn btl::runtime::engine::BarSource + '_>)
+            .collect();
+        let aligned = btl::runtime::align::Aligned::new(&p, sources, jiff::tz::TimeZone::UTC);
+        match aligned
+            .map_err(|e| e.to_string())
+            .and_then(|mut a| btl::runtime::align::collect(&mut a).map_err(|e| e.to_string()))
+        {
+            Ok(s) => s,
+            Err(e) => return fail(e),
+        }
+    };
+    if steps.len() != t.rows.len() {
+        return fail(format!("{} steps for {} rows", steps.len(), t.rows.len()));
+    }
+    let interp = diff::trace_steps(&p, &steps, &frames, &mut Interpreter, config);
+    let jit =
+        Jit::compile(&p).and_then(|mut j| diff::trace_steps(&p, &steps, &frames, &mut j, config));
     for (engine, trace) in [("interp", interp), ("jit", jit)] {
         let trace = match trace {
             Ok(t) => t,
@@ -139,7 +191,7 @@ fn check(path: &Path) -> Vec<String> {
             }
         };
         for (c, col) in t.header.iter().enumerate() {
-            if DATA.contains(&col.as_str()) {
+            if is_data(col) {
                 continue;
             }
             let Some(index) = p.plots.iter().position(|pl| pl == col) else {
