@@ -9,19 +9,25 @@
 use std::path::{Path, PathBuf};
 
 use crate::backtest::{Backtest, EngineKind, Settings};
+use crate::runtime::align::Aligned;
+use crate::runtime::data::DataFile;
+use crate::runtime::engine::BarSource;
 use crate::runtime::engine::Summary;
-use crate::runtime::feed::{CsvFeed, TimeUnit};
+use crate::runtime::feed::TimeUnit;
 use crate::runtime::stats::Statistics;
 
-/// The data files of a folder, by name: every regular file ending in `.csv` (any case).
+/// The data files of a folder, by name: every regular file ending in `.csv` (any case), or
+/// `.parquet` / `.pq` with the `parquet` feature.
 pub fn data_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)?
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| {
             p.is_file()
-                && p.extension()
-                    .and_then(|x| x.to_str())
-                    .is_some_and(|x| x.eq_ignore_ascii_case("csv"))
+                && p.extension().and_then(|x| x.to_str()).is_some_and(|x| {
+                    x.eq_ignore_ascii_case("csv")
+                        || (cfg!(feature = "parquet")
+                            && (x.eq_ignore_ascii_case("parquet") || x.eq_ignore_ascii_case("pq")))
+                })
         })
         .collect();
     files.sort();
@@ -46,6 +52,8 @@ pub struct Each<'a> {
     pub settings: Settings,
     pub skip_bad_rows: bool,
     pub time_unit: Option<TimeUnit>,
+    /// `--timezone`: naive times and resampled periods.
+    pub zone: Option<jiff::tz::TimeZone>,
     pub jobs: usize,
 }
 
@@ -57,11 +65,22 @@ impl Each<'_> {
         let result = (|| {
             let mut backtest = Backtest::new(self.program.clone(), self.engine, self.settings)
                 .map_err(|e| e.to_string())?;
-            let mut feed = CsvFeed::open(file, self.skip_bad_rows).map_err(|e| e.to_string())?;
+            let mut feed = DataFile::open(file, self.skip_bad_rows).map_err(|e| e.to_string())?;
             if let Some(unit) = self.time_unit {
                 feed.set_time_unit(unit);
             }
-            let (summary, stats) = backtest.run(&mut feed).map_err(|e| e.to_string())?;
+            if let Some(zone) = &self.zone {
+                feed.set_timezone(zone.clone());
+            }
+            let (summary, stats) = if self.program.frame_len == 0 {
+                backtest.run(&mut feed).map_err(|e| e.to_string())?
+            } else {
+                // Timeframes of the file's own bars (`resample`): aligned with them.
+                let zone = self.zone.clone().unwrap_or(jiff::tz::TimeZone::UTC);
+                let sources: Vec<Box<dyn BarSource + '_>> = vec![Box::new(&mut feed)];
+                let mut aligned = Aligned::new(self.program, sources, zone)?;
+                backtest.run(&mut aligned).map_err(|e| e.to_string())?
+            };
             Ok((summary, stats, feed.skipped_rows()))
         })();
         SymbolRow {

@@ -121,3 +121,67 @@ fn each_file_is_its_own_backtest_equal_to_a_separate_run() {
     assert!(text(&o.stderr).contains("is not a folder"));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Writes `n` daily bars of a random walk seeded by `seed`.
+fn write_walk(path: &std::path::Path, seed: u64, n: usize) {
+    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state >> 11) as f64 / (1u64 << 53) as f64
+    };
+    let mut price = 20.0 + 100.0 * next();
+    let mut out = String::from("timestamp,open,high,low,close,volume\n");
+    for i in 0..n {
+        let open = price;
+        price *= 1.0 + (next() - 0.5) * 0.04;
+        let (hi, lo) = (open.max(price) * 1.003, open.min(price) * 0.997);
+        let t = 1_500_000_000 + i as i64 * 86_400;
+        let v = (next() * 1e5).round();
+        out.push_str(&format!("{t},{open:.4},{hi:.4},{lo:.4},{price:.4},{v}\n"));
+    }
+    std::fs::write(path, out).unwrap();
+}
+
+#[test]
+fn a_hundred_symbols_give_what_a_hundred_separate_runs_give() {
+    let dir = std::env::temp_dir().join(format!("btl-each-100-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    for k in 0..100u64 {
+        write_walk(&dir.join(format!("S{k:03}.csv")), k + 1, 400);
+    }
+    let d = dir.to_str().unwrap();
+    let args = ["--json", "--commission", "0.001", "--time-unit", "s"];
+    let mut all = vec!["run", "examples/sma_cross.btl", "--data", d, "--each"];
+    all.extend(args);
+    let (code, v, err) = json(&all);
+    assert_eq!(code, Some(0), "{err}");
+    let rows = v["symbols"].as_array().unwrap();
+    assert_eq!(rows.len(), 100);
+    let mut traded = 0;
+    for (k, r) in rows.iter().enumerate() {
+        assert_eq!(r["symbol"], format!("S{k:03}"));
+        let file = dir.join(format!("S{k:03}.csv"));
+        let mut one = vec![
+            "run",
+            "examples/sma_cross.btl",
+            "--data",
+            file.to_str().unwrap(),
+        ];
+        one.extend(args);
+        let (code, single, err) = json(&one);
+        assert_eq!(code, Some(0), "{err}");
+        for key in ["final_value", "total_return", "closed_trade_count", "bars"] {
+            assert_eq!(r[key], single[key], "S{k:03}: {key}");
+        }
+        assert_eq!(
+            r["statistics"]["sharpe_ratio"], single["statistics"]["sharpe_ratio"],
+            "S{k:03}: sharpe"
+        );
+        traded += usize::from(single["closed_trade_count"].as_u64() > Some(0));
+    }
+    assert!(traded > 50, "most symbols trade ({traded})");
+    let _ = std::fs::remove_dir_all(&dir);
+}

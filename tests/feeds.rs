@@ -390,3 +390,74 @@ fn pairs_on_two_feeds_trade_as_backtrader_also_with_days_missing() {
         }
     }
 }
+
+#[test]
+fn sweeps_and_each_run_timeframes_as_a_single_run_does() {
+    let args = ["--timezone", "America/New_York", "--commission", "0.001"];
+    let mut run = vec![
+        "run",
+        "examples/daily_filter.btl",
+        "--data",
+        "tests/data/multi/minute.csv",
+        "--json",
+    ];
+    run.extend(args);
+    let (single, _) = trades(&run);
+    let mut sweep = vec![
+        "sweep",
+        "examples/daily_filter.btl",
+        "--data",
+        "tests/data/multi/minute.csv",
+        "--param",
+        "days=4..6",
+        "--json",
+    ];
+    sweep.extend(args);
+    let o = btl(&sweep);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let rows: Vec<serde_json::Value> = text(&o.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let five = rows
+        .iter()
+        .find(|r| r["params"]["days"] == 5)
+        .expect("days=5");
+    assert_eq!(five["final_value"], single["final_value"]);
+    assert_eq!(
+        five["trades"].as_f64(),
+        single["closed_trade_count"].as_f64()
+    );
+    // --each over a folder with the minute file: the same row.
+    let dir = dir().join("each");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::copy(
+        root().join("tests/data/multi/minute.csv"),
+        dir.join("M.csv"),
+    )
+    .unwrap();
+    let mut each = vec![
+        "run",
+        "examples/daily_filter.btl",
+        "--data",
+        dir.to_str().unwrap(),
+        "--each",
+        "--json",
+    ];
+    each.extend(args);
+    let o = btl(&each);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["symbols"][0]["final_value"], single["final_value"]);
+    // Other data feeds need their files: a sweep of one file refuses them.
+    let o = btl(&[
+        "sweep",
+        "examples/pairs.btl",
+        "--data",
+        "tests/data/multi/pair_a.csv",
+        "--param",
+        "n=10..20",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o.stderr).contains("declares other data feeds"));
+}

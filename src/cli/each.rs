@@ -44,12 +44,17 @@ pub fn run_each(a: &RunArgs, color: bool) -> ExitCode {
         Ok(p) => p,
         Err(code) => return code,
     };
-    if program.frame_len > 0 {
+    if program.symbols.len() > 1 {
         return usage_error(&format!(
-            "--each runs the strategy on one feed per file; {} declares feeds or timeframes of its own (not supported with --each yet)",
+            "--each runs the strategy on one data feed per file; {} declares other data feeds (run it with --data FILE --data NAME=FILE)",
             a.file
         ));
     }
+    let zone = match a.timezone.as_deref().map(btl::timeframe::zone) {
+        Some(Err(e)) => return usage_error(&format!("--timezone: {e}")),
+        Some(Ok(z)) => Some(z),
+        None => None,
+    };
     let files = match batch::data_files(dir) {
         Ok(f) if f.is_empty() => {
             return usage_error(&format!("--data {data}: no .csv file in the folder"));
@@ -63,6 +68,7 @@ pub fn run_each(a: &RunArgs, color: bool) -> ExitCode {
         settings: a.costs.settings(),
         skip_bad_rows: a.skip_bad_rows,
         time_unit: a.time_unit,
+        zone,
         jobs: a
             .jobs
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),

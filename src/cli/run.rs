@@ -7,6 +7,7 @@ use crate::{Emit, RunArgs, load_program, remove_temps_on_signal, stdout_error, u
 
 pub fn run(a: RunArgs, color: bool) -> ExitCode {
     use btl::backtest::{Backtest, Outputs};
+    use btl::runtime::engine::BarSource;
     use btl::runtime::{broker, feed, output};
 
     remove_temps_on_signal();
@@ -58,7 +59,8 @@ pub fn run(a: RunArgs, color: bool) -> ExitCode {
     backtest.set_symbol_names(symbol_names(&a.data, &paths, backtest.program()));
     let mut sources = Vec::new();
     for path in &paths {
-        let mut source = match feed::CsvFeed::open(std::path::Path::new(path), a.skip_bad_rows) {
+        let path = std::path::Path::new(path);
+        let mut source = match btl::runtime::data::DataFile::open(path, a.skip_bad_rows) {
             Ok(f) => f,
             Err(e) => return usage_error(&e.to_string()),
         };

@@ -93,6 +93,9 @@ pub struct SweepArgs {
     /// The unit of epoch times in the data: s, ms, us or ns.
     #[arg(long, value_name = "UNIT", value_parser = crate::parse_time_unit)]
     time_unit: Option<feed::TimeUnit>,
+    /// The exchange's time zone (IANA name; default UTC): naive times and resampled periods.
+    #[arg(long, value_name = "ZONE")]
+    timezone: Option<String>,
     /// The engine that runs each bar.
     #[arg(long, value_enum, default_value_t = EngineKind::Jit)]
     engine: EngineKind,
@@ -139,10 +142,14 @@ impl Out {
 
 /// Reads every bar of the data file into memory (shared by every worker).
 fn read_bars(a: &SweepArgs, data: &str) -> Result<Vec<feed::Bar>, String> {
-    let mut source =
-        feed::CsvFeed::open(Path::new(data), a.skip_bad_rows).map_err(|e| e.to_string())?;
+    use btl::runtime::engine::BarSource;
+    let mut source = btl::runtime::data::DataFile::open(Path::new(data), a.skip_bad_rows)
+        .map_err(|e| e.to_string())?;
     if let Some(unit) = a.time_unit {
         source.set_time_unit(unit);
+    }
+    if let Some(zone) = zone(a)? {
+        source.set_timezone(zone);
     }
     let mut bars = Vec::new();
     while let Some(b) = source.next_bar().map_err(|e| e.to_string())? {
@@ -158,6 +165,15 @@ fn read_bars(a: &SweepArgs, data: &str) -> Result<Vec<feed::Bar>, String> {
         eprintln!("warning: skipped {} bad row(s)", source.skipped_rows());
     }
     Ok(bars)
+}
+
+/// `--timezone`, checked.
+fn zone(a: &SweepArgs) -> Result<Option<jiff::tz::TimeZone>, String> {
+    a.timezone
+        .as_deref()
+        .map(btl::timeframe::zone)
+        .transpose()
+        .map_err(|e| format!("--timezone: {e}"))
 }
 
 fn progress_bar(len: u64) -> indicatif::ProgressBar {
@@ -212,7 +228,20 @@ pub fn sweep(a: SweepArgs, color: bool) -> ExitCode {
         emit(&diagnostics, &front.sources, MessageFormat::Human, color);
         return ExitCode::from(1);
     }
-    let strategy = program.map_or(String::new(), |p| p.name);
+    // Timeframes of the data's own bars (`resample`) are built once, for every combination.
+    let (stride, data_feeds) = match &program {
+        Some(p) => {
+            let lowered = btl::ir::lower::lower(p);
+            (lowered.frame_len as usize, lowered.symbols.len())
+        }
+        None => (0, 1),
+    };
+    if data_feeds > 1 {
+        return usage_error(&format!(
+            "btl sweep runs a strategy on one data file; {file} declares other data feeds (run it with btl run --data FILE --data NAME=FILE)"
+        ));
+    }
+    let strategy = program.as_ref().map_or(String::new(), |p| p.name.clone());
     let declared: Vec<&str> = front
         .checked
         .params
@@ -245,6 +274,32 @@ pub fn sweep(a: SweepArgs, color: bool) -> ExitCode {
         Ok(b) => b,
         Err(e) => return usage_error(&e),
     };
+    let frames = if stride == 0 {
+        Vec::new()
+    } else {
+        let lowered = match front.bar_program(&[], &options) {
+            Ok(p) => p,
+            Err(_) => return ExitCode::from(1),
+        };
+        let zone = match zone(&a) {
+            Ok(z) => z.unwrap_or(jiff::tz::TimeZone::UTC),
+            Err(e) => return usage_error(&e),
+        };
+        let sources: Vec<Box<dyn btl::runtime::engine::BarSource + '_>> = vec![Box::new(&bars[..])];
+        let aligned = btl::runtime::align::Aligned::new(&lowered, sources, zone);
+        match aligned
+            .map_err(|e| e.to_string())
+            .and_then(|mut al| btl::runtime::align::collect(&mut al).map_err(|e| e.to_string()))
+        {
+            Ok((_, frames)) => frames,
+            Err(e) => return usage_error(&e),
+        }
+    };
+    let data_set = sweep::Data {
+        bars: &bars,
+        frames: &frames,
+        stride,
+    };
     let read = read.elapsed();
     let selection = grid::select(&grid, a.sample.map(|k| (k, a.seed)), a.shard);
     let jobs = a
@@ -264,7 +319,7 @@ pub fn sweep(a: SweepArgs, color: bool) -> ExitCode {
     let names = grid.names();
     let started = Instant::now();
     if let Some(k) = a.walk_forward {
-        return walk_forward(&a, &sw, &selection, &bars, k, sort);
+        return walk_forward(&a, &sw, &selection, data_set, k, sort);
     }
     let mut out = match a
         .out
@@ -282,7 +337,7 @@ pub fn sweep(a: SweepArgs, color: bool) -> ExitCode {
     let mut error: Option<String> = None;
     let mut stdout_failed: Option<std::io::Error> = None;
     let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
-    let timing = sw.run(&selection, &bars, |row: Row| {
+    let timing = sw.run(&selection, data_set, |row: Row| {
         rows += 1;
         failed += u64::from(row.result.is_err());
         if let Some(o) = &mut out {
@@ -373,10 +428,11 @@ fn walk_forward(
     a: &SweepArgs,
     sw: &sweep::Sweep,
     selection: &grid::Selection,
-    bars: &[feed::Bar],
+    data: sweep::Data,
     k: usize,
     sort: usize,
 ) -> ExitCode {
+    let bars = data.bars;
     let folds = match walk::folds(bars.len(), k, a.train) {
         Ok(f) => f,
         Err(e) => return usage_error(&e),
@@ -394,7 +450,7 @@ fn walk_forward(
     let bar = progress_bar(folds.len() as u64);
     let mut error = None;
     let mut n = 0;
-    let (results, _) = walk::walk_forward(sw, selection, bars, &folds, sort, |r| {
+    let (results, _) = walk::walk_forward(sw, selection, data, &folds, sort, |r| {
         if let Some(o) = &mut out {
             o.line(&walk::csv_row(n, r, bars, names.len()), &mut error);
         }

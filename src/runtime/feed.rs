@@ -104,7 +104,7 @@ impl std::error::Error for FeedError {}
 
 /// Where the time comes from.
 #[derive(Debug, Clone, Copy)]
-enum TimeColumns {
+pub(crate) enum TimeColumns {
     /// One column holding a date, a date and time, or an epoch integer.
     Single(usize),
     /// A `date` column (`2024-01-31`) and a `time` column (`09:30:00`).
@@ -142,7 +142,7 @@ impl TimeUnit {
     }
 
     /// The unit an epoch of this magnitude most likely has.
-    fn guess(value: i64) -> TimeUnit {
+    pub(crate) fn guess(value: i64) -> TimeUnit {
         match value.unsigned_abs() {
             v if v >= 100_000_000_000_000_000 => TimeUnit::Nanos,
             v if v >= 100_000_000_000_000 => TimeUnit::Micros,
@@ -152,7 +152,7 @@ impl TimeUnit {
     }
 
     /// `value` of this unit in milliseconds (rounded down).
-    fn to_ms(self, value: i64) -> Option<i64> {
+    pub(crate) fn to_ms(self, value: i64) -> Option<i64> {
         match self {
             TimeUnit::Seconds => value.checked_mul(1000),
             TimeUnit::Millis => Some(value),
@@ -182,25 +182,25 @@ impl Columns {
 }
 
 #[derive(Debug, Clone, Copy)]
-struct Columns {
-    time: TimeColumns,
+pub(crate) struct Columns {
+    pub time: TimeColumns,
     /// The epoch unit the time column's name gives (`timestamp_ms`).
-    named_unit: Option<TimeUnit>,
-    open: usize,
-    high: usize,
-    low: usize,
-    close: usize,
-    volume: Option<usize>,
+    pub named_unit: Option<TimeUnit>,
+    pub open: usize,
+    pub high: usize,
+    pub low: usize,
+    pub close: usize,
+    pub volume: Option<usize>,
 }
 
 /// A row-level problem, before it is given a file and line.
-struct RowError {
-    column: Option<usize>,
-    message: String,
+pub(crate) struct RowError {
+    pub column: Option<usize>,
+    pub message: String,
 }
 
 impl RowError {
-    fn at(column: usize, message: String) -> Self {
+    pub(crate) fn at(column: usize, message: String) -> Self {
         RowError {
             column: Some(column),
             message,
@@ -735,6 +735,46 @@ impl<R: Read> CsvFeed<R> {
             Some(i) => number(record, i)?,
             None => 0.0,
         };
+        let bar = Bar {
+            time,
+            open,
+            high,
+            low,
+            close,
+            volume,
+        };
+        check_prices(&bar, &c)?;
+        if let Some((previous, previous_line)) = self.last
+            && time <= previous
+        {
+            let column = match c.time {
+                TimeColumns::Single(i) => i,
+                TimeColumns::Split { date, .. } => date,
+            };
+            return Err(RowError::at(
+                column,
+                format!(
+                    "time does not increase: {} after {} (line {previous_line})",
+                    format_time_ms(time),
+                    format_time_ms(previous)
+                ),
+            ));
+        }
+        Ok(bar)
+    }
+}
+
+/// The rules every bar's prices keep (see the module contract), whatever the file's format.
+pub(crate) fn check_prices(bar: &Bar, c: &Columns) -> Result<(), RowError> {
+    let Bar {
+        open,
+        high,
+        low,
+        close,
+        volume,
+        ..
+    } = *bar;
+    {
         for (i, value) in [
             (c.open, open),
             (c.high, high),
@@ -770,35 +810,12 @@ impl<R: Read> CsvFeed<R> {
                 ));
             }
         }
-        if let Some((previous, previous_line)) = self.last
-            && time <= previous
-        {
-            let column = match c.time {
-                TimeColumns::Single(i) => i,
-                TimeColumns::Split { date, .. } => date,
-            };
-            return Err(RowError::at(
-                column,
-                format!(
-                    "time does not increase: {} after {} (line {previous_line})",
-                    format_time_ms(time),
-                    format_time_ms(previous)
-                ),
-            ));
-        }
-        Ok(Bar {
-            time,
-            open,
-            high,
-            low,
-            close,
-            volume,
-        })
     }
+    Ok(())
 }
 
 /// Finds the columns by name; the error is the message for line 1.
-fn find_columns(header: &[String]) -> Result<Columns, String> {
+pub(crate) fn find_columns(header: &[String]) -> Result<Columns, String> {
     let find = |want: &str| -> Result<Option<usize>, String> {
         let mut found = None;
         for (i, name) in header.iter().enumerate() {

@@ -176,6 +176,40 @@ pub struct Timing {
     pub run: Duration,
 }
 
+/// The bars a sweep runs on, in memory and shared: with timeframes of their own (`resample`),
+/// each bar's frame (`stride` values per bar; see `runtime::align`).
+#[derive(Debug, Clone, Copy)]
+pub struct Data<'a> {
+    pub bars: &'a [Bar],
+    pub frames: &'a [f64],
+    pub stride: usize,
+}
+
+impl<'a> Data<'a> {
+    /// Bars without frames.
+    pub fn plain(bars: &'a [Bar]) -> Data<'a> {
+        Data {
+            bars,
+            frames: &[],
+            stride: 0,
+        }
+    }
+
+    /// Bars `range` with their frames.
+    pub fn slice(&self, range: std::ops::Range<usize>) -> Data<'a> {
+        let frames = if self.stride == 0 {
+            &[][..]
+        } else {
+            &self.frames[range.start * self.stride..range.end * self.stride]
+        };
+        Data {
+            bars: &self.bars[range],
+            frames,
+            stride: self.stride,
+        }
+    }
+}
+
 /// A sweep: a program, its grid, the shared bars and how to run them.
 pub struct Sweep<'a> {
     /// The program parsed and checked once; each combination only elaborates it.
@@ -188,8 +222,8 @@ pub struct Sweep<'a> {
 }
 
 impl Sweep<'_> {
-    /// Runs combination `index` over `bars`.
-    pub fn run_one(&self, index: u64, bars: &[Bar], timing: &mut Timing) -> Row {
+    /// Runs combination `index` over `data`.
+    pub fn run_one(&self, index: u64, data: Data, timing: &mut Timing) -> Row {
         let combination = self.grid.combination(index);
         let params = combination.iter().map(|(_, v)| v.clone()).collect();
         let started = Instant::now();
@@ -210,8 +244,16 @@ impl Sweep<'_> {
                 Ok(mut backtest) => {
                     timing.compile += started.elapsed();
                     let ran = Instant::now();
-                    let mut source = bars;
-                    let out = backtest.run(&mut source);
+                    let out = if data.stride == 0 {
+                        let mut source = data.bars;
+                        backtest.run(&mut source)
+                    } else {
+                        backtest.run(&mut crate::runtime::align::Steps {
+                            bars: data.bars,
+                            frames: data.frames,
+                            stride: data.stride,
+                        })
+                    };
                     timing.run += ran.elapsed();
                     return Row {
                         index,
@@ -236,14 +278,14 @@ impl Sweep<'_> {
 
     /// Runs every combination of `selection` over `bars` on `jobs` threads; `each` gets the rows
     /// in selection order (see the module contract).
-    pub fn run(&self, selection: &Selection, bars: &[Bar], mut each: impl FnMut(Row)) -> Timing {
+    pub fn run(&self, selection: &Selection, data: Data, mut each: impl FnMut(Row)) -> Timing {
         let mut total = Timing::default();
         crate::parallel::ordered(
             selection.len(),
             self.jobs,
             |at| {
                 let mut timing = Timing::default();
-                let row = self.run_one(selection.get(at), bars, &mut timing);
+                let row = self.run_one(selection.get(at), data, &mut timing);
                 (row, timing)
             },
             |(row, timing)| {

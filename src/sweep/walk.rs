@@ -61,7 +61,7 @@ pub struct FoldResult {
 pub fn walk_forward(
     sweep: &Sweep,
     selection: &Selection,
-    bars: &[Bar],
+    data: super::Data,
     folds: &[Fold],
     sort: usize,
     mut progress: impl FnMut(&FoldResult),
@@ -70,13 +70,15 @@ pub fn walk_forward(
     let mut total = Timing::default();
     for fold in folds {
         let mut best = Top::new(sort, 1);
-        let t = sweep.run(selection, &bars[fold.train.clone()], |row| best.offer(&row));
+        let t = sweep.run(selection, data.slice(fold.train.clone()), |row| {
+            best.offer(&row)
+        });
         total.compile += t.compile;
         total.run += t.run;
         let in_sample = best.rows.pop().filter(|r| r.metric(sort).is_some());
         let out_of_sample = in_sample
             .as_ref()
-            .map(|r| sweep.run_one(r.index, &bars[fold.test.clone()], &mut total));
+            .map(|r| sweep.run_one(r.index, data.slice(fold.test.clone()), &mut total));
         let result = FoldResult {
             fold: fold.clone(),
             in_sample,
