@@ -143,7 +143,8 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Backtest a strategy over a CSV file of bars.
+    /// Backtest a strategy over bars (CSV or Parquet), on one feed or several.
+    #[command(after_help = RUN_HELP)]
     Run(RunArgs),
     /// Run a strategy for every combination of a parameter grid, on every core; `btl sweep
     /// merge` joins the parts of a sharded sweep.
@@ -498,11 +499,26 @@ impl CostArgs {
     }
 }
 
+const RUN_HELP: &str = "\
+Several feeds and timeframes: a strategy declares them at its top level,
+    feed qqq                        bars from --data qqq=qqq.csv
+    feed daily = resample(\"1d\")     the primary feed's bars by day (5m ... 4h, 1d, 1w, 1M)
+and reads them in a feed's context: qqq.close, qqq.sma(close, 20), daily.(high - low).
+The first --data is the primary feed. Feeds are aligned by time: each step is a bar time of any
+feed, and a feed with no bar then holds its last one. A resampled bar is seen from the first bar
+after its period closed (no look-ahead); periods are cut in --timezone (IANA, DST included; UTC
+by default), which is also the zone of times written without an offset. qqq.buy(10) and
+qqq.position trade and read symbol qqq with the one account's cash; trades name their symbol.
+Example:
+    btl run examples/pairs.btl --data tests/data/multi/pair_a.csv --data b=tests/data/multi/pair_b.csv
+See docs/language.md, \"Feeds and timeframes\".";
+
 #[derive(clap::Args)]
 pub(crate) struct RunArgs {
     /// The strategy, a .btl file.
     file: String,
-    /// The bars: CSV with a header (date/time, open, high, low, close, volume). The first
+    /// The bars: CSV with a header (date/time, open, high, low, close, volume), or Parquet with
+    /// the same columns (.parquet). The first
     /// --data is the primary feed, the one orders trade; repeat `--data NAME=FILE` for each
     /// `feed NAME` the program declares. A folder with --each: every .csv file in it.
     #[arg(long, required = true, value_name = "[NAME=]FILE")]

@@ -99,6 +99,8 @@ pub fn report(p: &Program, sources: &SourceMap) -> MemReport {
                 capacity: p.capacity(s),
                 bytes: p.bytes(s),
                 feed: match p.clock.get(s).copied().unwrap_or(0) {
+                    // With one data feed and timeframes, its bars are the steps.
+                    0 if p.feeds.len() > 1 && p.feeds[0].clock == 0 => Some(String::new()),
                     0 => None,
                     c => p
                         .feeds

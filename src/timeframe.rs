@@ -29,6 +29,8 @@ pub struct Period {
     pub key: i64,
     /// The period's first instant, milliseconds since 1970 UTC.
     pub start: i64,
+    /// The first instant after it (the next period's start): a bar in `start..end` is in it.
+    pub end: i64,
 }
 
 impl Timeframe {
@@ -91,42 +93,53 @@ impl Timeframe {
     pub fn period(self, time: i64, tz: &TimeZone) -> Option<Period> {
         let local = tz.to_datetime(Timestamp::from_millisecond(time).ok()?);
         let date = local.date();
-        let (start, key): (DateTime, i64) = match self {
+        let midnight = jiff::civil::Time::midnight();
+        let (start, next, key): (DateTime, DateTime, i64) = match self {
             Timeframe::Minutes(m) => {
                 let minute = i64::from(local.hour()) * 60 + i64::from(local.minute());
                 let first = minute - minute % i64::from(m);
-                let start = date
-                    .to_datetime(jiff::civil::Time::midnight())
-                    .checked_add((first as i32).minutes())
+                let day = date.to_datetime(midnight);
+                let start = day.checked_add((first as i32).minutes()).ok()?;
+                let next = day
+                    .checked_add(((first + i64::from(m)) as i32).minutes())
                     .ok()?;
-                (start, day_number(date) * 1440 + first)
+                (start, next, day_number(date) * 1440 + first)
             }
             Timeframe::Days => (
-                date.to_datetime(jiff::civil::Time::midnight()),
+                date.to_datetime(midnight),
+                date.checked_add(1.days()).ok()?.to_datetime(midnight),
                 day_number(date),
             ),
             Timeframe::Weeks => {
                 let back = i64::from(date.weekday().to_monday_zero_offset());
                 let monday = date.checked_sub((back as i32).days()).ok()?;
                 (
-                    monday.to_datetime(jiff::civil::Time::midnight()),
+                    monday.to_datetime(midnight),
+                    monday.checked_add(7.days()).ok()?.to_datetime(midnight),
                     day_number(monday),
                 )
             }
             Timeframe::Months => {
                 let first = date.first_of_month();
                 (
-                    first.to_datetime(jiff::civil::Time::midnight()),
+                    first.to_datetime(midnight),
+                    first.checked_add(1.months()).ok()?.to_datetime(midnight),
                     i64::from(date.year()) * 12 + i64::from(date.month()),
                 )
             }
         };
-        // A local start that does not exist (a DST gap at midnight) is taken as the instant the
-        // clock jumps to, as most calendars do ("compatible").
-        let start = tz.to_ambiguous_timestamp(start).compatible().ok()?;
+        // A local time that does not exist (a DST gap) is taken as the instant the clock jumps
+        // to, as most calendars do ("compatible").
+        let instant = |dt: DateTime| {
+            tz.to_ambiguous_timestamp(dt)
+                .compatible()
+                .ok()
+                .map(|t| t.as_millisecond())
+        };
         Some(Period {
             key,
-            start: start.as_millisecond(),
+            start: instant(start)?,
+            end: instant(next)?,
         })
     }
 }
@@ -208,5 +221,11 @@ mod tests {
             .period(ms("2024-02-29T15:00", &ny), &ny)
             .unwrap();
         assert_eq!(m.start, ms("2024-02-01T00:00", &ny));
+        assert_eq!(m.end, ms("2024-03-01T00:00", &ny));
+        // The day of the spring change is 23 hours long.
+        let d = Timeframe::Days
+            .period(ms("2024-03-10T12:00", &ny), &ny)
+            .unwrap();
+        assert_eq!(d.end - d.start, 23 * 3_600_000);
     }
 }

@@ -941,3 +941,29 @@ fn malformed_frames_get_errors_and_the_server_stays_up() {
     assert!(out.status.code().is_some(), "killed by a signal");
     assert_ne!(out.status.code(), Some(101), "panicked");
 }
+
+#[test]
+fn hover_and_hints_say_which_feed_a_series_counts_in() {
+    let src = "strategy t {\n    feed daily = resample(\"1d\")\n    let trend = daily.sma(close, 200)\n    let f = sma(close, 10)\n    if close > trend and f > trend { buy(1) }\n}\n";
+    let mut c = Client::start(true);
+    let u = uri("feeds.btl");
+    c.open(&u, src);
+    let all = Range::new(Position::new(0, 0), Position::new(99, 0));
+    let got = hint_labels(&c.inlay_hints(&u, all));
+    assert_eq!(
+        got,
+        vec![
+            (
+                pos_of(src, "let trend", 0, 9),
+                "lookback 0 · warm-up 199 · in bars of daily".to_string()
+            ),
+            (
+                pos_of(src, "let f", 0, 5),
+                "lookback 0 · warm-up 9 · in bars of the primary feed".to_string()
+            ),
+        ]
+    );
+    let h = c.hover(&u, pos_of(src, "let trend", 0, 6)).unwrap();
+    assert!(h.contains("in bars of daily"), "{h}");
+    c.shutdown().unwrap();
+}

@@ -33,8 +33,8 @@ use crate::syntax::ast::{Block, Expr, ExprId, FnDef, Item, Stmt, StmtId};
 
 /// Keywords offered by completion.
 const KEYWORDS: &[&str] = &[
-    "strategy", "fn", "param", "let", "mut", "if", "else", "for", "in", "and", "or", "not", "true",
-    "false", "na", "series", "int", "float", "bool",
+    "strategy", "fn", "param", "feed", "let", "mut", "if", "else", "for", "in", "and", "or", "not",
+    "true", "false", "na", "series", "int", "float", "bool", "resample",
 ];
 
 /// One compiled document and everything needed to answer questions about it.
@@ -371,15 +371,39 @@ impl Analysis {
     fn facts_line(&self, s: SeriesId) -> String {
         match self.facts(s) {
             Some((lb, cap, w)) => format!(
-                "**lookback** {lb} · **capacity** {cap} values ({} bytes) · **warm-up** {}",
+                "**lookback** {lb} · **capacity** {cap} values ({} bytes) · **warm-up** {}{}",
                 thousands(u64::from(cap) * 8),
                 if w == NEVER {
                     "never (it is never guaranteed to be present)".to_string()
                 } else {
                     format!("bar {w}")
-                }
+                },
+                self.clock_note(s)
             ),
             None => String::new(),
+        }
+    }
+
+    /// With feeds or timeframes: ` · in bars of daily` (or `of the primary feed`, `every step`),
+    /// the bars lookback and warm-up count; empty for a program with one clock.
+    fn clock_note(&self, s: SeriesId) -> String {
+        let Some(p) = self.comp.program.as_ref() else {
+            return String::new();
+        };
+        if p.feeds.iter().all(|f| f.clock == 0) {
+            return String::new();
+        }
+        match p.clock.get(s).copied().unwrap_or(0) {
+            // With one data feed, its bars are the steps.
+            0 if p.feeds.first().is_some_and(|f| f.clock == 0) => {
+                " · in bars of the primary feed".to_string()
+            }
+            0 => " · every step".to_string(),
+            c => match p.feeds.iter().find(|f| f.clock == c) {
+                Some(f) if f.name.is_empty() => " · in bars of the primary feed".to_string(),
+                Some(f) => format!(" · in bars of {}", f.name),
+                None => String::new(),
+            },
         }
     }
 
@@ -794,6 +818,7 @@ impl Analysis {
                 if facts.len() > 1 {
                     let _ = write!(l, " ({} call sites)", facts.len());
                 }
+                l.push_str(&self.clock_note(sites[0]));
                 l
             } else {
                 let lb_min = facts.iter().map(|f| f.0).min().unwrap_or(0);

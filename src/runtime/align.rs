@@ -22,7 +22,7 @@ use crate::ir::{BarProgram, FRAME_STRIDE};
 use crate::runtime::engine::BarSource;
 use crate::runtime::feed::{Bar, FeedError};
 use crate::sema::check::FeedSource;
-use crate::timeframe::Timeframe;
+use crate::timeframe::{Period, Timeframe};
 
 const NO_BAR: Bar = Bar {
     time: i64::MIN,
@@ -50,7 +50,8 @@ struct Resampled {
     /// Index into `Aligned::data` of the feed it cuts.
     of: usize,
     timeframe: Timeframe,
-    open: Option<(i64, Bar)>,
+    /// The period being built (its key and bounds) and its bar so far.
+    open: Option<(Period, Bar)>,
     last: Bar,
     bars: u64,
     ticked: bool,
@@ -194,6 +195,16 @@ impl<'a> Aligned<'a> {
                 continue;
             }
             let b = src.last;
+            // Most bars fall in the open period: no time zone arithmetic for them.
+            if let Some((p, acc)) = &mut r.open
+                && (p.start..p.end).contains(&b.time)
+            {
+                acc.high = acc.high.max(b.high);
+                acc.low = acc.low.min(b.low);
+                acc.close = b.close;
+                acc.volume += b.volume;
+                continue;
+            }
             let Some(period) = r.timeframe.period(b.time, &self.tz) else {
                 self.bad_time = Some(FeedError {
                     file: String::new(),
@@ -204,7 +215,7 @@ impl<'a> Aligned<'a> {
                 return Ok(None);
             };
             match &mut r.open {
-                Some((key, acc)) if *key == period.key => {
+                Some((p, acc)) if p.key == period.key => {
                     acc.high = acc.high.max(b.high);
                     acc.low = acc.low.min(b.low);
                     acc.close = b.close;
@@ -217,7 +228,7 @@ impl<'a> Aligned<'a> {
                         r.ticked = true;
                     }
                     *open = Some((
-                        period.key,
+                        period,
                         Bar {
                             time: period.start,
                             ..b
