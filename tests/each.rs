@@ -122,24 +122,19 @@ fn each_file_is_its_own_backtest_equal_to_a_separate_run() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
-/// Writes `n` daily bars of a random walk seeded by `seed`.
+/// Writes `n` daily bars of the differential tests' random walk seeded by `seed`.
 fn write_walk(path: &std::path::Path, seed: u64, n: usize) {
-    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    let mut next = move || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        (state >> 11) as f64 / (1u64 << 53) as f64
-    };
-    let mut price = 20.0 + 100.0 * next();
     let mut out = String::from("timestamp,open,high,low,close,volume\n");
-    for i in 0..n {
-        let open = price;
-        price *= 1.0 + (next() - 0.5) * 0.04;
-        let (hi, lo) = (open.max(price) * 1.003, open.min(price) * 0.997);
-        let t = 1_500_000_000 + i as i64 * 86_400;
-        let v = (next() * 1e5).round();
-        out.push_str(&format!("{t},{open:.4},{hi:.4},{lo:.4},{price:.4},{v}\n"));
+    for b in btl::diff::bars(seed, n) {
+        out.push_str(&format!(
+            "{},{},{},{},{},{}\n",
+            b.time / 1000,
+            b.open,
+            b.high,
+            b.low,
+            b.close,
+            b.volume
+        ));
     }
     std::fs::write(path, out).unwrap();
 }

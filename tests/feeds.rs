@@ -208,27 +208,35 @@ fn a_minute_strategy_with_a_daily_filter_trades_as_backtrader() {
             for (a, b) in [("entry_bar", "entry_bar"), ("exit_bar", "exit_bar")] {
                 assert_eq!(g[a], w[b], "{engine}: {g} vs {w}");
             }
-            for (a, b) in [
-                ("entry_price", "entry_price"),
-                ("exit_price", "exit_price"),
-                ("pnl_net", "pnlcomm"),
-            ] {
-                let (x, y) = (g[a].as_f64().unwrap(), w[b].as_f64().unwrap());
-                assert!(
-                    (x - y).abs() <= 1e-9 * y.abs().max(1.0),
-                    "{engine}: {a} {x} vs {y}"
-                );
-            }
+            same_prices_and_pnl(g, w, engine);
         }
-        let (x, y) = (
-            v["final_value"].as_f64().unwrap(),
-            reference["final_value"].as_f64().unwrap(),
-        );
+        same_final_value(&v, &reference, engine);
+    }
+}
+
+/// A btl trade and backtrader's: the same prices and net P&L (backtrader's prices may be an ulp
+/// off the file's).
+fn same_prices_and_pnl(g: &serde_json::Value, w: &serde_json::Value, what: &str) {
+    for (a, b) in [
+        ("entry_price", "entry_price"),
+        ("exit_price", "exit_price"),
+        ("pnl_net", "pnlcomm"),
+    ] {
+        let (x, y) = (g[a].as_f64().unwrap(), w[b].as_f64().unwrap());
         assert!(
-            (x / y - 1.0).abs() < 1e-6,
-            "{engine}: final value {x} vs {y}"
+            (x - y).abs() <= 1e-9 * y.abs().max(1.0),
+            "{what}: {a} {x} vs {y}"
         );
     }
+}
+
+/// The final value to 1e-6 relative.
+fn same_final_value(v: &serde_json::Value, reference: &serde_json::Value, what: &str) {
+    let (x, y) = (
+        v["final_value"].as_f64().unwrap(),
+        reference["final_value"].as_f64().unwrap(),
+    );
+    assert!((x / y - 1.0).abs() < 1e-6, "{what}: final value {x} vs {y}");
 }
 
 #[test]
@@ -364,26 +372,9 @@ fn pairs_on_two_feeds_trade_as_backtrader_also_with_days_missing() {
                     w["size"].as_f64(),
                     "{b_file} {engine}: {g}"
                 );
-                for (a, b) in [
-                    ("entry_price", "entry_price"),
-                    ("exit_price", "exit_price"),
-                    ("pnl_net", "pnlcomm"),
-                ] {
-                    let (x, y) = (g[a].as_f64().unwrap(), w[b].as_f64().unwrap());
-                    assert!(
-                        (x - y).abs() <= 1e-9 * y.abs().max(1.0),
-                        "{b_file} {engine}: {a} {x} vs {y}"
-                    );
-                }
+                same_prices_and_pnl(g, w, &format!("{b_file} {engine}"));
             }
-            let (x, y) = (
-                v["final_value"].as_f64().unwrap(),
-                reference["final_value"].as_f64().unwrap(),
-            );
-            assert!(
-                (x / y - 1.0).abs() < 1e-6,
-                "{b_file} {engine}: final value {x} vs {y}"
-            );
+            same_final_value(&v, &reference, &format!("{b_file} {engine}"));
             let symbols = v["symbols"].as_array().unwrap();
             assert_eq!(symbols.len(), 2);
             assert_eq!(symbols[1]["symbol"], "b");
@@ -460,4 +451,56 @@ fn sweeps_and_each_run_timeframes_as_a_single_run_does() {
     ]);
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o.stderr).contains("declares other data feeds"));
+}
+
+#[test]
+fn a_folder_gives_each_feed_its_file_by_name() {
+    let folder = dir().join("pair_folder");
+    std::fs::create_dir_all(&folder).unwrap();
+    std::fs::copy(
+        root().join("tests/data/multi/pair_a.csv"),
+        folder.join("pair_a.csv"),
+    )
+    .unwrap();
+    std::fs::copy(
+        root().join("tests/data/multi/pair_b.csv"),
+        folder.join("b.csv"),
+    )
+    .unwrap();
+    let f = folder.to_str().unwrap();
+    let (v, _) = trades(&[
+        "run",
+        "examples/pairs.btl",
+        "--data",
+        f,
+        "--commission",
+        "0.001",
+        "--json",
+    ]);
+    let (w, _) = trades(&[
+        "run",
+        "examples/pairs.btl",
+        "--data",
+        "tests/data/multi/pair_a.csv",
+        "--data",
+        "b=tests/data/multi/pair_b.csv",
+        "--commission",
+        "0.001",
+        "--json",
+    ]);
+    assert_eq!(v["final_value"], w["final_value"]);
+    assert_eq!(v["symbols"][0]["symbol"], "pair_a");
+    // Two candidates for the primary feed: said, exit 2.
+    std::fs::copy(
+        root().join("tests/data/multi/pair_a.csv"),
+        folder.join("other.csv"),
+    )
+    .unwrap();
+    let o = btl(&["run", "examples/pairs.btl", "--data", f]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o.stderr).contains("could be the primary feed"),
+        "{}",
+        text(&o.stderr)
+    );
 }

@@ -15,7 +15,8 @@ pub fn run(a: RunArgs, color: bool) -> ExitCode {
     if let Err(e) = settings.broker_config() {
         return usage_error(&e);
     }
-    if a.each || std::path::Path::new(&a.data[0]).is_dir() {
+    let folder = a.data.len() == 1 && std::path::Path::new(&a.data[0]).is_dir();
+    if a.each {
         return super::each::run_each(&a, color);
     }
     let zone = match a.timezone.as_deref().map(btl::timeframe::zone) {
@@ -48,7 +49,20 @@ pub fn run(a: RunArgs, color: bool) -> ExitCode {
         }
         None => {}
     }
-    let paths = match data_paths(&a.data, &program) {
+    // A folder holds the files of a program's feeds, each named by its stem.
+    let values = if folder {
+        let declares_feeds = program.symbols.len() > 1;
+        if !declares_feeds {
+            return super::each::run_each(&a, color);
+        }
+        match folder_values(&a.data[0], &program) {
+            Ok(v) => v,
+            Err(e) => return usage_error(&e),
+        }
+    } else {
+        a.data.clone()
+    };
+    let paths = match data_paths(&values, &program) {
         Ok(p) => p,
         Err(e) => return usage_error(&e),
     };
@@ -56,7 +70,7 @@ pub fn run(a: RunArgs, color: bool) -> ExitCode {
         Ok(b) => b,
         Err(e) => return usage_error(&e.to_string()),
     };
-    backtest.set_symbol_names(symbol_names(&a.data, &paths, backtest.program()));
+    backtest.set_symbol_names(symbol_names(&values, &paths, backtest.program()));
     let mut sources = Vec::new();
     for path in &paths {
         let path = std::path::Path::new(path);
@@ -161,7 +175,7 @@ pub fn run(a: RunArgs, color: bool) -> ExitCode {
         outln!(
             "strategy {} on {} ({} {})",
             program.name,
-            a.data.join(" + "),
+            values.join(" + "),
             summary.bars,
             if paths.len() > 1 { "steps" } else { "bars" }
         );
@@ -331,4 +345,53 @@ fn symbol_names(values: &[String], paths: &[String], program: &btl::ir::BarProgr
             }
         })
         .collect()
+}
+
+/// The `--data` values a folder stands for: each declared data feed's file by its stem
+/// (`qqq.csv` or `qqq.parquet` for `feed qqq`), and the one file left as the primary feed.
+fn folder_values(dir: &str, program: &btl::ir::BarProgram) -> Result<Vec<String>, String> {
+    let files = btl::batch::data_files(std::path::Path::new(dir))
+        .map_err(|e| format!("cannot read the folder {dir}: {e}"))?;
+    let stem = |p: &std::path::PathBuf| {
+        p.file_stem()
+            .map_or(String::new(), |s| s.to_string_lossy().into_owned())
+    };
+    let declared: Vec<&str> = program
+        .feeds
+        .iter()
+        .skip(1)
+        .filter(|f| f.source == btl::sema::check::FeedSource::Data)
+        .map(|f| f.name.as_str())
+        .collect();
+    let mut values = Vec::new();
+    for name in &declared {
+        let found: Vec<&std::path::PathBuf> = files.iter().filter(|f| stem(f) == *name).collect();
+        match found.as_slice() {
+            [one] => values.push(format!("{name}={}", one.display())),
+            [] => {
+                return Err(format!(
+                    "--data {dir}: no data file named `{name}` (.csv or .parquet) for feed `{name}`"
+                ));
+            }
+            _ => return Err(format!("--data {dir}: several data files named `{name}`")),
+        }
+    }
+    let rest: Vec<&std::path::PathBuf> = files
+        .iter()
+        .filter(|f| !declared.contains(&stem(f).as_str()))
+        .collect();
+    match rest.as_slice() {
+        [primary] => {
+            values.insert(0, primary.display().to_string());
+            Ok(values)
+        }
+        [] => Err(format!(
+            "--data {dir}: no file left for the primary feed (the files named after the program's feeds are theirs)"
+        )),
+        more => Err(format!(
+            "--data {dir}: {} files could be the primary feed ({}); give it first, `--data FILE`, and the others as `--data NAME=FILE`",
+            more.len(),
+            more.iter().map(|p| stem(p)).collect::<Vec<_>>().join(", ")
+        )),
+    }
 }

@@ -143,19 +143,7 @@ impl Machine {
     #[inline]
     pub fn advance(&mut self, p: &BarProgram) {
         for (head, slot) in self.heads.iter_mut().zip(&p.slots) {
-            if slot.is_shift() {
-                // At most three values: moved one by one (a `copy_within` call costs more).
-                let at = slot.offset as usize;
-                for k in (at + 1..at + slot.capacity as usize).rev() {
-                    self.buf[k] = self.buf[k - 1];
-                }
-            } else {
-                *head = if *head + 1 == slot.capacity {
-                    0
-                } else {
-                    *head + 1
-                };
-            }
+            advance_slot(&mut self.buf, head, slot);
         }
     }
 
@@ -163,20 +151,8 @@ impl Machine {
     /// `frame` advance (the others hold their values).
     pub fn advance_ticked(&mut self, p: &BarProgram, frame: &[f64]) {
         for (head, slot) in self.heads.iter_mut().zip(&p.slots) {
-            if !BarProgram::ticked(slot.clock, frame) {
-                continue;
-            }
-            if slot.is_shift() {
-                let at = slot.offset as usize;
-                for k in (at + 1..at + slot.capacity as usize).rev() {
-                    self.buf[k] = self.buf[k - 1];
-                }
-            } else {
-                *head = if *head + 1 == slot.capacity {
-                    0
-                } else {
-                    *head + 1
-                };
+            if BarProgram::ticked(slot.clock, frame) {
+                advance_slot(&mut self.buf, head, slot);
             }
         }
     }
@@ -199,5 +175,23 @@ impl Machine {
             head + slot.capacity - back
         };
         self.buf[(slot.offset + pos) as usize]
+    }
+}
+
+/// One slot's step: a ring's head moves on; a shift register's values move up one position.
+#[inline]
+fn advance_slot(buf: &mut [f64], head: &mut u32, slot: &Slot) {
+    if slot.is_shift() {
+        // At most three values: moved one by one (a `copy_within` call costs more).
+        let at = slot.offset as usize;
+        for k in (at + 1..at + slot.capacity as usize).rev() {
+            buf[k] = buf[k - 1];
+        }
+    } else {
+        *head = if *head + 1 == slot.capacity {
+            0
+        } else {
+            *head + 1
+        };
     }
 }
