@@ -315,7 +315,13 @@ impl Backtest {
         let mut equity = None;
         if let Some(path) = &outputs.equity {
             let mut f = AtomicFile::create(path).map_err(|e| fail(path, e))?;
-            writeln!(f.writer(), "{}", output::EQUITY_HEADER).map_err(|e| fail(path, e))?;
+            let others: String = self
+                .symbol_names()
+                .iter()
+                .skip(1)
+                .map(|n| format!(",position_{n}"))
+                .collect();
+            writeln!(f.writer(), "{}{others}", output::EQUITY_HEADER).map_err(|e| fail(path, e))?;
             equity = Some(f);
         }
         let mut report = match &outputs.plot {

@@ -25,6 +25,8 @@ pub struct Trace {
     pub orders: Vec<(u64, Action, Vec<f64>, Option<u32>)>,
     pub trades: Vec<ClosedTrade>,
     pub fills: Vec<(u64, f64, f64)>,
+    /// Fills of symbols other than the primary: (symbol, bar, size, price).
+    pub symbol_fills: Vec<(u32, u64, f64, f64)>,
     /// Per bar: cash, equity, position.
     pub equity: Vec<(f64, f64, f64)>,
     pub final_value: f64,
@@ -64,10 +66,7 @@ impl Sink for Trace {
         _kind: crate::runtime::broker::FillKind,
         _exit: bool,
     ) {
-        // Told apart from the primary's by a symbol in the price's place of the bar (traces
-        // are compared as a whole).
-        self.fills.push((bar, size, price));
-        self.fills.push((bar, f64::from(symbol), f64::NAN));
+        self.symbol_fills.push((symbol, bar, size, price));
     }
     fn bar(&mut self, _bar: u64, _data: &Bar, a: &Account) {
         self.equity.push((a.cash, a.value, a.position));
@@ -231,6 +230,18 @@ pub fn compare(a: &Trace, b: &Trace) -> Vec<String> {
     for (x, y) in a.fills.iter().zip(&b.fills) {
         if x.0 != y.0 || !same(x.1, y.1) || !same(x.2, y.2) {
             out.push(format!("fill {x:?} vs {y:?}"));
+        }
+    }
+    if a.symbol_fills.len() != b.symbol_fills.len() {
+        out.push(format!(
+            "{} fills of other symbols vs {}",
+            a.symbol_fills.len(),
+            b.symbol_fills.len()
+        ));
+    }
+    for (x, y) in a.symbol_fills.iter().zip(&b.symbol_fills) {
+        if x.0 != y.0 || x.1 != y.1 || !same(x.2, y.2) || !same(x.3, y.3) {
+            out.push(format!("fill of another symbol {x:?} vs {y:?}"));
         }
     }
     if a.equity.len() != b.equity.len() {

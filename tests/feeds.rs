@@ -504,3 +504,34 @@ fn a_folder_gives_each_feed_its_file_by_name() {
         text(&o.stderr)
     );
 }
+
+#[test]
+fn the_equity_file_has_every_symbols_position() {
+    let out = dir().join("pairs_equity.csv");
+    let o = btl(&[
+        "run",
+        "examples/pairs.btl",
+        "--data",
+        "tests/data/multi/pair_a.csv",
+        "--data",
+        "b=tests/data/multi/pair_b.csv",
+        "--equity",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let body = std::fs::read_to_string(&out).unwrap();
+    let mut lines = body.lines();
+    assert_eq!(lines.next(), Some("time,cash,value,position,position_b"));
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    assert_eq!(rows.len(), 600);
+    // A pair is always both legs or none, at opposite signs, once the orders have filled.
+    let both = rows
+        .iter()
+        .filter(|r| r[3].parse::<f64>().unwrap() != 0.0 && r[4].parse::<f64>().unwrap() != 0.0)
+        .count();
+    assert!(both > 100, "{both}");
+    assert!(rows.iter().all(|r| {
+        let (a, b): (f64, f64) = (r[3].parse().unwrap(), r[4].parse().unwrap());
+        a * b <= 0.0
+    }));
+}

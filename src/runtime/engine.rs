@@ -334,6 +334,18 @@ pub struct Account {
     /// none, or when the sink did not ask for them: [`Sink::wants_levels`]).
     pub stop: f64,
     pub target: f64,
+    /// Every symbol's position (0: the primary feed's, as `position`), the first `symbols`.
+    pub positions: [f64; crate::runtime::machine::MAX_SYMBOLS],
+    pub symbols: u32,
+}
+
+impl Account {
+    /// Whether any symbol has a position open.
+    pub fn exposed(&self) -> bool {
+        self.positions[..self.symbols as usize]
+            .iter()
+            .any(|&p| p != 0.0)
+    }
 }
 
 /// A sink that keeps nothing.

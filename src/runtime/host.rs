@@ -194,12 +194,18 @@ impl<K: Sink + ?Sized> Host for RunHost<'_, K> {
         } else {
             (f64::NAN, f64::NAN)
         };
+        let mut positions = [0.0; MAX_SYMBOLS];
+        for (p, b) in positions.iter_mut().zip(&self.brokers) {
+            *p = b.position;
+        }
         let account = Account {
             cash: self.cash,
             value,
             position: primary.position,
             stop,
             target,
+            positions,
+            symbols: self.brokers.len().min(MAX_SYMBOLS) as u32,
         };
         self.sink.bar(bar, b, &account);
     }

@@ -462,13 +462,13 @@ impl Sink for RunSink {
         account: &crate::runtime::engine::Account,
     ) {
         self.stats
-            .on_bar(data.time, account.value, account.position != 0.0);
+            .on_bar(data.time, account.value, account.exposed());
         if let Some(s) = &mut self.series {
             s.bar(data.time);
         }
         if self.files.error.is_none()
             && let Some(f) = &mut self.equity
-            && let Err(e) = writeln!(
+            && let Err(e) = write!(
                 f.writer(),
                 "{},{:?},{:?},{:?}",
                 crate::runtime::feed::format_time_ms(data.time),
@@ -476,6 +476,15 @@ impl Sink for RunSink {
                 account.value,
                 account.position
             )
+            .and_then(|()| {
+                // With several symbols, the others' positions (`position_NAME` columns).
+                for p in
+                    &account.positions[1.min(account.symbols as usize)..account.symbols as usize]
+                {
+                    write!(f.writer(), ",{p:?}")?;
+                }
+                writeln!(f.writer())
+            })
         {
             self.files.error = Some(e);
         }
