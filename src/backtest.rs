@@ -178,6 +178,8 @@ impl Drop for Spill {
 pub struct Backtest {
     program: BarProgram,
     symbol_names: Vec<String>,
+    /// The zone times are written in (`--timezone`).
+    zone: Option<jiff::tz::TimeZone>,
     jit: Option<Jit>,
     settings: Settings,
     config: BrokerConfig,
@@ -196,6 +198,7 @@ impl Backtest {
         Ok(Backtest {
             program,
             symbol_names: Vec::new(),
+            zone: None,
             jit,
             settings,
             config,
@@ -204,6 +207,11 @@ impl Backtest {
 
     pub fn program(&self) -> &BarProgram {
         &self.program
+    }
+
+    /// Writes times in the trades, equity and series files on `zone`'s clock (else UTC).
+    pub fn set_time_zone(&mut self, zone: Option<jiff::tz::TimeZone>) {
+        self.zone = zone;
     }
 
     /// Names the symbols (the program's data feeds, the primary first) in trades and summaries;
@@ -289,6 +297,7 @@ impl Backtest {
         let mut files = output::TradeFiles {
             order_names: self.program.order_names.clone(),
             symbols: self.symbol_names(),
+            zone: self.zone.clone(),
             ..output::TradeFiles::default()
         };
         if let Some(path) = &outputs.trades {
@@ -342,9 +351,10 @@ impl Backtest {
         };
         let mut series = None;
         if let Some(path) = &outputs.series {
-            let file = AtomicFile::create(path)
+            let mut file = AtomicFile::create(path)
                 .and_then(|f| output::SeriesFile::new(f, &self.program.plots))
                 .map_err(|e| fail(path, e))?;
+            file.zone = self.zone.clone();
             series = Some(file);
         }
         let mut sink = output::RunSink {

@@ -71,6 +71,7 @@ pub fn run(a: RunArgs, color: bool) -> ExitCode {
         Err(e) => return usage_error(&e.to_string()),
     };
     backtest.set_symbol_names(symbol_names(&values, &paths, backtest.program()));
+    backtest.set_time_zone(zone.clone());
     let mut sources = Vec::new();
     for path in &paths {
         let path = std::path::Path::new(path);
@@ -154,6 +155,7 @@ pub fn run(a: RunArgs, color: bool) -> ExitCode {
     if a.json {
         let mut v = btl::backtest::summary_json(program, summary, statistics, config, skipped_rows);
         v["time_unit"] = serde_json::json!(time_unit.map(|(u, _)| u.name()));
+        v["time_zone"] = serde_json::json!(a.timezone.as_deref().unwrap_or("UTC"));
         let names = backtest.symbol_names();
         if let Some(rows) = v["symbols"].as_array_mut() {
             for (row, name) in rows.iter_mut().zip(&names) {

@@ -1182,6 +1182,28 @@ pub(crate) fn civil_from_days(days: i64) -> (i64, u32, u32) {
 
 /// Formats a bar time for people: `2024-01-31` at midnight UTC, else `2024-01-31 09:30:00`,
 /// with `.mmm` when there are milliseconds.
+/// A time as `format_time_ms` writes it, on the clock of `zone` when one is given (the
+/// exchange's local time, as the data wrote it; no offset).
+pub fn format_time_in(ms: i64, zone: Option<&jiff::tz::TimeZone>) -> String {
+    let Some(zone) = zone else {
+        return format_time_ms(ms);
+    };
+    let Ok(t) = jiff::Timestamp::from_millisecond(ms) else {
+        return format_time_ms(ms);
+    };
+    let local = zone.to_datetime(t);
+    let (y, mo, d) = (local.year(), local.month(), local.day());
+    let (h, mi, s) = (local.hour(), local.minute(), local.second());
+    let millis = local.subsec_nanosecond() / 1_000_000;
+    if (h, mi, s, millis) == (0, 0, 0, 0) {
+        format!("{y:04}-{mo:02}-{d:02}")
+    } else if millis == 0 {
+        format!("{y:04}-{mo:02}-{d:02} {h:02}:{mi:02}:{s:02}")
+    } else {
+        format!("{y:04}-{mo:02}-{d:02} {h:02}:{mi:02}:{s:02}.{millis:03}")
+    }
+}
+
 pub fn format_time_ms(ms: i64) -> String {
     let (year, month, day) = civil_from_days(ms.div_euclid(MS_PER_DAY));
     let in_day = ms.rem_euclid(MS_PER_DAY);

@@ -279,8 +279,13 @@ fn order_name(names: &[String], n: Option<u32>) -> Option<&str> {
 /// One closed trade as a CSV row for a person: ISO 8601 times, the side, the size, prices to at
 /// most 8 decimals, money to cents, the return in percent and the bars held (full precision is in
 /// `--json`); the order names are empty when unnamed.
-pub fn trade_csv(t: &ClosedTrade, names: &[String], symbols: &[String]) -> String {
-    use crate::runtime::feed::format_time_ms;
+pub fn trade_csv(
+    t: &ClosedTrade,
+    names: &[String],
+    symbols: &[String],
+    zone: Option<&jiff::tz::TimeZone>,
+) -> String {
+    let format_time_ms = |ms| crate::runtime::feed::format_time_in(ms, zone);
     let symbol = match symbols.get(t.symbol as usize) {
         Some(s) => format!(",{s}"),
         None => String::new(),
@@ -306,7 +311,12 @@ pub fn trade_csv(t: &ClosedTrade, names: &[String], symbols: &[String]) -> Strin
 
 /// One closed trade as a JSON object (order names `null` when unnamed; the symbol when there
 /// are several).
-pub fn trade_json(t: &ClosedTrade, names: &[String], symbols: &[String]) -> serde_json::Value {
+pub fn trade_json(
+    t: &ClosedTrade,
+    names: &[String],
+    symbols: &[String],
+    zone: Option<&jiff::tz::TimeZone>,
+) -> serde_json::Value {
     let mut v = serde_json::json!({
         "entry_bar": t.entry_bar,
         "exit_bar": t.exit_bar,
@@ -317,8 +327,8 @@ pub fn trade_json(t: &ClosedTrade, names: &[String], symbols: &[String]) -> serd
         "pnl_net": t.pnl_net,
         "entry_order": order_name(names, t.entry_order),
         "exit_order": order_name(names, t.exit_order),
-        "entry_time": crate::runtime::feed::format_time_ms(t.entry_time),
-        "exit_time": crate::runtime::feed::format_time_ms(t.exit_time),
+        "entry_time": crate::runtime::feed::format_time_in(t.entry_time, zone),
+        "exit_time": crate::runtime::feed::format_time_in(t.exit_time, zone),
         "side": if t.qty < 0.0 { "short" } else { "long" },
         "return_pct": return_pct(t),
         "bars_held": t.exit_bar.saturating_sub(t.entry_bar),
@@ -340,6 +350,8 @@ pub struct TradeFiles {
     pub order_names: Vec<String>,
     /// The symbols' names when the program trades several (a `symbol` column), else empty.
     pub symbols: Vec<String>,
+    /// The zone times are written in (`--timezone`; UTC without one).
+    pub zone: Option<jiff::tz::TimeZone>,
 }
 
 impl Sink for TradeFiles {
@@ -351,7 +363,7 @@ impl Sink for TradeFiles {
             && let Err(e) = writeln!(
                 f.writer(),
                 "{}",
-                trade_csv(t, &self.order_names, &self.symbols)
+                trade_csv(t, &self.order_names, &self.symbols, self.zone.as_ref())
             )
         {
             self.error = Some(e);
@@ -360,7 +372,7 @@ impl Sink for TradeFiles {
             && let Err(e) = writeln!(
                 f.writer(),
                 "{}",
-                trade_json(t, &self.order_names, &self.symbols)
+                trade_json(t, &self.order_names, &self.symbols, self.zone.as_ref())
             )
         {
             self.error = Some(e);
@@ -395,6 +407,8 @@ pub struct SeriesFile {
     /// This bar's plotted values, by plot index.
     current: Vec<f64>,
     pub error: Option<std::io::Error>,
+    /// The zone times are written in.
+    pub zone: Option<jiff::tz::TimeZone>,
 }
 
 impl SeriesFile {
@@ -406,6 +420,7 @@ impl SeriesFile {
             file,
             current: vec![f64::NAN; plots.len()],
             error: None,
+            zone: None,
         })
     }
 
@@ -420,7 +435,7 @@ impl SeriesFile {
             return;
         }
         let w = self.file.writer();
-        let mut row = crate::runtime::feed::format_time_ms(time);
+        let mut row = crate::runtime::feed::format_time_in(time, self.zone.as_ref());
         for v in &mut self.current {
             row.push(',');
             if !v.is_nan() {
@@ -471,7 +486,7 @@ impl Sink for RunSink {
             && let Err(e) = write!(
                 f.writer(),
                 "{},{:?},{:?},{:?}",
-                crate::runtime::feed::format_time_ms(data.time),
+                crate::runtime::feed::format_time_in(data.time, self.files.zone.as_ref()),
                 account.cash,
                 account.value,
                 account.position
