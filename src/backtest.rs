@@ -387,13 +387,14 @@ impl Backtest {
         // All or nothing: every output is written and flushed before any is put in place.
         let mut ready: Vec<(String, AtomicFile)> = Vec::new();
         if let Some(r) = report {
-            let v = summary_json(
+            let mut v = summary_json(
                 &self.program,
                 &summary,
                 &statistics,
                 &self.config,
                 source.skipped_rows(),
             );
+            name_symbols(&mut v, &self.symbol_names());
             let (page, _) = r
                 .prepare(&v)
                 .map_err(|e| Error::Output(format!("writing {}: {e}", shown(&outputs.plot))))?;
@@ -479,6 +480,15 @@ pub fn summary_json(
         v["symbols"] = serde_json::json!(symbol_rows(summary));
     }
     v
+}
+
+/// Puts the symbols' names in a summary's `symbols` rows (which number them).
+pub fn name_symbols(v: &mut serde_json::Value, names: &[String]) {
+    if let Some(rows) = v["symbols"].as_array_mut() {
+        for (row, name) in rows.iter_mut().zip(names) {
+            row["symbol"] = serde_json::json!(name);
+        }
+    }
 }
 
 /// Per symbol (the primary first): closed trades, winning ones, net P&L, open position.

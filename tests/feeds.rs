@@ -536,3 +536,30 @@ fn the_equity_file_has_every_symbols_position() {
         a * b <= 0.0
     }));
 }
+
+#[test]
+fn the_report_of_several_symbols_lists_each_ones_trades() {
+    let out = dir().join("pairs.html");
+    let o = btl(&[
+        "run",
+        "examples/pairs.btl",
+        "--data",
+        "tests/data/multi/pair_a.csv",
+        "--data",
+        "b=tests/data/multi/pair_b.csv",
+        "--commission",
+        "0.001",
+        "--plot",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let page = std::fs::read_to_string(&out).unwrap();
+    assert!(
+        page.contains("<td>pair_a</td><td>28</td>"),
+        "the primary's row"
+    );
+    assert!(
+        page.contains("<td>b</td><td>28</td>"),
+        "the other symbol's row"
+    );
+}

@@ -156,12 +156,7 @@ pub fn run(a: RunArgs, color: bool) -> ExitCode {
         let mut v = btl::backtest::summary_json(program, summary, statistics, config, skipped_rows);
         v["time_unit"] = serde_json::json!(time_unit.map(|(u, _)| u.name()));
         v["time_zone"] = serde_json::json!(a.timezone.as_deref().unwrap_or("UTC"));
-        let names = backtest.symbol_names();
-        if let Some(rows) = v["symbols"].as_array_mut() {
-            for (row, name) in rows.iter_mut().zip(&names) {
-                row["symbol"] = serde_json::json!(name);
-            }
-        }
+        btl::backtest::name_symbols(&mut v, &backtest.symbol_names());
         v["peak_rss_bytes"] = serde_json::json!(peak);
         let mut out = std::io::BufWriter::new(std::io::stdout().lock());
         if let Err(e) = btl::backtest::write_json_with_trades(&mut out, &v, outcome.trades.as_ref())

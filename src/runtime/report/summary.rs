@@ -162,6 +162,37 @@ pub(super) fn summary_html(summary: &serde_json::Value, buy_hold: Option<f64>) -
     if let Some(obj) = stats.and_then(|s| s.as_object()) {
         add(obj);
     }
+    // Several symbols: each one's trades and net P&L (the chart is the primary feed's).
+    if let Some(symbols) = summary.get("symbols").and_then(|v| v.as_array()) {
+        o.push_str("<table class=\"btl-all\"><tr><th>symbol</th><th>closed trades</th><th>won</th><th>net P&amp;L</th><th>open position</th></tr>");
+        for s in symbols {
+            let text = |k: &str| match &s[k] {
+                serde_json::Value::String(t) => t.clone(),
+                serde_json::Value::Null => String::new(),
+                serde_json::Value::Object(p) => format!(
+                    "{} at {}",
+                    p.get("qty").map_or(String::new(), |q| q.to_string()),
+                    p.get("entry_price")
+                        .and_then(|x| x.as_f64())
+                        .map_or(String::new(), |x| format!("{x:.4}"))
+                ),
+                v => match (v.as_u64(), v.as_f64()) {
+                    (Some(n), _) => n.to_string(),
+                    (None, Some(x)) => format!("{x:.2}"),
+                    _ => v.to_string(),
+                },
+            };
+            o.push_str(&format!(
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                html_escape(&text("symbol")),
+                html_escape(&text("closed_trade_count")),
+                html_escape(&text("winning_trade_count")),
+                html_escape(&text("pnl_net")),
+                html_escape(&text("open_position")),
+            ));
+        }
+        o.push_str("</table><p class=\"btl-notes\">The chart and its trades are the primary feed's; the equity is the portfolio's.</p>");
+    }
     if !rows.is_empty() {
         o.push_str("<details><summary>All figures</summary><table class=\"btl-all\">");
         o.push_str(&rows);
