@@ -9,7 +9,9 @@
 //! compiles with zero error diagnostics (warnings such as W0001 are allowed) under the rules of
 //! `docs/language.md`; it stays valid when its params are raised (`--param`), since every bound
 //! it relies on is a lower bound. A generated program the compiler rejects is a bug in one of the
-//! two. The stdlib functions it calls are read from the embedded stdlib sources (their `int`
+//! two. A quarter of them declare another data feed `b` and a weekly timeframe `w`, read them in
+//! their contexts and trade `b` (the differential harness generates `b`'s bars). The stdlib
+//! functions it calls are read from the embedded stdlib sources (their `int`
 //! parameters are given periods in 1..=50), so stdlib signature changes need no change here.
 //! The randomness is [`Rng`], a SplitMix64 generator; no external crates.
 
@@ -1889,6 +1891,12 @@ impl Gen {
         self.line(format!("strategy {sname} {{"));
         self.indent += 1;
         self.params();
+        // A quarter of the programs read another feed and a weekly timeframe (clocks).
+        let feeds = self.rng.chance(25);
+        if feeds {
+            self.line("feed b");
+            self.line("feed w = resample(\"1w\")");
+        }
         // Reserve: a possible action and plot, and the closing brace.
         while self.lines.len() + 4 < target {
             let room = target - self.lines.len() - 4;
@@ -1947,6 +1955,22 @@ impl Gen {
                 self.line(format!("plot({call}, \"{}\")", f.name));
                 self.plots += 1;
             }
+        }
+        if feeds {
+            let f = self.fresh("fb");
+            let n = self.rng.range(2, 12);
+            let ind = *self.rng.pick(&["sma", "ema", "highest", "rsi"]);
+            self.line(format!("let {f} = b.{ind}(close, {n})"));
+            let g = self.fresh("fw");
+            let k = self.rng.range(0, 3);
+            self.line(format!("let {g} = w.(close[{k}] - open + bar_index)"));
+            let q = self.rng.range(1, 5);
+            self.line(format!(
+                "if b.position == 0 and {f} > {f}[1] {{ b.buy({q}) }} else if b.position > 0 and {g} < 0 {{ b.close_position() }}"
+            ));
+            self.line(format!("plot({f} - {g} + close - b.close, \"{f}\")"));
+            self.plots += 1;
+            self.actions += 1;
         }
         if self.actions == 0 {
             let c = self.cond();
