@@ -441,7 +441,7 @@ fn sweeps_and_each_run_timeframes_as_a_single_run_does() {
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["symbols"][0]["final_value"], single["final_value"]);
-    // Other data feeds need their files: a sweep of one file refuses them.
+    // Other data feeds need their files, in a sweep as in a run.
     let o = btl(&[
         "sweep",
         "examples/pairs.btl",
@@ -451,7 +451,40 @@ fn sweeps_and_each_run_timeframes_as_a_single_run_does() {
         "n=10..20",
     ]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(text(&o.stderr).contains("declares other data feeds"));
+    assert!(
+        text(&o.stderr).contains("--data b=FILE"),
+        "{}",
+        text(&o.stderr)
+    );
+    // A sweep of the pairs strategy: its n=20 row is the run's.
+    let pair = [
+        "--data",
+        "tests/data/multi/pair_a.csv",
+        "--data",
+        "b=tests/data/multi/pair_b_gaps.csv",
+        "--commission",
+        "0.001",
+    ];
+    let mut sweep = vec![
+        "sweep",
+        "examples/pairs.btl",
+        "--param",
+        "n=15..25:5",
+        "--json",
+    ];
+    sweep.extend(pair);
+    let o = btl(&sweep);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let rows: Vec<serde_json::Value> = text(&o.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rows.len(), 3);
+    let mut run = vec!["run", "examples/pairs.btl", "--json"];
+    run.extend(pair);
+    let (single, _) = trades(&run);
+    let twenty = rows.iter().find(|r| r["params"]["n"] == 20).expect("n=20");
+    assert_eq!(twenty["final_value"], single["final_value"]);
 }
 
 #[test]

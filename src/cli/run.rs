@@ -257,7 +257,10 @@ pub fn run(a: RunArgs, color: bool) -> ExitCode {
 
 /// The data file of each data feed of `program`, the primary first, from the `--data` values
 /// (`FILE` or `NAME=FILE`; the first is the primary feed, the others name declared feeds).
-fn data_paths(values: &[String], program: &btl::ir::BarProgram) -> Result<Vec<String>, String> {
+pub(crate) fn data_paths(
+    values: &[String],
+    program: &btl::ir::BarProgram,
+) -> Result<Vec<String>, String> {
     use btl::sema::check::FeedSource;
     let split = |v: &str| -> (Option<String>, String) {
         match v.split_once('=') {

@@ -46,9 +46,10 @@ pub struct SweepArgs {
     /// The strategy, a .btl file.
     #[arg(required = true)]
     file: Option<String>,
-    /// The bars: CSV with a header (date/time, open, high, low, close, volume); read once.
-    #[arg(long, required = true)]
-    data: Option<String>,
+    /// The bars: CSV with a header (date/time, open, high, low, close, volume) or Parquet; read
+    /// once. Repeat `--data NAME=FILE` for each `feed NAME` the strategy declares.
+    #[arg(long, required = true, value_name = "[NAME=]FILE")]
+    data: Vec<String>,
     /// A swept param: NAME=A..B, NAME=A..B:STEP, NAME=V1,V2,... or NAME=V (repeatable; see below).
     #[arg(long = "param", value_name = "NAME=SPEC")]
     params: Vec<String>,
@@ -194,7 +195,7 @@ pub fn sweep(a: SweepArgs, color: bool) -> ExitCode {
         return merge(parts, out);
     }
     crate::remove_temps_on_signal();
-    let (Some(file), Some(data)) = (a.file.as_deref(), a.data.as_deref()) else {
+    let (Some(file), Some(data)) = (a.file.as_deref(), a.data.first().map(String::as_str)) else {
         return usage_error("btl sweep needs a strategy file and --data");
     };
     let settings = a.costs.settings();
@@ -228,19 +229,17 @@ pub fn sweep(a: SweepArgs, color: bool) -> ExitCode {
         emit(&diagnostics, &front.sources, MessageFormat::Human, color);
         return ExitCode::from(1);
     }
-    // Timeframes of the data's own bars (`resample`) are built once, for every combination.
-    let (stride, data_feeds) = match &program {
-        Some(p) => {
-            let lowered = btl::ir::lower::lower(p);
-            (lowered.frame_len as usize, lowered.symbols.len())
-        }
-        None => (0, 1),
+    // Feeds and timeframes are aligned once, for every combination (they do not depend on
+    // params).
+    let lowered = program.as_ref().map(btl::ir::lower::lower);
+    let stride = lowered.as_ref().map_or(0, |p| p.frame_len as usize);
+    let paths = match &lowered {
+        Some(p) => match super::run::data_paths(&a.data, p) {
+            Ok(paths) => paths,
+            Err(e) => return usage_error(&e),
+        },
+        None => vec![data.to_string()],
     };
-    if data_feeds > 1 {
-        return usage_error(&format!(
-            "btl sweep runs a strategy on one data file; {file} declares other data feeds (run it with btl run --data FILE --data NAME=FILE)"
-        ));
-    }
     let strategy = program.as_ref().map_or(String::new(), |p| p.name.clone());
     let declared: Vec<&str> = front
         .checked
@@ -262,38 +261,39 @@ pub fn sweep(a: SweepArgs, color: bool) -> ExitCode {
         .into_iter()
         .filter_map(|(f, p)| p.as_deref().map(|p| (f, Path::new(p))))
         .collect();
-    let inputs = [
-        ("the strategy", Path::new(file)),
-        ("--data", Path::new(data)),
-    ];
+    let mut inputs = vec![("the strategy", Path::new(file))];
+    inputs.extend(paths.iter().map(|p| ("--data", Path::new(p))));
     if let Err(e) = output::check_targets(&inputs, &outputs) {
         return usage_error(&e);
     }
     let read = Instant::now();
-    let bars = match read_bars(&a, data) {
-        Ok(b) => b,
-        Err(e) => return usage_error(&e),
-    };
-    let frames = if stride == 0 {
-        Vec::new()
-    } else {
-        let lowered = match front.bar_program(&[], &options) {
-            Ok(p) => p,
-            Err(_) => return ExitCode::from(1),
-        };
-        let zone = match zone(&a) {
-            Ok(z) => z.unwrap_or(jiff::tz::TimeZone::UTC),
-            Err(e) => return usage_error(&e),
-        };
-        let sources: Vec<Box<dyn btl::runtime::engine::BarSource + '_>> = vec![Box::new(&bars[..])];
-        let aligned = btl::runtime::align::Aligned::new(&lowered, sources, zone);
-        match aligned
-            .map_err(|e| e.to_string())
-            .and_then(|mut al| btl::runtime::align::collect(&mut al).map_err(|e| e.to_string()))
-        {
-            Ok((_, frames)) => frames,
+    let mut files = Vec::new();
+    for path in &paths {
+        match read_bars(&a, path) {
+            Ok(b) => files.push(b),
             Err(e) => return usage_error(&e),
         }
+    }
+    let (bars, frames) = match (&lowered, stride) {
+        (Some(lowered), s) if s > 0 => {
+            let zone = match zone(&a) {
+                Ok(z) => z.unwrap_or(jiff::tz::TimeZone::UTC),
+                Err(e) => return usage_error(&e),
+            };
+            let sources: Vec<Box<dyn btl::runtime::engine::BarSource + '_>> = files
+                .iter()
+                .map(|b| Box::new(&b[..]) as Box<dyn btl::runtime::engine::BarSource + '_>)
+                .collect();
+            let aligned = btl::runtime::align::Aligned::new(lowered, sources, zone);
+            match aligned
+                .map_err(|e| e.to_string())
+                .and_then(|mut al| btl::runtime::align::collect(&mut al).map_err(|e| e.to_string()))
+            {
+                Ok(steps) => steps,
+                Err(e) => return usage_error(&e),
+            }
+        }
+        _ => (files.swap_remove(0), Vec::new()),
     };
     let data_set = sweep::Data {
         bars: &bars,
