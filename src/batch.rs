@@ -54,6 +54,8 @@ pub struct Each<'a> {
     pub time_unit: Option<TimeUnit>,
     /// `--timezone`: naive times and resampled periods.
     pub zone: Option<jiff::tz::TimeZone>,
+    /// `--session-start`, minutes after local midnight.
+    pub session_start: i32,
     pub jobs: usize,
 }
 
@@ -78,7 +80,8 @@ impl Each<'_> {
                 // Timeframes of the file's own bars (`resample`): aligned with them.
                 let zone = self.zone.clone().unwrap_or(jiff::tz::TimeZone::UTC);
                 let sources: Vec<Box<dyn BarSource + '_>> = vec![Box::new(&mut feed)];
-                let mut aligned = Aligned::new(self.program, sources, zone)?;
+                let mut aligned = Aligned::new(self.program, sources, zone)?
+                    .with_session_start(self.session_start);
                 backtest.run(&mut aligned).map_err(|e| e.to_string())?
             };
             Ok((summary, stats, feed.skipped_rows()))

@@ -528,6 +528,11 @@ pub(crate) struct RunArgs {
     /// are cut on its clock, daylight saving included.
     #[arg(long, value_name = "ZONE")]
     timezone: Option<String>,
+    /// When trading days start, local time (default 00:00): resampled days, weeks and months
+    /// run from one session start to the next (17:00 for futures: a session from 17:00 is the
+    /// next date's; 09:30 for a stock's day).
+    #[arg(long, value_name = "HH:MM", value_parser = btl::timeframe::parse_session_start)]
+    session_start: Option<i32>,
     /// Override a param: NAME=VALUE (repeatable).
     #[arg(long = "param", value_name = "NAME=VALUE")]
     params: Vec<String>,

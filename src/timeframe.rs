@@ -88,10 +88,27 @@ impl Timeframe {
         }
     }
 
-    /// The period of a bar at `time` (ms since 1970 UTC) in zone `tz`; `None` for a time jiff
-    /// cannot represent.
+    /// The period of a bar at `time` (ms since 1970 UTC) in zone `tz`, days starting at local
+    /// midnight; `None` for a time jiff cannot represent.
     pub fn period(self, time: i64, tz: &TimeZone) -> Option<Period> {
-        let local = tz.to_datetime(Timestamp::from_millisecond(time).ok()?);
+        self.period_in_session(time, tz, 0)
+    }
+
+    /// [`Timeframe::period`] with sessions starting `session_start` minutes after local
+    /// midnight (0..1440; 1020 for a futures session opening at 17:00): every period is cut on
+    /// the session's clock, so a day runs from one session start to the next, a `4h` period
+    /// starts at 17:00, 21:00, ... A session starting in the afternoon or evening is dated by the
+    /// day it ends on (its trading date), one starting in the morning by the day it starts on.
+    pub fn period_in_session(self, time: i64, tz: &TimeZone, session_start: i32) -> Option<Period> {
+        let wall = tz.to_datetime(Timestamp::from_millisecond(time).ok()?);
+        // The session's clock: local time less the session start (plus a day for a session
+        // opening from noon on: one opening at 17:00 trades the next date).
+        let shift = if session_start >= 720 {
+            session_start - 1440
+        } else {
+            session_start
+        };
+        let local = wall.checked_sub(shift.minutes()).ok()?;
         let date = local.date();
         let midnight = jiff::civil::Time::midnight();
         let (start, next, key): (DateTime, DateTime, i64) = match self {
@@ -128,9 +145,10 @@ impl Timeframe {
                 )
             }
         };
-        // A local time that does not exist (a DST gap) is taken as the instant the clock jumps
-        // to, as most calendars do ("compatible").
+        // Back on the wall clock. A local time that does not exist (a DST gap) is taken as the
+        // instant the clock jumps to, as most calendars do ("compatible").
         let instant = |dt: DateTime| {
+            let dt = dt.checked_add(shift.minutes()).ok()?;
             tz.to_ambiguous_timestamp(dt)
                 .compatible()
                 .ok()
@@ -148,6 +166,17 @@ impl Timeframe {
 fn day_number(d: Date) -> i64 {
     let epoch = Date::constant(1970, 1, 1);
     d.duration_since(epoch).as_secs().div_euclid(86_400)
+}
+
+/// `HH:MM` (`17:00`) as minutes after midnight, for `--session-start`.
+pub fn parse_session_start(text: &str) -> Result<i32, String> {
+    let bad = || format!("`{text}`: expected HH:MM, such as 17:00 or 09:30");
+    let (h, m) = text.trim().split_once(':').ok_or_else(bad)?;
+    let (h, m): (i32, i32) = (h.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?);
+    if !(0..24).contains(&h) || !(0..60).contains(&m) || text.trim().len() > 5 {
+        return Err(bad());
+    }
+    Ok(h * 60 + m)
 }
 
 /// The zone named `name` (an IANA name such as `America/New_York`, or `UTC`).
@@ -227,5 +256,39 @@ mod tests {
             .period(ms("2024-03-10T12:00", &ny), &ny)
             .unwrap();
         assert_eq!(d.end - d.start, 23 * 3_600_000);
+    }
+
+    #[test]
+    fn sessions_that_start_in_the_evening_cut_days_there() {
+        let chicago = zone("America/Chicago").unwrap();
+        let day = |t: &str| {
+            Timeframe::Days
+                .period_in_session(ms(t, &chicago), &chicago, 17 * 60)
+                .unwrap()
+        };
+        // Sunday 18:00 and Monday 15:00 are Monday's session; Monday 17:30 is Tuesday's.
+        let (sun, mon, mon_late) = (
+            day("2024-03-03T18:00"),
+            day("2024-03-04T15:00"),
+            day("2024-03-04T17:30"),
+        );
+        assert_eq!(sun.key, mon.key);
+        assert_ne!(mon.key, mon_late.key);
+        assert_eq!(mon.start, ms("2024-03-03T17:00", &chicago));
+        assert_eq!(mon.end, ms("2024-03-04T17:00", &chicago));
+        // 4h periods on the session's clock: 17:00, 21:00, 01:00, ...
+        let h = Timeframe::Minutes(240)
+            .period_in_session(ms("2024-03-04T22:30", &chicago), &chicago, 17 * 60)
+            .unwrap();
+        assert_eq!(h.start, ms("2024-03-04T21:00", &chicago));
+        // A session from 09:30 is dated by the day it starts on; 09:00 belongs to the day before.
+        let ny = zone("America/New_York").unwrap();
+        let at = |t: &str| {
+            Timeframe::Days
+                .period_in_session(ms(t, &ny), &ny, 9 * 60 + 30)
+                .unwrap()
+        };
+        assert_eq!(at("2024-03-05T10:00").start, ms("2024-03-05T09:30", &ny));
+        assert_eq!(at("2024-03-05T09:00").start, ms("2024-03-04T09:30", &ny));
     }
 }

@@ -596,3 +596,36 @@ fn the_report_of_several_symbols_lists_each_ones_trades() {
         "the other symbol's row"
     );
 }
+
+#[test]
+fn days_can_start_at_the_session_start() {
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "run",
+            "examples/daily_filter.btl",
+            "--data",
+            "tests/data/multi/minute.csv",
+            "--timezone",
+            "America/New_York",
+            "--commission",
+            "0.001",
+            "--json",
+        ];
+        args.extend_from_slice(extra);
+        trades(&args).0["final_value"].clone()
+    };
+    let midnight = run(&[]);
+    // The regular session opens at 09:30: days cut there hold the same bars as at midnight.
+    assert_eq!(run(&["--session-start", "09:30"]), midnight);
+    // Cut at noon, a day holds two half sessions: another daily average, other trades.
+    assert_ne!(run(&["--session-start", "12:00"]), midnight);
+    let o = btl(&[
+        "run",
+        "examples/daily_filter.btl",
+        "--data",
+        "tests/data/multi/minute.csv",
+        "--session-start",
+        "9h",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+}

@@ -69,6 +69,7 @@ pub fn run_each(a: &RunArgs, color: bool) -> ExitCode {
         skip_bad_rows: a.skip_bad_rows,
         time_unit: a.time_unit,
         zone,
+        session_start: a.session_start.unwrap_or(0),
         jobs: a
             .jobs
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),

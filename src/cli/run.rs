@@ -104,8 +104,9 @@ pub fn run(a: RunArgs, color: bool) -> ExitCode {
             .map(|s| Box::new(s) as Box<dyn btl::runtime::engine::BarSource + '_>)
             .collect();
         let zone = zone.clone().unwrap_or(jiff::tz::TimeZone::UTC);
-        let mut aligned = match btl::runtime::align::Aligned::new(backtest.program(), lent, zone) {
-            Ok(al) => al,
+        let aligned = btl::runtime::align::Aligned::new(backtest.program(), lent, zone);
+        let mut aligned = match aligned {
+            Ok(al) => al.with_session_start(a.session_start.unwrap_or(0)),
             Err(e) => return usage_error(&e),
         };
         let ran = backtest.run_to(&mut aligned, &inputs, &outputs);

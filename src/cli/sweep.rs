@@ -97,6 +97,9 @@ pub struct SweepArgs {
     /// The exchange's time zone (IANA name; default UTC): naive times and resampled periods.
     #[arg(long, value_name = "ZONE")]
     timezone: Option<String>,
+    /// When trading days start, local time (default 00:00; see `btl run --help`).
+    #[arg(long, value_name = "HH:MM", value_parser = btl::timeframe::parse_session_start)]
+    session_start: Option<i32>,
     /// The engine that runs each bar.
     #[arg(long, value_enum, default_value_t = EngineKind::Jit)]
     engine: EngineKind,
@@ -284,7 +287,8 @@ pub fn sweep(a: SweepArgs, color: bool) -> ExitCode {
                 .iter()
                 .map(|b| Box::new(&b[..]) as Box<dyn btl::runtime::engine::BarSource + '_>)
                 .collect();
-            let aligned = btl::runtime::align::Aligned::new(lowered, sources, zone);
+            let aligned = btl::runtime::align::Aligned::new(lowered, sources, zone)
+                .map(|al| al.with_session_start(a.session_start.unwrap_or(0)));
             match aligned
                 .map_err(|e| e.to_string())
                 .and_then(|mut al| btl::runtime::align::collect(&mut al).map_err(|e| e.to_string()))

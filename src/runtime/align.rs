@@ -63,6 +63,8 @@ pub struct Aligned<'a> {
     data: Vec<DataFeed<'a>>,
     resampled: Vec<Resampled>,
     tz: TimeZone,
+    /// Minutes after local midnight at which sessions (days) start.
+    session_start: i32,
     frame_len: usize,
     started: bool,
     skipped: Vec<u64>,
@@ -126,11 +128,18 @@ impl<'a> Aligned<'a> {
             data,
             resampled,
             tz,
+            session_start: 0,
             frame_len: p.frame_len as usize,
             started: false,
             skipped,
             bad_time: None,
         })
+    }
+
+    /// Days (and every period) start `minutes` after local midnight (`--session-start`).
+    pub fn with_session_start(mut self, minutes: i32) -> Self {
+        self.session_start = minutes.rem_euclid(1440);
+        self
     }
 
     /// Per data feed, the bars skipped before every feed had started.
@@ -205,7 +214,10 @@ impl<'a> Aligned<'a> {
                 acc.volume += b.volume;
                 continue;
             }
-            let Some(period) = r.timeframe.period(b.time, &self.tz) else {
+            let Some(period) = r
+                .timeframe
+                .period_in_session(b.time, &self.tz, self.session_start)
+            else {
                 self.bad_time = Some(FeedError {
                     file: String::new(),
                     line: 0,
