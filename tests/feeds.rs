@@ -296,6 +296,16 @@ fn feeds_on_the_command_line_are_checked() {
         let err = text(&o.stderr);
         assert!(err.contains(message), "{args:?}: {err}");
     }
+    // A feed without bars: nothing can run, and the run says why.
+    let empty = write("empty.csv", "date,open,high,low,close,volume\n");
+    let empty_arg = format!("b={empty}");
+    let o = btl(&["run", &program, "--data", a, "--data", &empty_arg]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(
+        text(&o.stderr).contains("no bars; a step needs every feed"),
+        "{}",
+        text(&o.stderr)
+    );
     // A feed that starts earlier: its first bars are skipped, and said.
     let early = write(
         "early.csv",

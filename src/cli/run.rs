@@ -110,6 +110,12 @@ pub fn run(a: RunArgs, color: bool) -> ExitCode {
             Err(e) => return usage_error(&e),
         };
         let ran = backtest.run_to(&mut aligned, &inputs, &outputs);
+        for &k in aligned.empty_feeds() {
+            eprintln!(
+                "warning: {}: no bars; a step needs every feed to have started, so nothing ran",
+                paths[k]
+            );
+        }
         for (path, &n) in paths.iter().zip(aligned.skipped()) {
             if n > 0 {
                 eprintln!(

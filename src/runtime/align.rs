@@ -68,6 +68,8 @@ pub struct Aligned<'a> {
     frame_len: usize,
     started: bool,
     skipped: Vec<u64>,
+    /// Data feeds found without a single bar (then no step has every feed).
+    empty: Vec<usize>,
     /// A bar time that jiff cannot place in a period (beyond year 9999).
     bad_time: Option<FeedError>,
 }
@@ -132,6 +134,7 @@ impl<'a> Aligned<'a> {
             frame_len: p.frame_len as usize,
             started: false,
             skipped,
+            empty: Vec::new(),
             bad_time: None,
         })
     }
@@ -140,6 +143,11 @@ impl<'a> Aligned<'a> {
     pub fn with_session_start(mut self, minutes: i32) -> Self {
         self.session_start = minutes.rem_euclid(1440);
         self
+    }
+
+    /// The data feeds (by number among them) that had no bar at all: the run had no step.
+    pub fn empty_feeds(&self) -> &[usize] {
+        &self.empty
     }
 
     /// Per data feed, the bars skipped before every feed had started.
@@ -151,18 +159,19 @@ impl<'a> Aligned<'a> {
     fn start(&mut self) -> Result<(), FeedError> {
         self.started = true;
         let mut first = i64::MIN;
-        for d in &mut self.data {
+        for (k, d) in self.data.iter_mut().enumerate() {
             d.next = d.source.next_bar()?;
             match d.next {
                 Some(b) => first = first.max(b.time),
-                // A feed without bars: no step can have every feed.
-                None => {
-                    for d in &mut self.data {
-                        d.next = None;
-                    }
-                    return Ok(());
-                }
+                None => self.empty.push(k),
             }
+        }
+        // A feed without bars: no step can have every feed.
+        if !self.empty.is_empty() {
+            for d in &mut self.data {
+                d.next = None;
+            }
+            return Ok(());
         }
         for (d, skipped) in self.data.iter_mut().zip(&mut self.skipped) {
             while let Some(b) = d.next {
