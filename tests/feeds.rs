@@ -549,19 +549,24 @@ fn a_folder_gives_each_feed_its_file_by_name() {
     );
 }
 
-#[test]
-fn the_equity_file_has_every_symbols_position() {
-    let out = dir().join("pairs_equity.csv");
-    let o = btl(&[
+/// `btl run examples/pairs.btl` on the pair of the references, with `extra` flags.
+fn run_pairs(extra: &[&str]) -> std::process::Output {
+    let mut args = vec![
         "run",
         "examples/pairs.btl",
         "--data",
         "tests/data/multi/pair_a.csv",
         "--data",
         "b=tests/data/multi/pair_b.csv",
-        "--equity",
-        out.to_str().unwrap(),
-    ]);
+    ];
+    args.extend_from_slice(extra);
+    btl(&args)
+}
+
+#[test]
+fn the_equity_file_has_every_symbols_position() {
+    let out = dir().join("pairs_equity.csv");
+    let o = run_pairs(&["--equity", out.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
     let body = std::fs::read_to_string(&out).unwrap();
     let mut lines = body.lines();
@@ -583,18 +588,7 @@ fn the_equity_file_has_every_symbols_position() {
 #[test]
 fn the_report_of_several_symbols_lists_each_ones_trades() {
     let out = dir().join("pairs.html");
-    let o = btl(&[
-        "run",
-        "examples/pairs.btl",
-        "--data",
-        "tests/data/multi/pair_a.csv",
-        "--data",
-        "b=tests/data/multi/pair_b.csv",
-        "--commission",
-        "0.001",
-        "--plot",
-        out.to_str().unwrap(),
-    ]);
+    let o = run_pairs(&["--commission", "0.001", "--plot", out.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
     let page = std::fs::read_to_string(&out).unwrap();
     assert!(
