@@ -125,20 +125,19 @@ impl<'a, K: Sink + ?Sized> RunHost<'a, K> {
         self.cash = broker.cash;
     }
 
-    /// Every symbol whose feed has a bar on this step and has orders waiting, with that bar.
-    fn turns(&self, b: &Bar, frame: &[f64]) -> Vec<(usize, Bar)> {
-        (0..self.brokers.len())
-            .filter(|&k| {
-                self.brokers[k].pending_orders() > 0 && BarProgram::ticked(self.clocks[k], frame)
-            })
-            .map(|k| (k, symbol_bar(self.clocks[k], b, frame)))
-            .collect()
+    /// Symbol `k`'s bar on this step when its feed has one and it has orders waiting.
+    fn turn(&self, k: usize, b: &Bar, frame: &[f64]) -> Option<Bar> {
+        (self.brokers[k].pending_orders() > 0 && BarProgram::ticked(self.clocks[k], frame))
+            .then(|| symbol_bar(self.clocks[k], b, frame))
     }
 }
 
 impl<K: Sink + ?Sized> Host for RunHost<'_, K> {
     fn open_bar(&mut self, bar: u64, b: &Bar, frame: &[f64]) {
-        for (k, sb) in self.turns(b, frame) {
+        for k in 0..self.brokers.len() {
+            let Some(sb) = self.turn(k, b, frame) else {
+                continue;
+            };
             self.with_broker(k, |broker, counts, sink| {
                 broker.now = sb.time;
                 broker.open_bar(bar, &sb, &mut |e| on_event(e, bar, k as u32, counts, sink));
@@ -177,7 +176,10 @@ impl<K: Sink + ?Sized> Host for RunHost<'_, K> {
     }
 
     fn close_bar(&mut self, bar: u64, b: &Bar, frame: &[f64]) {
-        for (k, sb) in self.turns(b, frame) {
+        for k in 0..self.brokers.len() {
+            let Some(sb) = self.turn(k, b, frame) else {
+                continue;
+            };
             self.with_broker(k, |broker, counts, sink| {
                 broker.now = sb.time;
                 broker.close_bar(bar, sb.close, &mut |e| {
