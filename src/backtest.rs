@@ -225,11 +225,7 @@ impl Backtest {
         if self.program.symbols.len() < 2 {
             return Vec::new();
         }
-        let data = self
-            .program
-            .feeds
-            .iter()
-            .filter(|f| f.source == crate::sema::check::FeedSource::Data);
+        let data = self.program.feeds.iter().filter(|f| f.is_data());
         data.enumerate()
             .map(|(k, f)| match self.symbol_names.get(k) {
                 Some(n) => n.clone(),

@@ -136,11 +136,7 @@ pub fn steps(p: &BarProgram, bars: &[Bar]) -> Result<(Vec<Bar>, Vec<f64>), Strin
     if p.frame_len == 0 {
         return Ok((bars.to_vec(), Vec::new()));
     }
-    let data = p
-        .feeds
-        .iter()
-        .filter(|f| f.source == crate::sema::check::FeedSource::Data)
-        .count();
+    let data = p.feeds.iter().filter(|f| f.is_data()).count();
     let others: Vec<Vec<Bar>> = (1..data)
         .map(|k| {
             let mut b = self::bars(0x5eed + k as u64, bars.len());

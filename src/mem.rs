@@ -98,16 +98,14 @@ pub fn report(p: &Program, sources: &SourceMap) -> MemReport {
                 warmup: warm(p.warmup.get(s).copied().unwrap_or(0)),
                 capacity: p.capacity(s),
                 bytes: p.bytes(s),
-                feed: match p.clock.get(s).copied().unwrap_or(0) {
-                    // With one data feed and timeframes, its bars are the steps.
-                    0 if p.feeds.len() > 1 && p.feeds[0].clock == 0 => Some(String::new()),
-                    0 => None,
-                    c => p
-                        .feeds
-                        .iter()
-                        .find(|f| f.clock == c)
-                        .map(|f| f.name.clone()),
-                },
+                // Only for a program with feeds or timeframes of its own.
+                feed: (p.feeds.len() > 1)
+                    .then(|| {
+                        let clock = p.clock.get(s).copied().unwrap_or(0);
+                        crate::sema::elab::feed_of_clock(&p.feeds, clock)
+                    })
+                    .flatten()
+                    .map(|f| f.name.clone()),
             }
         })
         .collect();

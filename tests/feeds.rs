@@ -181,6 +181,24 @@ fn trades(args: &[&str]) -> (serde_json::Value, Vec<serde_json::Value>) {
     (v, t)
 }
 
+/// `btl run examples/daily_filter.btl --json` on the minute data in New York time with
+/// backtrader's commission, with `extra` flags: the summary and the trades.
+fn daily_filter(extra: &[&str]) -> (serde_json::Value, Vec<serde_json::Value>) {
+    let mut args = vec![
+        "run",
+        "examples/daily_filter.btl",
+        "--data",
+        "tests/data/multi/minute.csv",
+        "--timezone",
+        "America/New_York",
+        "--commission",
+        "0.001",
+        "--json",
+    ];
+    args.extend_from_slice(extra);
+    trades(&args)
+}
+
 #[test]
 fn a_minute_strategy_with_a_daily_filter_trades_as_backtrader() {
     let reference: serde_json::Value = serde_json::from_str(
@@ -190,19 +208,7 @@ fn a_minute_strategy_with_a_daily_filter_trades_as_backtrader() {
     .unwrap();
     let want = reference["trades"].as_array().unwrap();
     for engine in ["jit", "interp"] {
-        let (v, got) = trades(&[
-            "run",
-            "examples/daily_filter.btl",
-            "--data",
-            "tests/data/multi/minute.csv",
-            "--timezone",
-            "America/New_York",
-            "--commission",
-            "0.001",
-            "--engine",
-            engine,
-            "--json",
-        ]);
+        let (v, got) = daily_filter(&["--engine", engine]);
         assert_eq!(got.len(), want.len(), "{engine}: trades");
         for (g, w) in got.iter().zip(want) {
             // Times on the exchange's clock (`--timezone`), as the data and backtrader write them.
@@ -396,15 +402,7 @@ fn pairs_on_two_feeds_trade_as_backtrader_also_with_days_missing() {
 #[test]
 fn sweeps_and_each_run_timeframes_as_a_single_run_does() {
     let args = ["--timezone", "America/New_York", "--commission", "0.001"];
-    let mut run = vec![
-        "run",
-        "examples/daily_filter.btl",
-        "--data",
-        "tests/data/multi/minute.csv",
-        "--json",
-    ];
-    run.extend(args);
-    let (single, _) = trades(&run);
+    let (single, _) = daily_filter(&[]);
     let mut sweep = vec![
         "sweep",
         "examples/daily_filter.btl",
@@ -603,21 +601,7 @@ fn the_report_of_several_symbols_lists_each_ones_trades() {
 
 #[test]
 fn days_can_start_at_the_session_start() {
-    let run = |extra: &[&str]| {
-        let mut args = vec![
-            "run",
-            "examples/daily_filter.btl",
-            "--data",
-            "tests/data/multi/minute.csv",
-            "--timezone",
-            "America/New_York",
-            "--commission",
-            "0.001",
-            "--json",
-        ];
-        args.extend_from_slice(extra);
-        trades(&args).0["final_value"].clone()
-    };
+    let run = |extra: &[&str]| daily_filter(extra).0["final_value"].clone();
     let midnight = run(&[]);
     // The regular session opens at 09:30: days cut there hold the same bars as at midnight.
     assert_eq!(run(&["--session-start", "09:30"]), midnight);

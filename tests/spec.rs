@@ -156,7 +156,7 @@ fn check(path: &Path) -> Vec<String> {
         // Every data feed from its columns, aligned as a run aligns them.
         let mut feeds = vec![bars];
         for f in p.feeds.iter().skip(1) {
-            if f.source == btl::sema::check::FeedSource::Data {
+            if f.is_data() {
                 match self::bars(&t, &format!("{}.", f.name)) {
                     Ok(b) => feeds.push(b),
                     Err(e) => return fail(e),

@@ -70,7 +70,7 @@ pub fn run(a: RunArgs, color: bool) -> ExitCode {
         Ok(b) => b,
         Err(e) => return usage_error(&e.to_string()),
     };
-    backtest.set_symbol_names(symbol_names(&values, &paths, backtest.program()));
+    backtest.set_symbol_names(primary_name(&values[0], &paths[0]));
     backtest.set_time_zone(zone.clone());
     let mut sources = Vec::new();
     for path in &paths {
@@ -268,29 +268,7 @@ pub(crate) fn data_paths(
     values: &[String],
     program: &btl::ir::BarProgram,
 ) -> Result<Vec<String>, String> {
-    use btl::sema::check::FeedSource;
-    let split = |v: &str| -> (Option<String>, String) {
-        match v.split_once('=') {
-            Some((name, file))
-                if !file.is_empty()
-                    && name
-                        .chars()
-                        .next()
-                        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-                    && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') =>
-            {
-                (Some(name.to_string()), file.to_string())
-            }
-            _ => (None, v.to_string()),
-        }
-    };
-    let declared: Vec<&str> = program
-        .feeds
-        .iter()
-        .skip(1)
-        .filter(|f| f.source == FeedSource::Data)
-        .map(|f| f.name.as_str())
-        .collect();
+    let declared = declared_feeds(program);
     let list = if declared.is_empty() {
         "it declares no other feed".to_string()
     } else {
@@ -298,7 +276,7 @@ pub(crate) fn data_paths(
     };
     let mut given: Vec<(String, String)> = Vec::new();
     for v in values.iter().skip(1) {
-        let (name, file) = split(v);
+        let (name, file) = data_arg(v);
         let Some(name) = name else {
             return Err(format!(
                 "--data {v}: name the feed this file is for, `--data NAME={v}` (the first --data is the primary feed; {list})"
@@ -314,7 +292,7 @@ pub(crate) fn data_paths(
         }
         given.push((name, file));
     }
-    let mut paths = vec![split(&values[0]).1];
+    let mut paths = vec![data_arg(&values[0]).1];
     for name in declared {
         match given.iter().find(|(n, _)| n == name) {
             Some((_, file)) => paths.push(file.clone()),
@@ -328,29 +306,40 @@ pub(crate) fn data_paths(
     Ok(paths)
 }
 
-/// The names of the symbols the program trades, the primary first: a `--data NAME=FILE`'s name,
-/// else the file's stem for the primary and the feed's name for the others.
-fn symbol_names(values: &[String], paths: &[String], program: &btl::ir::BarProgram) -> Vec<String> {
-    let feeds = program
-        .feeds
-        .iter()
-        .filter(|f| f.source == btl::sema::check::FeedSource::Data);
-    feeds
-        .zip(paths)
-        .enumerate()
-        .map(|(k, (f, path))| {
-            let named = (k == 0)
-                .then(|| values[0].split_once('=').map(|(n, _)| n.to_string()))
-                .flatten()
-                .filter(|n| !n.is_empty() && !n.contains(['/', '.']));
-            match named {
-                Some(n) => n,
-                None if k == 0 => std::path::Path::new(path)
-                    .file_stem()
-                    .map_or("main".to_string(), |s| s.to_string_lossy().into_owned()),
-                None => f.name.clone(),
-            }
-        })
+/// The primary feed's name: a `--data NAME=FILE`'s name, else the file's stem (the others are
+/// named after their feeds by `Backtest::symbol_names`).
+fn primary_name(value: &str, path: &str) -> Vec<String> {
+    let name = data_arg(value).0.or_else(|| {
+        std::path::Path::new(path)
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+    });
+    name.into_iter().collect()
+}
+
+/// A `--data` value: `NAME=FILE` (NAME an identifier) or a path.
+fn data_arg(v: &str) -> (Option<String>, String) {
+    match v.split_once('=') {
+        Some((name, file))
+            if !file.is_empty()
+                && name
+                    .chars()
+                    .next()
+                    .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+                && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') =>
+        {
+            (Some(name.to_string()), file.to_string())
+        }
+        _ => (None, v.to_string()),
+    }
+}
+
+/// The names of the data feeds the program declares (the primary's aside).
+fn declared_feeds(program: &btl::ir::BarProgram) -> Vec<&str> {
+    let others = program.feeds.iter().skip(1);
+    others
+        .filter(|f| f.is_data())
+        .map(|f| f.name.as_str())
         .collect()
 }
 
@@ -363,13 +352,7 @@ fn folder_values(dir: &str, program: &btl::ir::BarProgram) -> Result<Vec<String>
         p.file_stem()
             .map_or(String::new(), |s| s.to_string_lossy().into_owned())
     };
-    let declared: Vec<&str> = program
-        .feeds
-        .iter()
-        .skip(1)
-        .filter(|f| f.source == btl::sema::check::FeedSource::Data)
-        .map(|f| f.name.as_str())
-        .collect();
+    let declared = declared_feeds(program);
     let mut values = Vec::new();
     for name in &declared {
         let found: Vec<&std::path::PathBuf> = files.iter().filter(|f| stem(f) == *name).collect();

@@ -76,7 +76,7 @@ pub fn lower(p: &Program) -> BarProgram {
         symbols: p
             .feeds
             .iter()
-            .filter(|f| f.source == crate::sema::check::FeedSource::Data)
+            .filter(|f| f.is_data())
             .map(|f| f.clock)
             .collect(),
     }
@@ -138,31 +138,58 @@ impl Lower<'_> {
     }
 
     fn stmts(&mut self, stmts: &[EStmt]) {
-        for s in stmts {
-            self.stmt(s);
+        let mut at = 0;
+        while at < stmts.len() {
+            match self.clock_of(&stmts[at]) {
+                // Consecutive series of one feed's clock: one guard for them all.
+                Some(clock) => {
+                    let run = stmts[at..]
+                        .iter()
+                        .take_while(|s| self.clock_of(s) == Some(clock))
+                        .count();
+                    self.clocked(clock, &stmts[at..at + run]);
+                    at += run;
+                }
+                None => {
+                    self.stmt(&stmts[at]);
+                    at += 1;
+                }
+            }
         }
+    }
+
+    /// The clock of a series update of a clock other than the step clock.
+    fn clock_of(&self, s: &EStmt) -> Option<u32> {
+        match s {
+            EStmt::Series(s) => self.p.clock.get(*s).copied().filter(|&c| c != 0),
+            _ => None,
+        }
+    }
+
+    /// Series of clock `clock`: updated only on the steps it ticks. Registers computed here do
+    /// not dominate later code, so no present value is recorded from them.
+    fn clocked(&mut self, clock: u32, series: &[EStmt]) {
+        let cond = self.reg();
+        self.code.push(Inst::Tick { dst: cond, clock });
+        let branch = self.code.len();
+        self.code.push(Inst::BranchFalse { cond, target: 0 });
+        self.depth += 1;
+        for s in series {
+            if let EStmt::Series(s) = s
+                && let Some(def) = self.p.series[*s].def
+            {
+                let r = self.node(def);
+                let slot = self.slot_of[s];
+                self.code.push(Inst::Store { slot, src: r });
+            }
+        }
+        self.depth -= 1;
+        let end = self.here();
+        self.patch(branch, end);
     }
 
     fn stmt(&mut self, s: &EStmt) {
         match s {
-            EStmt::Series(s) if self.p.clock.get(*s).is_some_and(|&c| c != 0) => {
-                // A series of a feed's clock updates only on the steps its clock ticks.
-                let Some(def) = self.p.series[*s].def else {
-                    return;
-                };
-                let clock = self.p.clock[*s];
-                let cond = self.reg();
-                self.code.push(Inst::Tick { dst: cond, clock });
-                let branch = self.code.len();
-                self.code.push(Inst::BranchFalse { cond, target: 0 });
-                self.depth += 1;
-                let r = self.node(def);
-                self.depth -= 1;
-                let slot = self.slot_of[s];
-                self.code.push(Inst::Store { slot, src: r });
-                let end = self.here();
-                self.patch(branch, end);
-            }
             EStmt::Series(s) => {
                 if let Some(def) = self.p.series[*s].def {
                     let r = self.node(def);

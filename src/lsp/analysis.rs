@@ -393,17 +393,11 @@ impl Analysis {
         if p.feeds.iter().all(|f| f.clock == 0) {
             return String::new();
         }
-        match p.clock.get(s).copied().unwrap_or(0) {
-            // With one data feed, its bars are the steps.
-            0 if p.feeds.first().is_some_and(|f| f.clock == 0) => {
-                " · in bars of the primary feed".to_string()
-            }
-            0 => " · every step".to_string(),
-            c => match p.feeds.iter().find(|f| f.clock == c) {
-                Some(f) if f.name.is_empty() => " · in bars of the primary feed".to_string(),
-                Some(f) => format!(" · in bars of {}", f.name),
-                None => String::new(),
-            },
+        let clock = p.clock.get(s).copied().unwrap_or(0);
+        match crate::sema::elab::feed_of_clock(&p.feeds, clock) {
+            None => " · every step".to_string(),
+            Some(f) if f.name.is_empty() => " · in bars of the primary feed".to_string(),
+            Some(f) => format!(" · in bars of {}", f.name),
         }
     }
 

@@ -86,7 +86,7 @@ impl<'a> Aligned<'a> {
         let mut data_index = Vec::new();
         let mut sources = sources.into_iter();
         for f in &p.feeds {
-            if f.source == FeedSource::Data {
+            if f.is_data() {
                 let source = sources
                     .next()
                     .ok_or_else(|| format!("no data given for feed `{}`", f.name))?;

@@ -30,6 +30,9 @@ pub(crate) struct RunHost<'a, K: ?Sized> {
     pub counts: Counts,
     /// Whether the sink wants the protective levels in [`Account`].
     levels: bool,
+    /// The account view, rebuilt after each broker call (the only calls that change it), so
+    /// that `account()`, asked on every bar, is a copy.
+    view: AccountView,
 }
 
 #[derive(Default)]
@@ -100,7 +103,7 @@ impl<'a, K: Sink + ?Sized> RunHost<'a, K> {
             p.symbols.clone()
         };
         let clocks_len = clocks.len();
-        RunHost {
+        let mut host = RunHost {
             brokers: clocks.iter().map(|_| Broker::new(config)).collect(),
             clocks,
             cash: config.cash,
@@ -112,7 +115,19 @@ impl<'a, K: Sink + ?Sized> RunHost<'a, K> {
                 ..Counts::default()
             },
             levels,
-        }
+            view: AccountView {
+                position: 0.0,
+                cash: config.cash,
+                entry_price: f64::NAN,
+                pending: 0.0,
+                fills: [crate::runtime::machine::FillView::NONE;
+                    crate::sema::builtins::MAX_ORDER_NAMES],
+                positions: [0.0; MAX_SYMBOLS],
+                entry_prices: [f64::NAN; MAX_SYMBOLS],
+            },
+        };
+        host.view = host.build_view();
+        host
     }
 
     /// Runs `f` on symbol `k`'s broker with the account's cash.
@@ -123,6 +138,35 @@ impl<'a, K: Sink + ?Sized> RunHost<'a, K> {
         broker.cash = self.cash;
         f(broker, &mut self.counts, self.sink);
         self.cash = broker.cash;
+        self.view = self.build_view();
+    }
+
+    /// The account as the program sees it (see [`AccountView`]).
+    fn build_view(&self) -> AccountView {
+        let primary = &self.brokers[0];
+        let mut view = AccountView {
+            position: primary.position,
+            cash: self.cash,
+            entry_price: primary.entry_price(),
+            pending: 0.0,
+            fills: primary.last_fills,
+            positions: [0.0; MAX_SYMBOLS],
+            entry_prices: [f64::NAN; MAX_SYMBOLS],
+        };
+        for (k, broker) in self.brokers.iter().enumerate().take(MAX_SYMBOLS) {
+            view.positions[k] = broker.position;
+            view.entry_prices[k] = broker.entry_price();
+            view.pending += broker.pending_orders() as f64;
+            if k > 0 {
+                // Each name's latest fill on any symbol.
+                for (mine, theirs) in view.fills.iter_mut().zip(&broker.last_fills) {
+                    if theirs.bar > mine.bar || (mine.bar.is_nan() && !theirs.bar.is_nan()) {
+                        *mine = *theirs;
+                    }
+                }
+            }
+        }
+        view
     }
 
     /// Symbol `k`'s bar on this step when its feed has one and it has orders waiting.
@@ -213,30 +257,7 @@ impl<K: Sink + ?Sized> Host for RunHost<'_, K> {
     }
 
     fn account(&self) -> AccountView {
-        let primary = &self.brokers[0];
-        let mut view = AccountView {
-            position: primary.position,
-            cash: self.cash,
-            entry_price: primary.entry_price(),
-            pending: 0.0,
-            fills: primary.last_fills,
-            positions: [0.0; MAX_SYMBOLS],
-            entry_prices: [f64::NAN; MAX_SYMBOLS],
-        };
-        for (k, broker) in self.brokers.iter().enumerate().take(MAX_SYMBOLS) {
-            view.positions[k] = broker.position;
-            view.entry_prices[k] = broker.entry_price();
-            view.pending += broker.pending_orders() as f64;
-            if k > 0 {
-                // Each name's latest fill on any symbol.
-                for (mine, theirs) in view.fills.iter_mut().zip(&broker.last_fills) {
-                    if theirs.bar > mine.bar || (mine.bar.is_nan() && !theirs.bar.is_nan()) {
-                        *mine = *theirs;
-                    }
-                }
-            }
-        }
-        view
+        self.view
     }
 
     fn flags(&self) -> RunFlags {

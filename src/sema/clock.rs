@@ -16,7 +16,6 @@
 
 use slotmap::SecondaryMap;
 
-use super::check::FeedSource;
 use super::elab::{EStmt, Node, NodeId, Program, SeriesId, SeriesKind, VarId};
 
 /// What a value ticks with: `None` for a constant.
@@ -32,11 +31,7 @@ fn join(a: Clock, b: Clock) -> Clock {
 
 /// Numbers the feeds' clocks and infers every series' clock (see the module contract).
 pub fn infer(p: &mut Program) {
-    let data_feeds = p
-        .feeds
-        .iter()
-        .filter(|f| f.source == FeedSource::Data)
-        .count();
+    let data_feeds = p.feeds.iter().filter(|f| f.is_data()).count();
     let mut next = 1;
     for (i, f) in p.feeds.iter_mut().enumerate() {
         f.clock = if i == 0 && data_feeds == 1 {

@@ -200,15 +200,31 @@ pub struct FeedDef {
     pub clock: u32,
 }
 
+impl FeedDef {
+    /// A data feed (a file), not a resampled one: a symbol the strategy may trade.
+    pub fn is_data(&self) -> bool {
+        self.source == super::check::FeedSource::Data
+    }
+}
+
+/// The feed whose bars series clock `clock` counts in `feeds`: `None` for the step clock when
+/// the primary has a clock of its own (several data feeds: the series ticks on every step).
+pub fn feed_of_clock(feeds: &[FeedDef], clock: u32) -> Option<&FeedDef> {
+    match clock {
+        0 => feeds.first().filter(|f| f.clock == 0),
+        c => feeds.iter().find(|f| f.clock == c),
+    }
+}
+
 impl Program {
     /// The symbol (the number among data feeds, 0: the primary) of feed `feed`, when it is a
     /// data feed.
     pub fn symbol_of(&self, feed: u32) -> Option<u32> {
         let f = self.feeds.get(feed as usize)?;
-        (f.source == super::check::FeedSource::Data).then(|| {
+        f.is_data().then(|| {
             self.feeds[..feed as usize]
                 .iter()
-                .filter(|f| f.source == super::check::FeedSource::Data)
+                .filter(|f| f.is_data())
                 .count() as u32
         })
     }

@@ -297,8 +297,13 @@ impl Warm<'_> {
 
     /// Whether every series `n` reads ticks with `clock` (a guard's switch bar is exact only then).
     fn on_clock(&self, n: NodeId, clock: u32) -> bool {
+        // Nodes are shared (a DAG): each is looked at once.
         let mut stack = vec![n];
+        let mut seen = std::collections::HashSet::new();
         while let Some(n) = stack.pop() {
+            if !seen.insert(n) {
+                continue;
+            }
             match &self.p.nodes[n] {
                 Node::Read(s) | Node::History(s, _)
                     if self.p.clock.get(*s).copied().unwrap_or(0) != clock =>

@@ -41,7 +41,10 @@ Usage (from the repo root):
 import datetime as dt
 import math
 import os
-import random
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import make_data  # noqa: E402  (the shared generator and calendar)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 OUT_DIR = os.path.normpath(os.path.join(HERE, "..", "data", "multi"))
@@ -59,30 +62,12 @@ PAIR_BARS = 600
 PAIR_GAPS = 30
 
 
-class Rng:
-    def __init__(self, seed):
-        self._r = random.Random(seed)
-        self._spare = None
-
-    def uniform(self):
-        return self._r.random()
+class Rng(make_data.Rng):
+    """make_data's generator, with integers drawn from random() only."""
 
     def randint(self, lo, hi):
         # inclusive, from random() only
         return lo + int(self._r.random() * (hi - lo + 1))
-
-    def normal(self):
-        # Box-Muller on random() only (stable across Python versions).
-        if self._spare is not None:
-            z, self._spare = self._spare, None
-            return z
-        u1 = self._r.random()
-        while u1 <= 1e-300:
-            u1 = self._r.random()
-        u2 = self._r.random()
-        rad = math.sqrt(-2.0 * math.log(u1))
-        self._spare = rad * math.sin(2.0 * math.pi * u2)
-        return rad * math.cos(2.0 * math.pi * u2)
 
 
 def f4(x):
@@ -161,14 +146,7 @@ def daily_from_minute(rows):
 
 # ---------------------------------------------------------------- pairs
 
-def business_days(start, n):
-    d = start
-    out = []
-    while len(out) < n:
-        if d.weekday() < 5:
-            out.append(d)
-        d += dt.timedelta(days=1)
-    return out
+business_days = make_data.business_days
 
 
 def make_pairs():
